@@ -1,0 +1,53 @@
+// Daemon settings. Each comes from, in rising precedence: built-in defaults,
+// the YAML config file, ERRAND_* environment variables, command-line flags.
+// config/errand.yaml documents every key.
+#ifndef ERRAND_SERVER_CONFIG_H_
+#define ERRAND_SERVER_CONFIG_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace errand::server {
+
+struct NamespaceConfig {
+  std::string name;
+  std::string description;
+  absl::Duration retention = absl::Hours(72);
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:7233";
+  std::string data_dir = "./errand-data";
+  bool sync = true;
+  int shards = 4;
+  std::string log_level = "info";
+  // How long in-flight calls may run after SIGINT/SIGTERM.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  // Created at start-up when missing; existing ones are left as they are.
+  std::vector<NamespaceConfig> namespaces = {{"default", "", absl::Hours(72)}};
+};
+
+// Looks up an environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+// Builds the configuration for `errand serve` from its flags (argv after the
+// subcommand). INVALID_ARGUMENT names the offending flag, key or variable.
+absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& flags,
+                                  const EnvLookup& env);
+
+// Parses one YAML document (the config file's content) over `base`.
+absl::StatusOr<Config> ApplyYaml(Config base, const std::string& yaml_text,
+                                 const std::string& source_name);
+
+// The text `errand serve --help` prints.
+std::string ServeUsage();
+
+}  // namespace errand::server
+
+#endif  // ERRAND_SERVER_CONFIG_H_

@@ -1,0 +1,53 @@
+// Wires the components into one running daemon: store, namespaces, matching,
+// the gRPC services, health and reflection.
+#ifndef ERRAND_SERVER_SERVER_H_
+#define ERRAND_SERVER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "errand/common/timer_thread.h"
+#include "errand/engine/namespace_registry.h"
+#include "errand/frontend/service_table.h"
+#include "errand/matching/matcher.h"
+#include "errand/server/config.h"
+#include "errand/store/store.h"
+
+namespace errand::server {
+
+class Server {
+ public:
+  // Opens the store, creates the configured namespaces and starts serving.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const Config& config);
+  ~Server();
+
+  // The address actually bound (the port is resolved when 0 was asked for).
+  const std::string& address() const { return address_; }
+  const std::string& cluster_id() const { return cluster_id_; }
+
+  // Stops accepting calls, answers waiting long polls, lets in-flight calls
+  // finish for up to `grace`, then flushes the store. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  Server() = default;
+
+  Config config_;
+  std::string address_;
+  std::string cluster_id_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<engine::NamespaceRegistry> namespaces_;
+  std::unique_ptr<TimerThread> timers_;
+  std::unique_ptr<matching::Matcher> matcher_;
+  std::unique_ptr<frontend::ServiceTable> workflow_service_;
+  std::unique_ptr<frontend::ServiceTable> operator_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  bool shut_down_ = false;
+};
+
+}  // namespace errand::server
+
+#endif  // ERRAND_SERVER_SERVER_H_

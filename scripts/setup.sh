@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs everything Errand's build and tests need on a fresh Debian 12
+# machine: system packages, the Python venv with the pinned Temporal Python SDK
+# (whose descriptors the build generates the Temporal API from), and the
+# pinned TypeScript SDK. Safe to run again: it only installs what is missing
+# or what a lock file changed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ERRAND_CACHE="${ERRAND_CACHE:-$HOME/.cache/errand}"
+VENV="$ERRAND_CACHE/venv"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config clang-format
+  libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
+  libabsl-dev librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+  libgtest-dev libgmock-dev
+  python3 python3-venv curl ca-certificates
+)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+# Node.js may come from another source than Debian; only the command matters.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing system packages: ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  log "system packages present"
+fi
+
+# Python: the pinned SDK, its protobuf descriptors, and pytest.
+PY_LOCK="$ROOT/tests/compat/python/requirements.lock"
+PY_STAMP="$VENV/.errand-lock"
+if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$PY_LOCK" "$PY_STAMP"; then
+  log "creating Python environment in $VENV"
+  mkdir -p "$ERRAND_CACHE"
+  # Prefer the system interpreter: it is the one python3-venv was installed for.
+  PY=python3
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -m venv --help >/dev/null 2>&1 && PY=/usr/bin/python3
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$PY_LOCK"
+  cp "$PY_LOCK" "$PY_STAMP"
+else
+  log "Python environment up to date"
+fi
+
+# TypeScript SDK, pinned by package-lock.json.
+TS_DIR="$ROOT/tests/compat/ts"
+TS_STAMP="$TS_DIR/node_modules/.errand-lock"
+if [ ! -d "$TS_DIR/node_modules" ] || ! cmp -s "$TS_DIR/package-lock.json" "$TS_STAMP"; then
+  log "installing the TypeScript SDK (npm ci)"
+  (cd "$TS_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$TS_DIR/package-lock.json" "$TS_STAMP"
+else
+  log "TypeScript SDK up to date"
+fi
+log "done"

@@ -1,0 +1,265 @@
+#include "errand/server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace errand::server {
+namespace {
+
+constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn",
+                                      "error", "critical", "off"};
+
+absl::Status Invalid(const std::string& where, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
+}
+
+absl::StatusOr<bool> ParseBool(const std::string& where,
+                               const std::string& text) {
+  const std::string v = absl::AsciiStrToLower(text);
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  return Invalid(where, absl::StrCat("expected true or false, got \"", text,
+                                     "\""));
+}
+
+absl::StatusOr<int> ParseShards(const std::string& where,
+                                const std::string& text) {
+  int n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n < 1 || n > 1024) {
+    return Invalid(where, absl::StrCat("expected a shard count from 1 to "
+                                       "1024, got \"", text, "\""));
+  }
+  return n;
+}
+
+absl::StatusOr<absl::Duration> ParseDurationValue(const std::string& where,
+                                                  const std::string& text) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+    return Invalid(where, absl::StrCat("expected a duration such as 10s or "
+                                       "72h, got \"", text, "\""));
+  }
+  return d;
+}
+
+absl::Status CheckLogLevel(const std::string& where, const std::string& level) {
+  for (const char* l : kLogLevels) {
+    if (level == l) return absl::OkStatus();
+  }
+  return Invalid(where, absl::StrCat("unknown log level \"", level,
+                                     "\" (trace, debug, info, warn, error, "
+                                     "critical, off)"));
+}
+
+absl::Status CheckListen(const std::string& where, const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return Invalid(where, absl::StrCat("expected HOST:PORT, got \"", listen,
+                                       "\""));
+  }
+  return absl::OkStatus();
+}
+
+// Applies one setting given by name, whatever its source.
+absl::Status ApplySetting(Config& config, const std::string& key,
+                          const std::string& value, const std::string& where) {
+  if (key == "listen") {
+    if (absl::Status s = CheckListen(where, value); !s.ok()) return s;
+    config.listen = value;
+  } else if (key == "data_dir") {
+    if (value.empty()) return Invalid(where, "must not be empty");
+    config.data_dir = value;
+  } else if (key == "sync") {
+    auto v = ParseBool(where, value);
+    if (!v.ok()) return v.status();
+    config.sync = *v;
+  } else if (key == "shards") {
+    auto v = ParseShards(where, value);
+    if (!v.ok()) return v.status();
+    config.shards = *v;
+  } else if (key == "log_level") {
+    if (absl::Status s = CheckLogLevel(where, value); !s.ok()) return s;
+    config.log_level = value;
+  } else if (key == "shutdown_grace") {
+    auto v = ParseDurationValue(where, value);
+    if (!v.ok()) return v.status();
+    config.shutdown_grace = *v;
+  } else {
+    return Invalid(where, "unknown setting");
+  }
+  return absl::OkStatus();
+}
+
+struct Setting {
+  const char* key;
+  const char* flag;
+  const char* env;
+};
+constexpr Setting kSettings[] = {
+    {"listen", "--listen", "ERRAND_LISTEN"},
+    {"data_dir", "--data-dir", "ERRAND_DATA_DIR"},
+    {"sync", "--sync", "ERRAND_SYNC"},
+    {"shards", "--shards", "ERRAND_SHARDS"},
+    {"log_level", "--log-level", "ERRAND_LOG_LEVEL"},
+    {"shutdown_grace", "--shutdown-grace", "ERRAND_SHUTDOWN_GRACE"},
+};
+
+}  // namespace
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+absl::StatusOr<Config> ApplyYaml(Config config, const std::string& yaml_text,
+                                 const std::string& source_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return Invalid(source_name, e.what());
+  }
+  if (root.IsNull()) return config;
+  if (!root.IsMap()) return Invalid(source_name, "expected a mapping of settings");
+  try {
+    for (const auto& entry : root) {
+      const std::string key = entry.first.as<std::string>();
+      const std::string where = absl::StrCat(source_name, ": ", key);
+      if (key == "namespaces") {
+        if (!entry.second.IsSequence()) {
+          return Invalid(where, "expected a list of namespaces");
+        }
+        config.namespaces.clear();
+        for (const auto& item : entry.second) {
+          NamespaceConfig ns;
+          if (!item["name"] || item["name"].as<std::string>().empty()) {
+            return Invalid(where, "every namespace needs a name");
+          }
+          ns.name = item["name"].as<std::string>();
+          if (item["description"]) {
+            ns.description = item["description"].as<std::string>();
+          }
+          if (item["retention"]) {
+            auto d = ParseDurationValue(absl::StrCat(where, ".retention"),
+                                        item["retention"].as<std::string>());
+            if (!d.ok()) return d.status();
+            if (*d == absl::ZeroDuration()) {
+              return Invalid(absl::StrCat(where, ".retention"),
+                             "must be positive");
+            }
+            ns.retention = *d;
+          }
+          config.namespaces.push_back(ns);
+        }
+        continue;
+      }
+      if (!entry.second.IsScalar()) return Invalid(where, "expected a value");
+      if (absl::Status s =
+              ApplySetting(config, key, entry.second.as<std::string>(), where);
+          !s.ok()) {
+        return s;
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return Invalid(source_name, e.what());
+  }
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& flags,
+                                  const EnvLookup& env) {
+  // Flags are read first (to find --config) and applied last.
+  std::vector<std::pair<const Setting*, std::string>> flag_values;
+  std::optional<std::string> config_path = env("ERRAND_CONFIG");
+  for (size_t i = 0; i < flags.size(); ++i) {
+    std::string name = flags[i];
+    std::optional<std::string> value;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    auto take_value = [&]() -> absl::StatusOr<std::string> {
+      if (value) return *value;
+      if (i + 1 >= flags.size()) return Invalid(name, "needs a value");
+      return flags[++i];
+    };
+    if (name == "--config") {
+      auto v = take_value();
+      if (!v.ok()) return v.status();
+      config_path = *v;
+      continue;
+    }
+    const Setting* match = nullptr;
+    for (const Setting& s : kSettings) {
+      if (name == s.flag) match = &s;
+    }
+    if (match == nullptr) {
+      return Invalid(name, "unknown flag (see errand serve --help)");
+    }
+    auto v = take_value();
+    if (!v.ok()) return v.status();
+    flag_values.emplace_back(match, *v);
+  }
+
+  Config config;
+  if (config_path) {
+    std::ifstream in(*config_path);
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read config file ", *config_path));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto loaded = ApplyYaml(config, text.str(), *config_path);
+    if (!loaded.ok()) return loaded.status();
+    config = *loaded;
+  }
+  for (const Setting& s : kSettings) {
+    if (auto v = env(s.env)) {
+      if (absl::Status st = ApplySetting(config, s.key, *v, s.env); !st.ok()) {
+        return st;
+      }
+    }
+  }
+  for (const auto& [setting, value] : flag_values) {
+    if (absl::Status st = ApplySetting(config, setting->key, value,
+                                       setting->flag);
+        !st.ok()) {
+      return st;
+    }
+  }
+  return config;
+}
+
+std::string ServeUsage() {
+  return R"(Usage: errand serve [flags]
+
+Runs the Errand server: Temporal's Standalone Activity API over gRPC, with an
+embedded RocksDB store.
+
+Flags (each overrides the config file; each has an environment variable):
+  --config FILE          YAML config file (ERRAND_CONFIG); see config/errand.yaml
+  --listen HOST:PORT     gRPC address (ERRAND_LISTEN) [127.0.0.1:7233]
+  --data-dir DIR         where data lives (ERRAND_DATA_DIR) [./errand-data]
+  --sync true|false      fsync every acknowledged change (ERRAND_SYNC) [true]
+  --shards N             activity engine shards (ERRAND_SHARDS) [4]
+  --log-level LEVEL      trace|debug|info|warn|error|critical|off
+                         (ERRAND_LOG_LEVEL) [info]
+  --shutdown-grace DUR   time in-flight calls get on SIGINT/SIGTERM
+                         (ERRAND_SHUTDOWN_GRACE) [10s]
+)";
+}
+
+}  // namespace errand::server

@@ -1,0 +1,87 @@
+// errand: the command-line entry point.
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "errand/server/config.h"
+#include "errand/server/server.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(Errand: a durable job-queue server that speaks Temporal's Standalone Activity API.
+
+Usage:
+  errand serve [flags]   run the server (errand serve --help for flags)
+  errand version         print the version
+  errand --help          print this help
+)";
+
+int Serve(const std::vector<std::string>& flags) {
+  for (const auto& f : flags) {
+    if (f == "--help" || f == "-h") {
+      std::fputs(errand::server::ServeUsage().c_str(), stdout);
+      return 0;
+    }
+  }
+  auto config = errand::server::LoadConfig(flags, errand::server::ProcessEnv);
+  if (!config.ok()) {
+    std::fprintf(stderr, "errand: %s\n",
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+  auto logger = spdlog::stderr_color_mt("errand");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%-5l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+
+  // Signals are taken synchronously by this thread; block them before any
+  // other thread starts so that none of those receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = errand::server::Server::Start(*config);
+  if (!server.ok()) {
+    spdlog::critical("cannot start: {}", std::string(server.status().message()));
+    return 1;
+  }
+  spdlog::info("errand {} listening on {} (data dir {}, sync {}, {} shards)",
+               ERRAND_VERSION, (*server)->address(), config->data_dir,
+               config->sync ? "on" : "off", config->shards);
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received {}; shutting down (grace {})",
+               received == SIGINT ? "SIGINT" : "SIGTERM",
+               absl::FormatDuration(config->shutdown_grace));
+  (*server)->Shutdown(config->shutdown_grace);
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
+      args[0] == "help") {
+    std::fputs(kUsage, stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "version" || args[0] == "--version") {
+    std::printf("errand %s\n", ERRAND_VERSION);
+    return 0;
+  }
+  if (args[0] == "serve") {
+    return Serve(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  std::fprintf(stderr, "errand: unknown command \"%s\"\n\n%s", args[0].c_str(),
+               kUsage);
+  return 2;
+}

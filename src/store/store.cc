@@ -1,0 +1,117 @@
+#include "errand/store/store.h"
+
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace errand::store {
+namespace {
+
+constexpr std::array<const char*, kTableCount> kTableNames = {"default",
+                                                              "namespaces"};
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string message = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(message);
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  return absl::UnavailableError(message);
+}
+
+rocksdb::Slice ToSlice(absl::string_view s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+
+}  // namespace
+
+void Batch::Put(Table table, absl::string_view key, absl::string_view value) {
+  batch_.Put(store_->handle(table), ToSlice(key), ToSlice(value));
+}
+
+void Batch::Delete(Table table, absl::string_view key) {
+  batch_.Delete(store_->handle(table), ToSlice(key));
+}
+
+Store::Store(StoreOptions options, DataDirLock lock)
+    : options_(std::move(options)), lock_(std::move(lock)) {}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const StoreOptions& options) {
+  auto lock = DataDirLock::Acquire(options.data_dir);
+  if (!lock.ok()) return lock.status();
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  rocksdb::ColumnFamilyOptions cf_options;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kTableNames) {
+    descriptors.emplace_back(name, cf_options);
+  }
+  const std::string db_path = options.data_dir + "/db";
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  const rocksdb::Status s =
+      rocksdb::DB::Open(db_options, db_path, descriptors, &handles, &raw_db);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening store at ", db_path));
+
+  std::unique_ptr<Store> store(new Store(options, std::move(*lock)));
+  store->db_.reset(raw_db);
+  store->all_handles_ = handles;
+  for (int i = 0; i < kTableCount; ++i) store->handles_[i] = handles[i];
+  return store;
+}
+
+Store::~Store() {
+  if (!db_) return;
+  for (auto* h : all_handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+absl::Status Store::Write(Batch& batch) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  return FromRocks(db_->Write(write_options, &batch.batch_), "store write");
+}
+
+absl::StatusOr<std::optional<std::string>> Store::Get(
+    Table table, absl::string_view key) const {
+  std::string value;
+  const rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), handle(table), ToSlice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s, "store read");
+  return value;
+}
+
+absl::Status Store::Scan(
+    Table table, absl::string_view prefix,
+    const std::function<bool(absl::string_view, absl::string_view)>& visit)
+    const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handle(table)));
+  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (!key.starts_with(ToSlice(prefix))) break;
+    const rocksdb::Slice value = it->value();
+    if (!visit(absl::string_view(key.data(), key.size()),
+               absl::string_view(value.data(), value.size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "store scan");
+}
+
+absl::Status Store::Flush() {
+  rocksdb::FlushOptions flush_options;
+  return FromRocks(db_->Flush(flush_options, all_handles_), "store flush");
+}
+
+}  // namespace errand::store

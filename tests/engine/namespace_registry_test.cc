@@ -1,0 +1,125 @@
+#include "errand/engine/namespace_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "errand/common/uuid.h"
+
+namespace errand::engine {
+namespace {
+
+class NamespaceRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("errand-ns-" + NewUuid());
+    Reopen();
+  }
+  void TearDown() override {
+    registry_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    registry_.reset();
+    store_.reset();
+    auto store = store::Store::Open({dir_.string(), true});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto registry = NamespaceRegistry::Load(store_.get(), &clock_);
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    registry_ = std::move(*registry);
+  }
+
+  FakeClock clock_;
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<NamespaceRegistry> registry_;
+};
+
+TEST_F(NamespaceRegistryTest, RegisterThenGetAndSurviveRestart) {
+  NamespaceSpec spec{"orders", "order jobs", "ops@example.com", {{"team", "a"}},
+                     absl::Hours(24)};
+  auto registered = registry_->Register(spec);
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  EXPECT_TRUE(IsUuid(registered->id()));
+  EXPECT_EQ(registered->retention().seconds(), 24 * 3600);
+
+  Reopen();
+  auto got = registry_->Get("orders");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->id(), registered->id());
+  EXPECT_EQ(got->description(), "order jobs");
+  EXPECT_EQ(got->data().at("team"), "a");
+  auto by_id = registry_->GetById(registered->id());
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(by_id->name(), "orders");
+}
+
+TEST_F(NamespaceRegistryTest, DefaultsRetentionWhenUnset) {
+  auto registered = registry_->Register({.name = "plain"});
+  ASSERT_TRUE(registered.ok());
+  EXPECT_EQ(registered->retention().seconds(),
+            absl::ToInt64Seconds(kDefaultRetention));
+}
+
+TEST_F(NamespaceRegistryTest, DuplicateRegisterIsAlreadyExists) {
+  ASSERT_TRUE(registry_->Register({.name = "dup"}).ok());
+  auto again = registry_->Register({.name = "dup"});
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(again.status().message(), "Namespace already exists.");
+  EXPECT_TRUE(registry_->EnsureRegistered({.name = "dup"}).ok());
+}
+
+TEST_F(NamespaceRegistryTest, UnknownNamespaceIsNotFoundWithDetail) {
+  auto got = registry_->Get("nope");
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(got.status().message(), "Namespace nope is not found.");
+  EXPECT_TRUE(got.status()
+                  .GetPayload("type.googleapis.com/"
+                              "temporal.api.errordetails.v1."
+                              "NamespaceNotFoundFailure")
+                  .has_value());
+}
+
+TEST_F(NamespaceRegistryTest, RejectsEmptyAndOverlongNames) {
+  EXPECT_EQ(registry_->Register({.name = ""}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->Register({.name = std::string(1001, 'x')})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->Get("").status().message(), "Namespace is empty.");
+}
+
+TEST_F(NamespaceRegistryTest, UpdatePersistsAndKeepsIdentity) {
+  auto registered = registry_->Register({.name = "upd"});
+  ASSERT_TRUE(registered.ok());
+  clock_.Advance(absl::Minutes(5));
+  auto updated = registry_->Update("upd", [](store::NamespaceRecord& r) {
+    r.set_description("new");
+    r.set_id("forged");
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(updated->id(), registered->id());
+  EXPECT_GT(updated->update_time().seconds(), registered->update_time().seconds());
+  Reopen();
+  EXPECT_EQ(registry_->Get("upd")->description(), "new");
+  EXPECT_EQ(registry_->Update("missing", [](auto&) { return absl::OkStatus(); })
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(NamespaceRegistryTest, ListIsSortedByName) {
+  ASSERT_TRUE(registry_->Register({.name = "b"}).ok());
+  ASSERT_TRUE(registry_->Register({.name = "a"}).ok());
+  auto all = registry_->List();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].name(), "a");
+  EXPECT_EQ(all[1].name(), "b");
+}
+
+}  // namespace
+}  // namespace errand::engine

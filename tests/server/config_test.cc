@@ -1,0 +1,89 @@
+#include "errand/server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+namespace errand::server {
+namespace {
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(ConfigTest, DefaultsWithNothingSet) {
+  auto c = LoadConfig({}, FakeEnv({}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "127.0.0.1:7233");
+  EXPECT_EQ(c->data_dir, "./errand-data");
+  EXPECT_TRUE(c->sync);
+  EXPECT_EQ(c->log_level, "info");
+  ASSERT_EQ(c->namespaces.size(), 1u);
+  EXPECT_EQ(c->namespaces[0].name, "default");
+}
+
+TEST(ConfigTest, FileThenEnvThenFlags) {
+  const auto path = std::filesystem::temp_directory_path() / "errand-config-test.yaml";
+  {
+    std::ofstream out(path);
+    out << "listen: 0.0.0.0:9000\n"
+           "data_dir: /var/lib/errand\n"
+           "sync: false\n"
+           "shards: 8\n"
+           "log_level: debug\n"
+           "namespaces:\n"
+           "  - name: default\n"
+           "  - name: billing\n"
+           "    retention: 24h\n";
+  }
+  auto c = LoadConfig({"--config", path.string(), "--listen=127.0.0.1:7000"},
+                      FakeEnv({{"ERRAND_LOG_LEVEL", "warn"},
+                               {"ERRAND_LISTEN", "127.0.0.1:1"}}));
+  std::filesystem::remove(path);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "127.0.0.1:7000");    // flag beats env and file
+  EXPECT_EQ(c->log_level, "warn");           // env beats file
+  EXPECT_EQ(c->data_dir, "/var/lib/errand"); // file beats default
+  EXPECT_FALSE(c->sync);
+  EXPECT_EQ(c->shards, 8);
+  ASSERT_EQ(c->namespaces.size(), 2u);
+  EXPECT_EQ(c->namespaces[1].name, "billing");
+  EXPECT_EQ(c->namespaces[1].retention, absl::Hours(24));
+}
+
+TEST(ConfigTest, ShippedDefaultConfigParses) {
+  auto c = LoadConfig({"--config", ERRAND_SOURCE_DIR "/config/errand.yaml"},
+                      FakeEnv({}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "127.0.0.1:7233");
+  EXPECT_TRUE(c->sync);
+}
+
+TEST(ConfigTest, ErrorsNameTheCulprit) {
+  auto bad_flag = LoadConfig({"--bogus", "1"}, FakeEnv({}));
+  EXPECT_NE(bad_flag.status().message().find("--bogus"), std::string::npos);
+  auto bad_env = LoadConfig({}, FakeEnv({{"ERRAND_SYNC", "maybe"}}));
+  EXPECT_NE(bad_env.status().message().find("ERRAND_SYNC"), std::string::npos);
+  auto bad_level = LoadConfig({"--log-level", "loud"}, FakeEnv({}));
+  EXPECT_EQ(bad_level.status().code(), absl::StatusCode::kInvalidArgument);
+  auto bad_listen = LoadConfig({"--listen", "nowhere"}, FakeEnv({}));
+  EXPECT_EQ(bad_listen.status().code(), absl::StatusCode::kInvalidArgument);
+  auto missing_value = LoadConfig({"--data-dir"}, FakeEnv({}));
+  EXPECT_EQ(missing_value.status().code(), absl::StatusCode::kInvalidArgument);
+  auto missing_file = LoadConfig({"--config", "/nonexistent.yaml"}, FakeEnv({}));
+  EXPECT_EQ(missing_file.status().code(), absl::StatusCode::kInvalidArgument);
+  auto bad_yaml = ApplyYaml(Config{}, "listen: [1, 2\n", "test.yaml");
+  EXPECT_EQ(bad_yaml.status().code(), absl::StatusCode::kInvalidArgument);
+  auto unknown_key = ApplyYaml(Config{}, "colour: red\n", "test.yaml");
+  EXPECT_NE(unknown_key.status().message().find("colour"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace errand::server

@@ -1,0 +1,256 @@
+// Runs the whole server in-process on a free port and talks to it over gRPC
+// with the generated Temporal stubs.
+#include "errand/server/server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "absl/time/clock.h"
+#include "errand/common/uuid.h"
+#include "google/rpc/status.pb.h"
+#include <grpcpp/generic/generic_stub.h>
+#include "temporal/api/errordetails/v1/message.pb.h"
+#include "temporal/api/operatorservice/v1/service.grpc.pb.h"
+#include "temporal/api/workflowservice/v1/service.grpc.pb.h"
+
+namespace errand::server {
+namespace {
+
+namespace ws = temporal::api::workflowservice::v1;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("errand-srv-" + NewUuid());
+    Restart();
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Restart() {
+    server_.reset();
+    Config config;
+    config.listen = "127.0.0.1:0";
+    config.data_dir = dir_.string();
+    auto server = Server::Start(config);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    channel_ = grpc::CreateChannel(server_->address(),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = ws::WorkflowService::NewStub(channel_);
+  }
+  static void SetDeadline(grpc::ClientContext& ctx, absl::Duration d) {
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + d));
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ws::WorkflowService::Stub> stub_;
+};
+
+TEST_F(ServerTest, GetSystemInfoAnswers) {
+  grpc::ClientContext ctx;
+  ws::GetSystemInfoResponse resp;
+  ASSERT_TRUE(stub_->GetSystemInfo(&ctx, {}, &resp).ok());
+  EXPECT_EQ(resp.server_version(), ERRAND_VERSION);
+}
+
+TEST_F(ServerTest, DefaultNamespaceExistsWithStandaloneActivities) {
+  grpc::ClientContext ctx;
+  ws::DescribeNamespaceRequest req;
+  req.set_namespace_("default");
+  ws::DescribeNamespaceResponse resp;
+  ASSERT_TRUE(stub_->DescribeNamespace(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.namespace_info().state(),
+            temporal::api::enums::v1::NAMESPACE_STATE_REGISTERED);
+  EXPECT_TRUE(resp.namespace_info().capabilities().standalone_activities());
+  EXPECT_FALSE(resp.namespace_info().capabilities().worker_heartbeats());
+  EXPECT_EQ(resp.namespace_info().limits().blob_size_limit_error(),
+            2 * 1024 * 1024);
+  EXPECT_TRUE(IsUuid(resp.namespace_info().id()));
+}
+
+TEST_F(ServerTest, UnknownNamespaceIsNotFoundWithDetail) {
+  grpc::ClientContext ctx;
+  ws::DescribeNamespaceRequest req;
+  req.set_namespace_("missing");
+  ws::DescribeNamespaceResponse resp;
+  const grpc::Status s = stub_->DescribeNamespace(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "Namespace missing is not found.");
+  google::rpc::Status rich;
+  ASSERT_TRUE(rich.ParseFromString(s.error_details()));
+  ASSERT_GE(rich.details_size(), 1);
+  temporal::api::errordetails::v1::NamespaceNotFoundFailure detail;
+  ASSERT_TRUE(rich.details(0).UnpackTo(&detail));
+  EXPECT_EQ(detail.namespace_(), "missing");
+}
+
+TEST_F(ServerTest, RegisteredNamespaceSurvivesRestart) {
+  {
+    grpc::ClientContext ctx;
+    ws::RegisterNamespaceRequest req;
+    req.set_namespace_("orders");
+    req.set_description("order jobs");
+    req.mutable_workflow_execution_retention_period()->set_seconds(3600);
+    ws::RegisterNamespaceResponse resp;
+    ASSERT_TRUE(stub_->RegisterNamespace(&ctx, req, &resp).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    ws::RegisterNamespaceRequest req;
+    req.set_namespace_("orders");
+    ws::RegisterNamespaceResponse resp;
+    EXPECT_EQ(stub_->RegisterNamespace(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::ALREADY_EXISTS);
+  }
+  Restart();
+  grpc::ClientContext ctx;
+  ws::DescribeNamespaceRequest req;
+  req.set_namespace_("orders");
+  ws::DescribeNamespaceResponse resp;
+  ASSERT_TRUE(stub_->DescribeNamespace(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.namespace_info().description(), "order jobs");
+  EXPECT_EQ(resp.config().workflow_execution_retention_ttl().seconds(), 3600);
+
+  grpc::ClientContext list_ctx;
+  ws::ListNamespacesRequest list_req;
+  list_req.set_page_size(1);
+  ws::ListNamespacesResponse list;
+  ASSERT_TRUE(stub_->ListNamespaces(&list_ctx, list_req, &list).ok());
+  ASSERT_EQ(list.namespaces_size(), 1);
+  EXPECT_EQ(list.namespaces(0).namespace_info().name(), "default");
+  grpc::ClientContext next_ctx;
+  list_req.set_next_page_token(list.next_page_token());
+  ws::ListNamespacesResponse next;
+  ASSERT_TRUE(stub_->ListNamespaces(&next_ctx, list_req, &next).ok());
+  ASSERT_EQ(next.namespaces_size(), 1);
+  EXPECT_EQ(next.namespaces(0).namespace_info().name(), "orders");
+}
+
+TEST_F(ServerTest, UpdateNamespaceChangesDescriptionAndRetention) {
+  grpc::ClientContext ctx;
+  ws::UpdateNamespaceRequest req;
+  req.set_namespace_("default");
+  req.mutable_update_info()->set_description("the default");
+  req.mutable_config()->mutable_workflow_execution_retention_ttl()->set_seconds(
+      7200);
+  ws::UpdateNamespaceResponse resp;
+  ASSERT_TRUE(stub_->UpdateNamespace(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.namespace_info().description(), "the default");
+  EXPECT_EQ(resp.config().workflow_execution_retention_ttl().seconds(), 7200);
+}
+
+TEST_F(ServerTest, UnservedMethodsSayNotImplementedWithTheirName) {
+  grpc::ClientContext ctx;
+  ws::StartWorkflowExecutionRequest req;
+  ws::StartWorkflowExecutionResponse resp;
+  const grpc::Status s = stub_->StartWorkflowExecution(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(s.error_message(), "method StartWorkflowExecution not implemented");
+
+  auto op = temporal::api::operatorservice::v1::OperatorService::NewStub(channel_);
+  grpc::ClientContext op_ctx;
+  temporal::api::operatorservice::v1::DeleteNamespaceResponse op_resp;
+  const grpc::Status op_status = op->DeleteNamespace(&op_ctx, {}, &op_resp);
+  EXPECT_EQ(op_status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(op_status.error_message(), "method DeleteNamespace not implemented");
+}
+
+TEST_F(ServerTest, AcceptsGzipCompressedRequests) {
+  grpc::ClientContext ctx;
+  ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  ws::DescribeNamespaceRequest req;
+  req.set_namespace_("default");
+  ws::DescribeNamespaceResponse resp;
+  EXPECT_TRUE(stub_->DescribeNamespace(&ctx, req, &resp).ok());
+}
+
+// grpc.health.v1 has no installed C++ stubs, so the test speaks it as bytes:
+// HealthCheckRequest{service = 1} and HealthCheckResponse{status = 1}.
+TEST_F(ServerTest, HealthCheckServing) {
+  grpc::GenericStub generic(channel_);
+  for (const std::string service :
+       {"", "temporal.api.workflowservice.v1.WorkflowService"}) {
+    std::string request;
+    if (!service.empty()) {
+      request = std::string("\x0a") + static_cast<char>(service.size()) + service;
+    }
+    grpc::Slice slice(request);
+    grpc::ByteBuffer request_buffer(&slice, 1);
+    grpc::ByteBuffer response_buffer;
+    grpc::ClientContext ctx;
+    grpc::CompletionQueue cq;
+    auto call = generic.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check",
+                                         request_buffer, &cq);
+    call->StartCall();
+    grpc::Status status;
+    call->Finish(&response_buffer, &status, reinterpret_cast<void*>(1));
+    void* tag = nullptr;
+    bool ok = false;
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+    ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
+    std::vector<grpc::Slice> slices;
+    ASSERT_TRUE(response_buffer.Dump(&slices).ok());
+    std::string response;
+    for (const auto& s : slices) {
+      response.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    EXPECT_EQ(response, std::string("\x08\x01")) << service;  // SERVING
+  }
+}
+
+TEST_F(ServerTest, IdleTaskPollAnswersEmptyBeforeTheDeadline) {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, absl::Seconds(2));
+  ws::PollActivityTaskQueueRequest req;
+  req.set_namespace_("default");
+  req.mutable_task_queue()->set_name("tq");
+  ws::PollActivityTaskQueueResponse resp;
+  const absl::Time start = absl::Now();
+  const grpc::Status s = stub_->PollActivityTaskQueue(&ctx, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(resp.task_token().empty());
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1900));
+}
+
+TEST_F(ServerTest, ShutdownAnswersWaitingPollsPromptly) {
+  ws::PollActivityTaskQueueRequest req;
+  req.set_namespace_("default");
+  req.mutable_task_queue()->set_name("tq");
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, absl::Seconds(30));
+  ws::PollActivityTaskQueueResponse resp;
+  std::atomic<bool> answered{false};
+  grpc::Status status;
+  stub_->async()->PollActivityTaskQueue(&ctx, &req, &resp,
+                                        [&](grpc::Status s) {
+                                          status = s;
+                                          answered = true;
+                                        });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_FALSE(answered);
+  const absl::Time start = absl::Now();
+  server_->Shutdown(absl::Seconds(10));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  for (int i = 0; i < 100 && !answered; ++i) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_TRUE(answered);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(ServerTest, PollOnUnknownNamespaceIsNotFound) {
+  grpc::ClientContext ctx;
+  ws::PollActivityTaskQueueRequest req;
+  req.set_namespace_("nope");
+  req.mutable_task_queue()->set_name("tq");
+  ws::PollActivityTaskQueueResponse resp;
+  EXPECT_EQ(stub_->PollActivityTaskQueue(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace errand::server
