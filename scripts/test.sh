@@ -13,6 +13,9 @@ ERRAND_CACHE="${ERRAND_CACHE:-$HOME/.cache/errand}"
 export ERRAND_BIN="$BUILD_DIR/errand"
 failed_suites=()
 
+echo "== C++ formatting"
+"$ROOT/scripts/check_format.sh" || failed_suites+=(format)
+
 echo "== C++ tests (ctest)"
 (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 300 -j2) || failed_suites+=(ctest)
 

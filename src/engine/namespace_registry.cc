@@ -60,9 +60,9 @@ absl::StatusOr<NamespaceRecord> NamespaceRegistry::Register(
   record.set_description(spec.description);
   record.set_owner_email(spec.owner_email);
   record.mutable_data()->insert(spec.data.begin(), spec.data.end());
-  const absl::Duration retention =
-      spec.retention == absl::ZeroDuration() ? kDefaultRetention
-                                             : spec.retention;
+  const absl::Duration retention = spec.retention == absl::ZeroDuration()
+                                       ? kDefaultRetention
+                                       : spec.retention;
   *record.mutable_retention() = store::ToProtoDuration(retention);
   *record.mutable_create_time() = store::ToProtoTime(clock_->Now());
   *record.mutable_update_time() = record.create_time();

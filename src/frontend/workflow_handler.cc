@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "errand/store/records.h"
+#include "spdlog/spdlog.h"
 #include "temporal/api/enums/v1/namespace.pb.h"
 #include "temporal/api/workflowservice/v1/request_response.pb.h"
 
@@ -59,7 +60,8 @@ absl::Status ValidateRetention(const google::protobuf::Duration& retention) {
 
 absl::Time LongPollExpiry(absl::Time now, absl::Time deadline,
                           absl::Duration max_wait) {
-  return std::max(now, std::min(now + max_wait, deadline - kPollDeadlineMargin));
+  return std::max(now,
+                  std::min(now + max_wait, deadline - kPollDeadlineMargin));
 }
 
 void RegisterWorkflowService(ServiceTable& table,
@@ -70,9 +72,8 @@ void RegisterWorkflowService(ServiceTable& table,
   const Clock* clock = deps.clock;
 
   table.Handle<ws::GetSystemInfoRequest, ws::GetSystemInfoResponse>(
-      "GetSystemInfo",
-      [identity](const ws::GetSystemInfoRequest&,
-                 ws::GetSystemInfoResponse* resp) {
+      "GetSystemInfo", [identity](const ws::GetSystemInfoRequest&,
+                                  ws::GetSystemInfoResponse* resp) {
         resp->set_server_version(identity.version);
         auto* caps = resp->mutable_capabilities();
         // INTERNAL from Errand means a bug, not a transient fault: do not
@@ -121,14 +122,15 @@ void RegisterWorkflowService(ServiceTable& table,
 
   table.Handle<ws::DescribeNamespaceRequest, ws::DescribeNamespaceResponse>(
       "DescribeNamespace",
-      [namespaces, identity](const ws::DescribeNamespaceRequest& req,
-                             ws::DescribeNamespaceResponse* resp)
-          -> absl::Status {
+      [namespaces, identity](
+          const ws::DescribeNamespaceRequest& req,
+          ws::DescribeNamespaceResponse* resp) -> absl::Status {
         if (req.namespace_().empty() && req.id().empty()) {
           return absl::InvalidArgumentError("Namespace is empty.");
         }
-        auto record = req.namespace_().empty() ? namespaces->GetById(req.id())
-                                               : namespaces->Get(req.namespace_());
+        auto record = req.namespace_().empty()
+                          ? namespaces->GetById(req.id())
+                          : namespaces->Get(req.namespace_());
         if (!record.ok()) return record.status();
         FillNamespace(*record, identity, resp);
         return absl::OkStatus();
@@ -156,9 +158,9 @@ void RegisterWorkflowService(ServiceTable& table,
 
   table.Handle<ws::UpdateNamespaceRequest, ws::UpdateNamespaceResponse>(
       "UpdateNamespace",
-      [namespaces, identity](const ws::UpdateNamespaceRequest& req,
-                             ws::UpdateNamespaceResponse* resp)
-          -> absl::Status {
+      [namespaces, identity](
+          const ws::UpdateNamespaceRequest& req,
+          ws::UpdateNamespaceResponse* resp) -> absl::Status {
         if (req.has_config() &&
             req.config().has_workflow_execution_retention_ttl()) {
           if (absl::Status s = ValidateRetention(
@@ -212,21 +214,23 @@ void RegisterWorkflowService(ServiceTable& table,
         }
         const absl::Time expire_at =
             LongPollExpiry(clock->Now(), call->deadline(), kMaxTaskPollWait);
-        auto poll = matcher->AddPoll(
-            {ns->id(), req.task_queue().name()}, expire_at,
-            [call](std::optional<matching::TaskRef> task) {
-              // Until activities are served no task is ever queued, so every
-              // poll ends empty: expired, cancelled or shut down.
-              call->Finish(absl::OkStatus());
-            });
-        call->SetCancelCallback(
-            [matcher, poll] { matcher->CancelPoll(poll); });
+        spdlog::debug("{} poll on task queue {} in namespace {}",
+                      req.identity(), req.task_queue().name(),
+                      req.namespace_());
+        auto poll =
+            matcher->AddPoll({ns->id(), req.task_queue().name()}, expire_at,
+                             [call](std::optional<matching::TaskRef> task) {
+                               // Until activities are served no task is ever
+                               // queued, so every poll ends empty: expired,
+                               // cancelled or shut down.
+                               call->Finish(absl::OkStatus());
+                             });
+        call->SetCancelCallback([matcher, poll] { matcher->CancelPoll(poll); });
       });
 
   table.Handle<ws::ShutdownWorkerRequest, ws::ShutdownWorkerResponse>(
-      "ShutdownWorker",
-      [namespaces](const ws::ShutdownWorkerRequest& req,
-                   ws::ShutdownWorkerResponse*) {
+      "ShutdownWorker", [namespaces](const ws::ShutdownWorkerRequest& req,
+                                     ws::ShutdownWorkerResponse*) {
         return namespaces->Get(req.namespace_()).status();
       });
 }

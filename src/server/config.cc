@@ -14,7 +14,7 @@
 namespace errand::server {
 namespace {
 
-constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn",
+constexpr const char* kLogLevels[] = {"trace", "debug",    "info", "warn",
                                       "error", "critical", "off"};
 
 absl::Status Invalid(const std::string& where, const std::string& what) {
@@ -26,8 +26,8 @@ absl::StatusOr<bool> ParseBool(const std::string& where,
   const std::string v = absl::AsciiStrToLower(text);
   if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
   if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-  return Invalid(where, absl::StrCat("expected true or false, got \"", text,
-                                     "\""));
+  return Invalid(where,
+                 absl::StrCat("expected true or false, got \"", text, "\""));
 }
 
 absl::StatusOr<int> ParseShards(const std::string& where,
@@ -35,7 +35,8 @@ absl::StatusOr<int> ParseShards(const std::string& where,
   int n = 0;
   if (!absl::SimpleAtoi(text, &n) || n < 1 || n > 1024) {
     return Invalid(where, absl::StrCat("expected a shard count from 1 to "
-                                       "1024, got \"", text, "\""));
+                                       "1024, got \"",
+                                       text, "\""));
   }
   return n;
 }
@@ -45,7 +46,8 @@ absl::StatusOr<absl::Duration> ParseDurationValue(const std::string& where,
   absl::Duration d;
   if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
     return Invalid(where, absl::StrCat("expected a duration such as 10s or "
-                                       "72h, got \"", text, "\""));
+                                       "72h, got \"",
+                                       text, "\""));
   }
   return d;
 }
@@ -65,8 +67,8 @@ absl::Status CheckListen(const std::string& where, const std::string& listen) {
   if (colon == std::string::npos || colon == 0 ||
       !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 ||
       port > 65535) {
-    return Invalid(where, absl::StrCat("expected HOST:PORT, got \"", listen,
-                                       "\""));
+    return Invalid(where,
+                   absl::StrCat("expected HOST:PORT, got \"", listen, "\""));
   }
   return absl::OkStatus();
 }
@@ -132,7 +134,8 @@ absl::StatusOr<Config> ApplyYaml(Config config, const std::string& yaml_text,
     return Invalid(source_name, e.what());
   }
   if (root.IsNull()) return config;
-  if (!root.IsMap()) return Invalid(source_name, "expected a mapping of settings");
+  if (!root.IsMap())
+    return Invalid(source_name, "expected a mapping of settings");
   try {
     for (const auto& entry : root) {
       const std::string key = entry.first.as<std::string>();
@@ -234,8 +237,8 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& flags,
     }
   }
   for (const auto& [setting, value] : flag_values) {
-    if (absl::Status st = ApplySetting(config, setting->key, value,
-                                       setting->flag);
+    if (absl::Status st =
+            ApplySetting(config, setting->key, value, setting->flag);
         !st.ok()) {
       return st;
     }

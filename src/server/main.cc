@@ -12,7 +12,8 @@
 
 namespace {
 
-constexpr char kUsage[] = R"(Errand: a durable job-queue server that speaks Temporal's Standalone Activity API.
+constexpr char kUsage[] =
+    R"(Errand: a durable job-queue server that speaks Temporal's Standalone Activity API.
 
 Usage:
   errand serve [flags]   run the server (errand serve --help for flags)
@@ -48,7 +49,8 @@ int Serve(const std::vector<std::string>& flags) {
 
   auto server = errand::server::Server::Start(*config);
   if (!server.ok()) {
-    spdlog::critical("cannot start: {}", std::string(server.status().message()));
+    spdlog::critical("cannot start: {}",
+                     std::string(server.status().message()));
     return 1;
   }
   spdlog::info("errand {} listening on {} (data dir {}, sync {}, {} shards)",

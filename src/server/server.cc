@@ -81,14 +81,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   server->timers_ = std::make_unique<TimerThread>();
   server->matcher_ = std::make_unique<matching::Matcher>(server->timers_.get());
 
-  server->workflow_service_ =
-      std::make_unique<frontend::ServiceTable>(FindService(
-          descriptor_table_temporal_2fapi_2fworkflowservice_2fv1_2fservice_2eproto,
-          kWorkflowServiceName));
-  server->operator_service_ =
-      std::make_unique<frontend::ServiceTable>(FindService(
-          descriptor_table_temporal_2fapi_2foperatorservice_2fv1_2fservice_2eproto,
-          kOperatorServiceName));
+  server->workflow_service_ = std::make_unique<
+      frontend::ServiceTable>(FindService(
+      descriptor_table_temporal_2fapi_2fworkflowservice_2fv1_2fservice_2eproto,
+      kWorkflowServiceName));
+  server->operator_service_ = std::make_unique<
+      frontend::ServiceTable>(FindService(
+      descriptor_table_temporal_2fapi_2foperatorservice_2fv1_2fservice_2eproto,
+      kOperatorServiceName));
 
   frontend::WorkflowServiceDeps deps;
   deps.identity.version = ERRAND_VERSION;

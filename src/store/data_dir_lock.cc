@@ -48,8 +48,8 @@ absl::StatusOr<DataDirLock> DataDirLock::Acquire(const std::string& data_dir) {
         absl::StrCat("cannot lock ", path, ": ", std::strerror(err)));
   }
   const std::string pid = absl::StrCat(::getpid(), "\n");
-  if (::ftruncate(fd, 0) != 0 ||
-      ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) !=
+                                     static_cast<ssize_t>(pid.size())) {
     // The pid is only a hint for the error message above; the lock holds.
   }
   return DataDirLock(fd);

@@ -13,7 +13,8 @@ TEST(ErrorsTest, NamespaceNotFoundCarriesTemporalMessageAndDetail) {
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "Namespace missing is not found.");
   auto payload = s.GetPayload(
-      "type.googleapis.com/temporal.api.errordetails.v1.NamespaceNotFoundFailure");
+      "type.googleapis.com/"
+      "temporal.api.errordetails.v1.NamespaceNotFoundFailure");
   ASSERT_TRUE(payload.has_value());
   temporal::api::errordetails::v1::NamespaceNotFoundFailure detail;
   ASSERT_TRUE(detail.ParseFromString(std::string(*payload)));

@@ -38,7 +38,10 @@ class NamespaceRegistryTest : public ::testing::Test {
 };
 
 TEST_F(NamespaceRegistryTest, RegisterThenGetAndSurviveRestart) {
-  NamespaceSpec spec{"orders", "order jobs", "ops@example.com", {{"team", "a"}},
+  NamespaceSpec spec{"orders",
+                     "order jobs",
+                     "ops@example.com",
+                     {{"team", "a"}},
                      absl::Hours(24)};
   auto registered = registry_->Register(spec);
   ASSERT_TRUE(registered.ok()) << registered.status();
@@ -85,10 +88,9 @@ TEST_F(NamespaceRegistryTest, UnknownNamespaceIsNotFoundWithDetail) {
 TEST_F(NamespaceRegistryTest, RejectsEmptyAndOverlongNames) {
   EXPECT_EQ(registry_->Register({.name = ""}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(registry_->Register({.name = std::string(1001, 'x')})
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      registry_->Register({.name = std::string(1001, 'x')}).status().code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(registry_->Get("").status().message(), "Namespace is empty.");
 }
 
@@ -103,7 +105,8 @@ TEST_F(NamespaceRegistryTest, UpdatePersistsAndKeepsIdentity) {
   });
   ASSERT_TRUE(updated.ok());
   EXPECT_EQ(updated->id(), registered->id());
-  EXPECT_GT(updated->update_time().seconds(), registered->update_time().seconds());
+  EXPECT_GT(updated->update_time().seconds(),
+            registered->update_time().seconds());
   Reopen();
   EXPECT_EQ(registry_->Get("upd")->description(), "new");
   EXPECT_EQ(registry_->Update("missing", [](auto&) { return absl::OkStatus(); })

@@ -9,7 +9,9 @@
 namespace errand::frontend {
 namespace {
 
-TEST(GrpcStatusTest, OkStaysOk) { EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok()); }
+TEST(GrpcStatusTest, OkStaysOk) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
 
 TEST(GrpcStatusTest, PlainErrorHasNoDetails) {
   const grpc::Status s = ToGrpcStatus(absl::InvalidArgumentError("bad"));

@@ -30,7 +30,8 @@ TEST(ConfigTest, DefaultsWithNothingSet) {
 }
 
 TEST(ConfigTest, FileThenEnvThenFlags) {
-  const auto path = std::filesystem::temp_directory_path() / "errand-config-test.yaml";
+  const auto path =
+      std::filesystem::temp_directory_path() / "errand-config-test.yaml";
   {
     std::ofstream out(path);
     out << "listen: 0.0.0.0:9000\n"
@@ -48,9 +49,9 @@ TEST(ConfigTest, FileThenEnvThenFlags) {
                                {"ERRAND_LISTEN", "127.0.0.1:1"}}));
   std::filesystem::remove(path);
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->listen, "127.0.0.1:7000");    // flag beats env and file
-  EXPECT_EQ(c->log_level, "warn");           // env beats file
-  EXPECT_EQ(c->data_dir, "/var/lib/errand"); // file beats default
+  EXPECT_EQ(c->listen, "127.0.0.1:7000");     // flag beats env and file
+  EXPECT_EQ(c->log_level, "warn");            // env beats file
+  EXPECT_EQ(c->data_dir, "/var/lib/errand");  // file beats default
   EXPECT_FALSE(c->sync);
   EXPECT_EQ(c->shards, 8);
   ASSERT_EQ(c->namespaces.size(), 2u);
@@ -77,7 +78,8 @@ TEST(ConfigTest, ErrorsNameTheCulprit) {
   EXPECT_EQ(bad_listen.status().code(), absl::StatusCode::kInvalidArgument);
   auto missing_value = LoadConfig({"--data-dir"}, FakeEnv({}));
   EXPECT_EQ(missing_value.status().code(), absl::StatusCode::kInvalidArgument);
-  auto missing_file = LoadConfig({"--config", "/nonexistent.yaml"}, FakeEnv({}));
+  auto missing_file =
+      LoadConfig({"--config", "/nonexistent.yaml"}, FakeEnv({}));
   EXPECT_EQ(missing_file.status().code(), absl::StatusCode::kInvalidArgument);
   auto bad_yaml = ApplyYaml(Config{}, "listen: [1, 2\n", "test.yaml");
   EXPECT_EQ(bad_yaml.status().code(), absl::StatusCode::kInvalidArgument);

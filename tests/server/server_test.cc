@@ -2,6 +2,7 @@
 // with the generated Temporal stubs.
 #include "errand/server/server.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -10,7 +11,6 @@
 #include "absl/time/clock.h"
 #include "errand/common/uuid.h"
 #include "google/rpc/status.pb.h"
-#include <grpcpp/generic/generic_stub.h>
 #include "temporal/api/errordetails/v1/message.pb.h"
 #include "temporal/api/operatorservice/v1/service.grpc.pb.h"
 #include "temporal/api/workflowservice/v1/service.grpc.pb.h"
@@ -153,12 +153,14 @@ TEST_F(ServerTest, UnservedMethodsSayNotImplementedWithTheirName) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_EQ(s.error_message(), "method StartWorkflowExecution not implemented");
 
-  auto op = temporal::api::operatorservice::v1::OperatorService::NewStub(channel_);
+  auto op =
+      temporal::api::operatorservice::v1::OperatorService::NewStub(channel_);
   grpc::ClientContext op_ctx;
   temporal::api::operatorservice::v1::DeleteNamespaceResponse op_resp;
   const grpc::Status op_status = op->DeleteNamespace(&op_ctx, {}, &op_resp);
   EXPECT_EQ(op_status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_EQ(op_status.error_message(), "method DeleteNamespace not implemented");
+  EXPECT_EQ(op_status.error_message(),
+            "method DeleteNamespace not implemented");
 }
 
 TEST_F(ServerTest, AcceptsGzipCompressedRequests) {
@@ -178,7 +180,8 @@ TEST_F(ServerTest, HealthCheckServing) {
        {"", "temporal.api.workflowservice.v1.WorkflowService"}) {
     std::string request;
     if (!service.empty()) {
-      request = std::string("\x0a") + static_cast<char>(service.size()) + service;
+      request =
+          std::string("\x0a") + static_cast<char>(service.size()) + service;
     }
     grpc::Slice slice(request);
     grpc::ByteBuffer request_buffer(&slice, 1);
@@ -227,17 +230,17 @@ TEST_F(ServerTest, ShutdownAnswersWaitingPollsPromptly) {
   ws::PollActivityTaskQueueResponse resp;
   std::atomic<bool> answered{false};
   grpc::Status status;
-  stub_->async()->PollActivityTaskQueue(&ctx, &req, &resp,
-                                        [&](grpc::Status s) {
-                                          status = s;
-                                          answered = true;
-                                        });
+  stub_->async()->PollActivityTaskQueue(&ctx, &req, &resp, [&](grpc::Status s) {
+    status = s;
+    answered = true;
+  });
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_FALSE(answered);
   const absl::Time start = absl::Now();
   server_->Shutdown(absl::Seconds(10));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  for (int i = 0; i < 100 && !answered; ++i) absl::SleepFor(absl::Milliseconds(20));
+  for (int i = 0; i < 100 && !answered; ++i)
+    absl::SleepFor(absl::Milliseconds(20));
   EXPECT_TRUE(answered);
   EXPECT_TRUE(status.ok()) << status.error_message();
 }

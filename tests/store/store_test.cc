@@ -12,7 +12,8 @@ namespace {
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("errand-store-" + NewUuid());
+    dir_ =
+        std::filesystem::temp_directory_path() / ("errand-store-" + NewUuid());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::filesystem::path dir_;
@@ -75,8 +76,7 @@ TEST_F(StoreTest, SecondOpenOfSameDirectoryFailsClearly) {
   auto second = Store::Open({dir_.string(), true});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(second.status().message().find("already in use"),
-            std::string::npos)
+  EXPECT_NE(second.status().message().find("already in use"), std::string::npos)
       << second.status();
   first->reset();
   EXPECT_TRUE(Store::Open({dir_.string(), true}).ok());

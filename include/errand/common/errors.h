@@ -7,9 +7,8 @@
 
 #include <google/protobuf/message.h>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace errand {
 

@@ -2,6 +2,7 @@
 #define ERRAND_COMMON_UUID_H_
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace errand {

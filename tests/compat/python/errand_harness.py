@@ -1,0 +1,94 @@
+"""Starts and stops a real errand process for the compatibility scenarios.
+
+Each ErrandProcess gets a free port on loopback and its own temporary data
+directory; restart() keeps the directory, kill() sends SIGKILL.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def errand_binary() -> str:
+    path = os.environ.get("ERRAND_BIN") or str(REPO / "build" / "errand")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"errand binary not found at {path}; build it or set ERRAND_BIN")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ErrandProcess:
+    def __init__(self, extra_args: list[str] | None = None):
+        self.data_dir = tempfile.mkdtemp(prefix="errand-compat-")
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.extra_args = extra_args or []
+        self.proc: subprocess.Popen | None = None
+        self._log: list[str] = []
+        self._log_lock = threading.Lock()
+
+    @property
+    def log(self) -> str:
+        with self._log_lock:
+            return "".join(self._log)
+
+    def start(self, timeout: float = 20.0) -> None:
+        args = [errand_binary(), "serve", "--listen", self.address,
+                "--data-dir", self.data_dir, "--log-level", "debug", *self.extra_args]
+        self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     text=True)
+        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"errand exited with {self.proc.returncode}:\n{self.log}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"errand did not listen on {self.address}:\n{self.log}")
+
+    def _pump(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:
+            with self._log_lock:
+                self._log.append(line)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def cleanup(self) -> None:
+        self.kill()
+        shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -1,0 +1,97 @@
+// Starts and stops a real errand process for the TypeScript scenarios: a free
+// loopback port and a temporary data directory per server; restart() keeps
+// the directory, kill() sends SIGKILL.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, accessSync, constants } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+function errandBinary() {
+  const bin = process.env.ERRAND_BIN || path.join(repo, 'build', 'errand');
+  accessSync(bin, constants.X_OK);
+  return bin;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class Errand {
+  static async start() {
+    const e = new Errand();
+    e.dataDir = mkdtempSync(path.join(os.tmpdir(), 'errand-compat-ts-'));
+    e.port = await freePort();
+    e.address = `127.0.0.1:${e.port}`;
+    e.log = '';
+    await e.start();
+    return e;
+  }
+
+  async start() {
+    this.proc = spawn(errandBinary(), ['serve', '--listen', this.address, '--data-dir', this.dataDir,
+      '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc.stderr.on('data', (chunk) => { this.log += chunk.toString(); });
+    const exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
+    this.exited = exited;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`errand exited ${this.proc.exitCode}:\n${this.log}`);
+      if (await canConnect(this.port)) return;
+      await sleep(50);
+    }
+    throw new Error(`errand did not listen on ${this.address}:\n${this.log}`);
+  }
+
+  // SIGTERM and wait; resolves to the exit code.
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return this.proc?.exitCode ?? 0;
+    this.proc.kill('SIGTERM');
+    return await this.exited;
+  }
+
+  async kill() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async restart() {
+    await this.stop();
+    await this.start();
+  }
+
+  async waitForLog(text, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.log.includes(text)) return;
+      await sleep(50);
+    }
+    throw new Error(`errand never logged "${text}"`);
+  }
+
+  async cleanup() {
+    await this.kill();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
