@@ -59,8 +59,10 @@ fi
 TS_DIR="$ROOT/tests/compat/ts"
 TS_STAMP="$TS_DIR/node_modules/.errand-lock"
 if [ ! -d "$TS_DIR/node_modules" ] || ! cmp -s "$TS_DIR/package-lock.json" "$TS_STAMP"; then
-  log "installing the TypeScript SDK (npm ci)"
-  (cd "$TS_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  log "installing the TypeScript SDK (versions pinned in package.json and package-lock.json)"
+  # Not `npm ci`: npm 11 leaves other platforms' optional packages out of the
+  # lock file and then refuses it; `npm install` installs the locked versions.
+  (cd "$TS_DIR" && npm install --no-audit --no-fund --loglevel=error)
   cp "$TS_DIR/package-lock.json" "$TS_STAMP"
 else
   log "TypeScript SDK up to date"
