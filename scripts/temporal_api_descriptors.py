@@ -110,12 +110,23 @@ def main():
                 method.output_type = rename_type(method.output_type, renames)
         file_set.file.append(proto)
 
-    with open(out_desc, "wb") as f:
-        f.write(file_set.SerializeToString())
     # libprotobuf already carries the well-known types.
     generated = [p.name for p in ordered if not p.name.startswith("google/protobuf/")]
-    with open(out_files, "w") as f:
-        f.write("\n".join(generated) + "\n")
+    write_if_changed(out_desc, file_set.SerializeToString())
+    write_if_changed(out_files, ("\n".join(generated) + "\n").encode())
+
+
+def write_if_changed(path, data):
+    """Keeps the file's timestamp when nothing changed, so a re-configure does
+    not make protoc and the compiler redo the whole API."""
+    try:
+        with open(path, "rb") as f:
+            if f.read() == data:
+                return
+    except FileNotFoundError:
+        pass
+    with open(path, "wb") as f:
+        f.write(data)
 
 
 if __name__ == "__main__":

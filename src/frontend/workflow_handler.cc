@@ -68,8 +68,6 @@ void RegisterWorkflowService(ServiceTable& table,
                              const WorkflowServiceDeps& deps) {
   const ServerIdentity identity = deps.identity;
   engine::NamespaceRegistry* namespaces = deps.namespaces;
-  matching::Matcher* matcher = deps.matcher;
-  const Clock* clock = deps.clock;
 
   table.Handle<ws::GetSystemInfoRequest, ws::GetSystemInfoResponse>(
       "GetSystemInfo", [identity](const ws::GetSystemInfoRequest&,
@@ -198,34 +196,6 @@ void RegisterWorkflowService(ServiceTable& table,
         *resp->mutable_replication_config() = described.replication_config();
         resp->set_is_global_namespace(false);
         return absl::OkStatus();
-      });
-
-  table.HandleAsync<ws::PollActivityTaskQueueRequest,
-                    ws::PollActivityTaskQueueResponse>(
-      "PollActivityTaskQueue",
-      [namespaces, matcher, clock](UnaryCall* call,
-                                   const ws::PollActivityTaskQueueRequest& req,
-                                   ws::PollActivityTaskQueueResponse*) {
-        auto ns = namespaces->Get(req.namespace_());
-        if (!ns.ok()) return call->Finish(ns.status());
-        if (req.task_queue().name().empty()) {
-          return call->Finish(
-              absl::InvalidArgumentError("TaskQueue is not set on request."));
-        }
-        const absl::Time expire_at =
-            LongPollExpiry(clock->Now(), call->deadline(), kMaxTaskPollWait);
-        spdlog::debug("{} poll on task queue {} in namespace {}",
-                      req.identity(), req.task_queue().name(),
-                      req.namespace_());
-        auto poll =
-            matcher->AddPoll({ns->id(), req.task_queue().name()}, expire_at,
-                             [call](std::optional<matching::TaskRef> task) {
-                               // Until activities are served no task is ever
-                               // queued, so every poll ends empty: expired,
-                               // cancelled or shut down.
-                               call->Finish(absl::OkStatus());
-                             });
-        call->SetCancelCallback([matcher, poll] { matcher->CancelPoll(poll); });
       });
 
   table.Handle<ws::ShutdownWorkerRequest, ws::ShutdownWorkerResponse>(

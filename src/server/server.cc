@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "errand/common/uuid.h"
+#include "errand/frontend/activity_handler.h"
 #include "errand/frontend/workflow_handler.h"
 #include "spdlog/spdlog.h"
 #include "temporal/api/operatorservice/v1/service.pb.h"
@@ -80,6 +81,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
 
   server->timers_ = std::make_unique<TimerThread>();
   server->matcher_ = std::make_unique<matching::Matcher>(server->timers_.get());
+  server->engine_ = std::make_unique<engine::ActivityEngine>(
+      config.shards, server->store_.get(), server->matcher_.get(),
+      server->timers_.get(), SystemClock::Get());
+  if (absl::Status s = server->engine_->Recover(); !s.ok()) return s;
 
   server->workflow_service_ = std::make_unique<
       frontend::ServiceTable>(FindService(
@@ -95,9 +100,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   deps.identity.cluster_id = server->cluster_id_;
   deps.identity.shard_count = config.shards;
   deps.namespaces = server->namespaces_.get();
-  deps.matcher = server->matcher_.get();
-  deps.clock = SystemClock::Get();
   frontend::RegisterWorkflowService(*server->workflow_service_, deps);
+  frontend::RegisterActivityService(
+      *server->workflow_service_,
+      {server->namespaces_.get(), server->engine_.get(), server->matcher_.get(),
+       SystemClock::Get()});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -135,6 +142,8 @@ void Server::Shutdown(absl::Duration grace) {
   matcher_->Shutdown();
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   grpc_server_->Wait();
+  // Queued engine work finishes (and is written) before the store closes.
+  engine_->Stop();
   if (absl::Status s = store_->Flush(); !s.ok()) {
     spdlog::warn("flushing the store on shutdown: {}", s.ToString());
   }

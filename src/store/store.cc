@@ -10,8 +10,8 @@
 namespace errand::store {
 namespace {
 
-constexpr std::array<const char*, kTableCount> kTableNames = {"default",
-                                                              "namespaces"};
+constexpr std::array<const char*, kTableCount> kTableNames = {
+    "default", "namespaces", "executions", "current_runs"};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();

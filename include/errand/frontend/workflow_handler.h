@@ -28,8 +28,6 @@ inline constexpr absl::Duration kPollDeadlineMargin = absl::Seconds(1);
 struct WorkflowServiceDeps {
   ServerIdentity identity;
   engine::NamespaceRegistry* namespaces = nullptr;
-  matching::Matcher* matcher = nullptr;
-  const Clock* clock = nullptr;
 };
 
 // Installs the served WorkflowService methods into `table`.

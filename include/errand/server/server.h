@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "errand/common/timer_thread.h"
+#include "errand/engine/activity_engine.h"
 #include "errand/engine/namespace_registry.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
@@ -42,6 +43,7 @@ class Server {
   std::unique_ptr<engine::NamespaceRegistry> namespaces_;
   std::unique_ptr<TimerThread> timers_;
   std::unique_ptr<matching::Matcher> matcher_;
+  std::unique_ptr<engine::ActivityEngine> engine_;
   std::unique_ptr<frontend::ServiceTable> workflow_service_;
   std::unique_ptr<frontend::ServiceTable> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -22,10 +22,12 @@
 namespace errand::store {
 
 enum class Table : int {
-  kMeta = 0,        // server-wide facts (cluster id, format version)
-  kNamespaces = 1,  // NamespaceRecord by name
+  kMeta = 0,         // server-wide facts (cluster id, format version)
+  kNamespaces = 1,   // NamespaceRecord by name
+  kExecutions = 2,   // ActivityRecord by ExecutionKey(namespace, activity, run)
+  kCurrentRuns = 3,  // latest run ID by CurrentRunKey(namespace, activity)
 };
-inline constexpr int kTableCount = 2;
+inline constexpr int kTableCount = 4;
 
 struct StoreOptions {
   std::string data_dir;

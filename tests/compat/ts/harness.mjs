@@ -1,6 +1,12 @@
 // Starts and stops a real errand process for the TypeScript scenarios: a free
 // loopback port and a temporary data directory per server; restart() keeps
 // the directory, kill() sends SIGKILL.
+//
+// Oracle mode: if COMPAT_ORACLE_ADDRESS is set (e.g. 127.0.0.1:7433, a real
+// Temporal dev server with standalone activities enabled), Errand.start()
+// spawns nothing and points at that address; cleanup() is a no-op and the
+// process-control methods throw. Scenarios that kill or restart the server
+// must skip themselves when `oracleMode` is true.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, accessSync, constants } from 'node:fs';
 import net from 'node:net';
@@ -37,8 +43,32 @@ function canConnect(port) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+export const oracleAddress = process.env.COMPAT_ORACLE_ADDRESS || '';
+export const oracleMode = oracleAddress !== '';
+
+class OracleServer {
+  constructor(address) {
+    this.address = address;
+    this.port = Number(address.slice(address.lastIndexOf(':') + 1));
+    this.log = '';
+    this.oracle = true;
+  }
+
+  #unsupported(what) {
+    throw new Error(`${what} is not possible against the oracle server at ${this.address}`);
+  }
+
+  async start() { this.#unsupported('start()'); }
+  async stop() { this.#unsupported('stop()'); }
+  async kill() { this.#unsupported('kill()'); }
+  async restart() { this.#unsupported('restart()'); }
+  async waitForLog(text) { this.#unsupported(`waitForLog(${JSON.stringify(text)})`); }
+  async cleanup() {}
+}
+
 export class Errand {
   static async start() {
+    if (oracleMode) return new OracleServer(oracleAddress);
     const e = new Errand();
     e.dataDir = mkdtempSync(path.join(os.tmpdir(), 'errand-compat-ts-'));
     e.port = await freePort();

@@ -1,0 +1,111 @@
+// The activity execution state machine, as pure functions: (record, event,
+// now) → changed record + effects, or an error that leaves the record as it
+// was. No I/O and no clock reads, so every transition is testable with a fake
+// clock. Shards apply it, persist the record, then perform the effects.
+//
+// Behaviour follows Temporal's chasm/lib/activity statemachine.go; see
+// shared/spec/temporal-semantics.md §1.
+#ifndef ERRAND_ENGINE_ACTIVITY_STATE_MACHINE_H_
+#define ERRAND_ENGINE_ACTIVITY_STATE_MACHINE_H_
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "errand/store/activity_record.h"
+
+namespace errand::engine {
+
+using store::ActivityRecord;
+using store::ActivityStatus;
+
+// A worker's poll matched the task for `stamp`.
+struct StartAttempt {
+  int64_t stamp = 0;
+  std::string identity;
+  std::string sdk_name;
+  std::string sdk_version;
+};
+
+struct RecordHeartbeat {
+  std::optional<temporal::api::common::v1::Payloads> details;
+};
+
+struct CompleteAttempt {
+  temporal::api::common::v1::Payloads result;
+  std::string identity;
+  // By-ID completion may finish an activity no worker has started.
+  bool by_id = false;
+};
+
+struct FailAttempt {
+  std::optional<temporal::api::failure::v1::Failure> failure;
+  std::optional<temporal::api::common::v1::Payloads> last_heartbeat_details;
+  std::string identity;
+};
+
+struct CancelAttempt {  // the worker acknowledges a cancel request
+  std::optional<temporal::api::common::v1::Payloads> details;
+  std::string identity;
+};
+
+struct RequestCancel {
+  std::string request_id;
+  std::string reason;
+  std::string identity;
+};
+
+struct Terminate {
+  std::string request_id;
+  std::string reason;
+  std::string identity;
+};
+
+// The retry backoff or start delay for attempt `stamp` is over.
+struct DispatchDue {
+  int64_t stamp = 0;
+};
+
+using ActivityEvent =
+    std::variant<StartAttempt, RecordHeartbeat, CompleteAttempt, FailAttempt,
+                 CancelAttempt, RequestCancel, Terminate, DispatchDue>;
+
+// What the shard must do once the changed record is durable.
+struct Effects {
+  // Hand the current attempt to matching at record.dispatch_time.
+  bool dispatch = false;
+  // The event changed nothing (an idempotent repeat): no write needed.
+  bool unchanged = false;
+};
+
+// The Scheduled transition for a newly created record whose identity,
+// options and inputs are filled in: attempt 1, first dispatch.
+Effects ScheduleNew(ActivityRecord& record, absl::Time now);
+
+// Applies `event` to `record`. On error the record is unchanged.
+// kAborted means "stale task": the matched task no longer applies.
+absl::StatusOr<Effects> Apply(ActivityRecord& record,
+                              const ActivityEvent& event, absl::Time now);
+
+bool IsTerminal(ActivityStatus status);
+// STARTED or CANCEL_REQUESTED: a worker holds an attempt.
+bool HasAttemptInProgress(ActivityStatus status);
+
+// The wait before the retry of attempt `attempt` (1-based, the one that just
+// failed): initial × coefficient^(attempt−1), capped at the maximum interval.
+absl::Duration RetryInterval(
+    const temporal::api::common::v1::RetryPolicy& policy, int32_t attempt);
+
+// Temporal's retryability rule for an attempt failure.
+bool IsRetryable(const temporal::api::failure::v1::Failure* failure,
+                 const temporal::api::common::v1::RetryPolicy& policy);
+
+// "activity not found for ID: <id>", NOT_FOUND with a NotFoundFailure.
+absl::Status ActivityNotFound(absl::string_view activity_id);
+
+}  // namespace errand::engine
+
+#endif  // ERRAND_ENGINE_ACTIVITY_STATE_MACHINE_H_

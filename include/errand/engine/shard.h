@@ -1,0 +1,157 @@
+// A shard: the single writer for the executions whose (namespace, activity
+// ID) hash to it. Everything that reads or changes those executions runs on
+// the shard's thread, one turn at a time. A turn takes every queued command,
+// applies them against an overlay of the store, writes all their changes as
+// one synced batch (group commit), and only then replies, wakes watchers and
+// hands tasks to matching.
+#ifndef ERRAND_ENGINE_SHARD_H_
+#define ERRAND_ENGINE_SHARD_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "errand/common/clock.h"
+#include "errand/common/timer_thread.h"
+#include "errand/engine/activity_state_machine.h"
+#include "errand/matching/matcher.h"
+#include "errand/store/store.h"
+
+namespace errand::engine {
+
+std::string ExecutionKey(absl::string_view namespace_id,
+                         absl::string_view activity_id,
+                         absl::string_view run_id);
+std::string CurrentRunKey(absl::string_view namespace_id,
+                          absl::string_view activity_id);
+
+// Someone waiting for an execution to change (long-poll Describe) or close
+// (PollActivityExecution). Settled exactly once: with the record, with
+// nullopt when its wait expires or is cancelled, or with an error.
+class Watcher {
+ public:
+  using Result = absl::StatusOr<std::optional<ActivityRecord>>;
+  using Callback = std::function<void(Result)>;
+  Watcher(int64_t seen_version, bool closed_only, Callback done)
+      : seen_version_(seen_version),
+        closed_only_(closed_only),
+        done_(std::move(done)) {}
+  bool Wants(const ActivityRecord& r) const {
+    return closed_only_ ? IsTerminal(r.status()) : r.version() > seen_version_;
+  }
+  bool Settle(Result result);
+  bool settled() const { return settled_.load(std::memory_order_acquire); }
+  TimerThread::TimerId timer = 0;
+
+ private:
+  const int64_t seen_version_;
+  const bool closed_only_;
+  std::atomic<bool> settled_{false};
+  Callback done_;
+};
+
+class Shard;
+
+// The view a command gets of its shard during one turn.
+class Turn {
+ public:
+  absl::Time now() const { return now_; }
+
+  // The run `run_id`, or the current run when it is empty. NOT_FOUND
+  // ("activity not found for ID: ...") when there is none.
+  absl::StatusOr<ActivityRecord*> Load(absl::string_view namespace_id,
+                                       absl::string_view activity_id,
+                                       absl::string_view run_id);
+  // Adds a new run and makes it the current one.
+  ActivityRecord* Create(ActivityRecord record, const Effects& effects);
+  // Records that `record` (from Load or Create) changed.
+  void Changed(ActivityRecord* record, const Effects& effects);
+  void Delete(ActivityRecord* record);
+
+  // Runs after the turn's batch is written, with the write's status.
+  void AfterCommit(std::function<void(const absl::Status&)> fn) {
+    after_commit_.push_back(std::move(fn));
+  }
+  // Parks `watcher` on the run until a committed change satisfies it.
+  void Watch(const ActivityRecord& record, std::shared_ptr<Watcher> watcher);
+
+ private:
+  friend class Shard;
+  struct Entry {
+    ActivityRecord record;
+    bool changed = false;
+    bool deleted = false;
+    bool is_new = false;
+    bool dispatch = false;
+  };
+  Turn(Shard* shard, absl::Time now) : shard_(shard), now_(now) {}
+
+  Shard* const shard_;
+  const absl::Time now_;
+  std::map<std::string, Entry> entries_;             // by ExecutionKey
+  std::map<std::string, std::string> current_runs_;  // loaded or changed
+  std::set<std::string> current_runs_changed_;
+  std::vector<std::function<void(const absl::Status&)>> after_commit_;
+};
+
+class Shard {
+ public:
+  using Command = std::function<void(Turn&)>;
+
+  Shard(int index, store::Store* store, matching::Matcher* matcher,
+        TimerThread* timers, const Clock* clock);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  void Submit(Command command);
+  // Re-arms what a recovered open execution needs (dispatch or its timer).
+  void Recover(ActivityRecord record);
+  // Finishes queued commands, then stops the thread.
+  void Stop();
+
+ private:
+  friend class Turn;
+  struct DispatchTimer {
+    std::string namespace_id, activity_id, run_id;
+    int64_t stamp;
+  };
+
+  void Run();
+  void RunTurn(std::deque<Command> commands,
+               std::vector<DispatchTimer> due_timers);
+  void Commit(Turn& turn);
+  void Dispatch(const ActivityRecord& record, absl::Time now);
+  void NotifyWatchers(const ActivityRecord& record);
+
+  const int index_;
+  store::Store* const store_;
+  matching::Matcher* const matcher_;
+  TimerThread* const timers_;
+  const Clock* const clock_;
+
+  absl::Mutex mu_;
+  std::deque<Command> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Owned by the shard thread.
+  std::multimap<absl::Time, DispatchTimer> dispatch_timers_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>>
+      watchers_;
+
+  std::thread thread_;
+};
+
+}  // namespace errand::engine
+
+#endif  // ERRAND_ENGINE_SHARD_H_

@@ -1,0 +1,30 @@
+// The standalone-activity RPCs of the WorkflowService: client calls (start,
+// describe, wait for the result, cancel, terminate, delete) and worker calls
+// (poll, heartbeat, respond, by token or by ID).
+#ifndef ERRAND_FRONTEND_ACTIVITY_HANDLER_H_
+#define ERRAND_FRONTEND_ACTIVITY_HANDLER_H_
+
+#include "errand/common/clock.h"
+#include "errand/engine/activity_engine.h"
+#include "errand/engine/namespace_registry.h"
+#include "errand/frontend/service_table.h"
+#include "errand/matching/matcher.h"
+
+namespace errand::frontend {
+
+// PollActivityExecution and long-poll Describe answer empty after this long.
+inline constexpr absl::Duration kMaxResultPollWait = absl::Seconds(20);
+
+struct ActivityServiceDeps {
+  engine::NamespaceRegistry* namespaces = nullptr;
+  engine::ActivityEngine* engine = nullptr;
+  matching::Matcher* matcher = nullptr;
+  const Clock* clock = nullptr;
+};
+
+void RegisterActivityService(ServiceTable& table,
+                             const ActivityServiceDeps& deps);
+
+}  // namespace errand::frontend
+
+#endif  // ERRAND_FRONTEND_ACTIVITY_HANDLER_H_

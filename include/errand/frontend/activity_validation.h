@@ -1,0 +1,32 @@
+// Request validation and normalization for the activity RPCs, with the codes
+// and messages Temporal's frontend uses (shared/spec/temporal-semantics.md §2).
+#ifndef ERRAND_FRONTEND_ACTIVITY_VALIDATION_H_
+#define ERRAND_FRONTEND_ACTIVITY_VALIDATION_H_
+
+#include "absl/status/statusor.h"
+#include "errand/engine/activity_engine.h"
+#include "errand/store/records.h"
+#include "temporal/api/workflowservice/v1/request_response.pb.h"
+
+namespace errand::frontend {
+
+inline constexpr size_t kMaxIdLength = 1000;
+inline constexpr size_t kBlobSizeLimit = 2 * 1024 * 1024;
+
+// Checks and normalizes a start request into what the engine stores:
+// timeouts resolved, retry policy defaults filled, request ID assigned.
+absl::StatusOr<engine::StartRequest> ValidateStart(
+    const temporal::api::workflowservice::v1::StartActivityExecutionRequest&
+        request,
+    const store::NamespaceRecord& ns);
+
+// activity_id required and bounded; run_id empty or a UUID.
+absl::Status ValidateActivityId(absl::string_view activity_id);
+absl::Status ValidateRunId(absl::string_view run_id);
+// request_id and identity bounded.
+absl::Status ValidateRequestIdAndIdentity(absl::string_view request_id,
+                                          absl::string_view identity);
+
+}  // namespace errand::frontend
+
+#endif  // ERRAND_FRONTEND_ACTIVITY_VALIDATION_H_

@@ -1,0 +1,393 @@
+#include "errand/engine/activity_state_machine.h"
+
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "errand/common/errors.h"
+#include "errand/common/payloads.h"
+
+namespace errand::engine {
+namespace {
+
+namespace failure_v1 = temporal::api::failure::v1;
+namespace enums = temporal::api::enums::v1;
+using store::FromProtoDuration;
+using store::FromProtoTime;
+using store::ToProtoDuration;
+using store::ToProtoTime;
+
+// limit.mutableStateActivityFailureSize.error: a retryable failure larger
+// than this is kept in truncated form.
+constexpr size_t kMaxStoredRetryableFailureBytes = 4 * 1024;
+
+const char* StatusName(ActivityStatus status) {
+  switch (status) {
+    case store::v1::ACTIVITY_STATUS_SCHEDULED:
+      return "ACTIVITY_EXECUTION_STATUS_SCHEDULED";
+    case store::v1::ACTIVITY_STATUS_STARTED:
+      return "ACTIVITY_EXECUTION_STATUS_STARTED";
+    case store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
+      return "ACTIVITY_EXECUTION_STATUS_CANCEL_REQUESTED";
+    case store::v1::ACTIVITY_STATUS_COMPLETED:
+      return "ACTIVITY_EXECUTION_STATUS_COMPLETED";
+    case store::v1::ACTIVITY_STATUS_FAILED:
+      return "ACTIVITY_EXECUTION_STATUS_FAILED";
+    case store::v1::ACTIVITY_STATUS_CANCELED:
+      return "ACTIVITY_EXECUTION_STATUS_CANCELED";
+    case store::v1::ACTIVITY_STATUS_TERMINATED:
+      return "ACTIVITY_EXECUTION_STATUS_TERMINATED";
+    case store::v1::ACTIVITY_STATUS_TIMED_OUT:
+      return "ACTIVITY_EXECUTION_STATUS_TIMED_OUT";
+    default:
+      return "ACTIVITY_EXECUTION_STATUS_UNSPECIFIED";
+  }
+}
+
+void Close(ActivityRecord& r, ActivityStatus status, absl::Time now) {
+  r.set_status(status);
+  *r.mutable_close_time() = ToProtoTime(now);
+  r.clear_current_retry_interval();
+}
+
+// A failure kept for a later retry stays small; the final one is kept whole.
+failure_v1::Failure TruncatedForRetry(const failure_v1::Failure& failure) {
+  if (failure.ByteSizeLong() <= kMaxStoredRetryableFailureBytes) return failure;
+  failure_v1::Failure cause;
+  cause.set_message(
+      failure.message().substr(0, kMaxStoredRetryableFailureBytes));
+  cause.set_source(failure.source());
+  failure_v1::Failure out;
+  out.set_message("Failure exceeds size limit.");
+  out.mutable_server_failure_info()->set_non_retryable(false);
+  *out.mutable_cause() = std::move(cause);
+  return out;
+}
+
+absl::Duration ScheduleToClose(const ActivityRecord& r) {
+  return FromProtoDuration(r.options().schedule_to_close_timeout());
+}
+
+absl::Time ScheduleToCloseDeadline(const ActivityRecord& r) {
+  return FromProtoTime(r.schedule_time()) +
+         FromProtoDuration(r.options().start_delay()) + ScheduleToClose(r);
+}
+
+absl::StatusOr<Effects> OnStart(ActivityRecord& r, const StartAttempt& e,
+                                absl::Time now) {
+  if (r.status() != store::v1::ACTIVITY_STATUS_SCHEDULED ||
+      r.stamp() != e.stamp) {
+    return absl::AbortedError("obsolete matching task");
+  }
+  r.set_status(store::v1::ACTIVITY_STATUS_STARTED);
+  r.set_started_stamp(r.stamp());
+  *r.mutable_started_time() = ToProtoTime(now);
+  if (!r.has_first_started_time())
+    *r.mutable_first_started_time() = r.started_time();
+  r.set_last_worker_identity(e.identity);
+  r.set_sdk_name(e.sdk_name);
+  r.set_sdk_version(e.sdk_version);
+  r.clear_current_retry_interval();
+  return Effects{};
+}
+
+void StoreHeartbeat(ActivityRecord& r,
+                    const temporal::api::common::v1::Payloads& details,
+                    absl::Time now) {
+  *r.mutable_heartbeat_details() = details;
+  *r.mutable_last_heartbeat_time() = ToProtoTime(now);
+  r.set_heartbeat_count(r.heartbeat_count() + 1);
+}
+
+absl::StatusOr<Effects> OnHeartbeat(ActivityRecord& r, const RecordHeartbeat& e,
+                                    absl::Time now) {
+  if (!HasAttemptInProgress(r.status()))
+    return ActivityNotFound(r.activity_id());
+  if (e.details) {
+    StoreHeartbeat(r, *e.details, now);
+  } else {
+    *r.mutable_last_heartbeat_time() = ToProtoTime(now);
+    r.set_heartbeat_count(r.heartbeat_count() + 1);
+  }
+  return Effects{};
+}
+
+absl::StatusOr<Effects> OnComplete(ActivityRecord& r, const CompleteAttempt& e,
+                                   absl::Time now) {
+  const bool forced =
+      e.by_id && r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED;
+  if (!HasAttemptInProgress(r.status()) && !forced) {
+    return ActivityNotFound(r.activity_id());
+  }
+  if (forced) *r.mutable_started_time() = ToProtoTime(now);
+  *r.mutable_attempt_complete_time() = ToProtoTime(now);
+  r.set_last_worker_identity(e.identity);
+  Close(r, store::v1::ACTIVITY_STATUS_COMPLETED, now);
+  auto* outcome = r.mutable_outcome();
+  *outcome->mutable_result() = e.result;
+  return Effects{};
+}
+
+absl::StatusOr<Effects> OnFail(ActivityRecord& r, const FailAttempt& e,
+                               absl::Time now) {
+  if (!HasAttemptInProgress(r.status()))
+    return ActivityNotFound(r.activity_id());
+  if (e.last_heartbeat_details)
+    StoreHeartbeat(r, *e.last_heartbeat_details, now);
+  r.set_last_worker_identity(e.identity);
+  *r.mutable_attempt_complete_time() = ToProtoTime(now);
+
+  const auto& policy = r.options().retry_policy();
+  enums::RetryState state = enums::RETRY_STATE_IN_PROGRESS;
+  absl::Duration interval = absl::ZeroDuration();
+  if (r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED) {
+    state = enums::RETRY_STATE_CANCEL_REQUESTED;
+  } else {
+    if (policy.maximum_attempts() > 0 &&
+        r.attempt() >= policy.maximum_attempts()) {
+      state = enums::RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED;
+    } else {
+      interval = RetryInterval(policy, r.attempt());
+      if (e.failure && e.failure->has_application_failure_info() &&
+          e.failure->application_failure_info().has_next_retry_delay()) {
+        const absl::Duration worker_delay = FromProtoDuration(
+            e.failure->application_failure_info().next_retry_delay());
+        if (worker_delay > absl::ZeroDuration()) interval = worker_delay;
+      }
+      if (ScheduleToClose(r) > absl::ZeroDuration() &&
+          !(now + interval < ScheduleToCloseDeadline(r))) {
+        state = enums::RETRY_STATE_TIMEOUT;
+      }
+    }
+    if (!IsRetryable(e.failure ? &*e.failure : nullptr, policy)) {
+      state = enums::RETRY_STATE_NON_RETRYABLE_FAILURE;
+    }
+  }
+
+  if (state == enums::RETRY_STATE_IN_PROGRESS) {
+    if (e.failure)
+      *r.mutable_last_failure() = TruncatedForRetry(*e.failure);
+    else
+      r.clear_last_failure();
+    *r.mutable_last_failure_time() = ToProtoTime(now);
+    r.set_attempt(r.attempt() + 1);
+    r.set_stamp(r.stamp() + 1);
+    r.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
+    *r.mutable_current_retry_interval() = ToProtoDuration(interval);
+    *r.mutable_dispatch_time() = ToProtoTime(now + interval);
+    return Effects{.dispatch = true};
+  }
+
+  failure_v1::Failure final_failure;
+  if (e.failure) {
+    final_failure = *e.failure;
+  } else {
+    final_failure.set_message("activity task failed without failure details");
+  }
+  *r.mutable_last_failure() = final_failure;
+  *r.mutable_last_failure_time() = ToProtoTime(now);
+  Close(r, store::v1::ACTIVITY_STATUS_FAILED, now);
+  auto* outcome = r.mutable_outcome();
+  *outcome->mutable_failure() = std::move(final_failure);
+  outcome->set_retry_state(state);
+  return Effects{};
+}
+
+failure_v1::Failure CanceledFailure(
+    const ActivityRecord& r,
+    const temporal::api::common::v1::Payloads& details) {
+  failure_v1::Failure f;
+  f.set_message("Activity canceled");
+  auto* info = f.mutable_canceled_failure_info();
+  *info->mutable_details() = details;
+  info->set_identity(r.cancel_identity());
+  return f;
+}
+
+absl::StatusOr<Effects> OnCancelAttempt(ActivityRecord& r,
+                                        const CancelAttempt& e,
+                                        absl::Time now) {
+  if (r.status() != store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED) {
+    if (HasAttemptInProgress(r.status())) {
+      return absl::InvalidArgumentError(
+          "unable to mark activity as canceled without activity being "
+          "request canceled first");
+    }
+    return ActivityNotFound(r.activity_id());
+  }
+  *r.mutable_attempt_complete_time() = ToProtoTime(now);
+  r.set_last_worker_identity(e.identity);
+  Close(r, store::v1::ACTIVITY_STATUS_CANCELED, now);
+  *r.mutable_outcome()->mutable_failure() = CanceledFailure(
+      r, e.details.value_or(temporal::api::common::v1::Payloads()));
+  return Effects{};
+}
+
+absl::StatusOr<Effects> OnRequestCancel(ActivityRecord& r,
+                                        const RequestCancel& e,
+                                        absl::Time now) {
+  if (!e.request_id.empty() && e.request_id == r.cancel_request_id()) {
+    return Effects{.unchanged = true};
+  }
+  if (IsTerminal(r.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("activity is in terminal state ", StatusName(r.status())));
+  }
+  if (r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cancellation already requested with request ID ",
+                     r.cancel_request_id()));
+  }
+  r.set_cancel_request_id(e.request_id);
+  r.set_cancel_reason(e.reason);
+  r.set_cancel_identity(e.identity);
+  if (r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
+    // No worker holds an attempt: nobody to tell, so cancel at once.
+    temporal::api::common::v1::Payloads details;
+    *details.add_payloads() = JsonStringPayload(e.reason);
+    Close(r, store::v1::ACTIVITY_STATUS_CANCELED, now);
+    *r.mutable_outcome()->mutable_failure() = CanceledFailure(r, details);
+    return Effects{};
+  }
+  r.set_status(store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED);
+  return Effects{};
+}
+
+absl::StatusOr<Effects> OnTerminate(ActivityRecord& r, const Terminate& e,
+                                    absl::Time now) {
+  if (r.status() == store::v1::ACTIVITY_STATUS_TERMINATED) {
+    if (e.request_id == r.terminate_request_id())
+      return Effects{.unchanged = true};
+    return absl::FailedPreconditionError(absl::StrCat(
+        "already terminated with request ID ", r.terminate_request_id()));
+  }
+  if (IsTerminal(r.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("invalid transition from ", StatusName(r.status())));
+  }
+  r.set_terminate_request_id(e.request_id);
+  Close(r, store::v1::ACTIVITY_STATUS_TERMINATED, now);
+  failure_v1::Failure f;
+  f.set_message(e.reason);
+  f.mutable_terminated_failure_info()->set_identity(e.identity);
+  *r.mutable_outcome()->mutable_failure() = std::move(f);
+  return Effects{};
+}
+
+absl::StatusOr<Effects> OnDispatchDue(ActivityRecord& r, const DispatchDue& e) {
+  const bool due = r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED &&
+                   r.stamp() == e.stamp;
+  return Effects{.dispatch = due, .unchanged = true};
+}
+
+}  // namespace
+
+bool IsTerminal(ActivityStatus status) {
+  return status >= store::v1::ACTIVITY_STATUS_COMPLETED;
+}
+
+bool HasAttemptInProgress(ActivityStatus status) {
+  return status == store::v1::ACTIVITY_STATUS_STARTED ||
+         status == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED;
+}
+
+absl::Status ActivityNotFound(absl::string_view activity_id) {
+  return NotFoundError(
+      absl::StrCat("activity not found for ID: ", activity_id));
+}
+
+absl::Duration RetryInterval(
+    const temporal::api::common::v1::RetryPolicy& policy, int32_t attempt) {
+  const absl::Duration initial = FromProtoDuration(policy.initial_interval());
+  const double coefficient =
+      policy.backoff_coefficient() < 1 ? 1 : policy.backoff_coefficient();
+  const absl::Duration maximum = FromProtoDuration(policy.maximum_interval());
+  const double factor = std::pow(coefficient, attempt > 1 ? attempt - 1 : 0);
+  // Computed in double seconds so that large exponents saturate instead of
+  // overflowing.
+  const double seconds = absl::ToDoubleSeconds(initial) * factor;
+  absl::Duration interval = std::isfinite(seconds) && seconds < 1e12
+                                ? absl::Seconds(seconds)
+                                : absl::InfiniteDuration();
+  if (maximum > absl::ZeroDuration() && interval > maximum) interval = maximum;
+  return interval;
+}
+
+bool IsRetryable(const failure_v1::Failure* failure,
+                 const temporal::api::common::v1::RetryPolicy& policy) {
+  if (failure == nullptr) return true;
+  auto listed = [&](absl::string_view type) {
+    for (const auto& t : policy.non_retryable_error_types()) {
+      if (t == type) return true;
+    }
+    return false;
+  };
+  if (failure->has_terminated_failure_info() ||
+      failure->has_canceled_failure_info()) {
+    return false;
+  }
+  if (failure->has_timeout_failure_info()) {
+    switch (failure->timeout_failure_info().timeout_type()) {
+      case enums::TIMEOUT_TYPE_START_TO_CLOSE:
+        return !listed("TemporalTimeout:StartToClose");
+      case enums::TIMEOUT_TYPE_HEARTBEAT:
+        return !listed("TemporalTimeout:Heartbeat");
+      default:
+        return false;
+    }
+  }
+  if (failure->has_server_failure_info()) {
+    return !failure->server_failure_info().non_retryable();
+  }
+  if (failure->has_application_failure_info()) {
+    const auto& info = failure->application_failure_info();
+    return !info.non_retryable() && !listed(info.type());
+  }
+  return true;
+}
+
+Effects ScheduleNew(ActivityRecord& record, absl::Time now) {
+  record.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
+  record.set_attempt(1);
+  record.set_stamp(1);
+  record.set_version(1);
+  *record.mutable_schedule_time() = ToProtoTime(now);
+  *record.mutable_dispatch_time() =
+      ToProtoTime(now + FromProtoDuration(record.options().start_delay()));
+  return Effects{.dispatch = true};
+}
+
+absl::StatusOr<Effects> Apply(ActivityRecord& record,
+                              const ActivityEvent& event, absl::Time now) {
+  // Work on a copy so that a failed transition leaves no partial change.
+  ActivityRecord next = record;
+  absl::StatusOr<Effects> effects = std::visit(
+      [&](const auto& e) -> absl::StatusOr<Effects> {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, StartAttempt>)
+          return OnStart(next, e, now);
+        if constexpr (std::is_same_v<E, RecordHeartbeat>)
+          return OnHeartbeat(next, e, now);
+        if constexpr (std::is_same_v<E, CompleteAttempt>)
+          return OnComplete(next, e, now);
+        if constexpr (std::is_same_v<E, FailAttempt>)
+          return OnFail(next, e, now);
+        if constexpr (std::is_same_v<E, CancelAttempt>)
+          return OnCancelAttempt(next, e, now);
+        if constexpr (std::is_same_v<E, RequestCancel>)
+          return OnRequestCancel(next, e, now);
+        if constexpr (std::is_same_v<E, Terminate>)
+          return OnTerminate(next, e, now);
+        if constexpr (std::is_same_v<E, DispatchDue>)
+          return OnDispatchDue(next, e);
+      },
+      event);
+  if (!effects.ok()) return effects;
+  if (!effects->unchanged) {
+    next.set_version(next.version() + 1);
+    record = std::move(next);
+  }
+  return effects;
+}
+
+}  // namespace errand::engine

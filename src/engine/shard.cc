@@ -1,0 +1,268 @@
+#include "errand/engine/shard.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace errand::engine {
+
+using store::FromProtoTime;
+
+std::string ExecutionKey(absl::string_view namespace_id,
+                         absl::string_view activity_id,
+                         absl::string_view run_id) {
+  // NUL separators keep keys unambiguous and group runs of one activity.
+  return absl::StrCat(namespace_id, absl::string_view("\0", 1), activity_id,
+                      absl::string_view("\0", 1), run_id);
+}
+
+std::string CurrentRunKey(absl::string_view namespace_id,
+                          absl::string_view activity_id) {
+  return absl::StrCat(namespace_id, absl::string_view("\0", 1), activity_id);
+}
+
+bool Watcher::Settle(Result result) {
+  if (settled_.exchange(true, std::memory_order_acq_rel)) return false;
+  Callback done = std::move(done_);
+  done(std::move(result));
+  return true;
+}
+
+absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
+                                           absl::string_view activity_id,
+                                           absl::string_view run_id) {
+  std::string run(run_id);
+  if (run.empty()) {
+    const std::string current_key = CurrentRunKey(namespace_id, activity_id);
+    auto it = current_runs_.find(current_key);
+    if (it == current_runs_.end()) {
+      auto stored =
+          shard_->store_->Get(store::Table::kCurrentRuns, current_key);
+      if (!stored.ok()) return stored.status();
+      it = current_runs_.emplace(current_key, stored->value_or("")).first;
+    }
+    if (it->second.empty()) return ActivityNotFound(activity_id);
+    run = it->second;
+  }
+  const std::string key = ExecutionKey(namespace_id, activity_id, run);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    auto stored = shard_->store_->Get(store::Table::kExecutions, key);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return ActivityNotFound(activity_id);
+    Entry entry;
+    if (!entry.record.ParseFromString(**stored)) {
+      return absl::DataLossError(
+          absl::StrCat("activity record for ", activity_id, " is corrupt"));
+    }
+    it = entries_.emplace(key, std::move(entry)).first;
+  }
+  if (it->second.deleted) return ActivityNotFound(activity_id);
+  return &it->second.record;
+}
+
+ActivityRecord* Turn::Create(ActivityRecord record, const Effects& effects) {
+  const std::string key = ExecutionKey(record.namespace_id(),
+                                       record.activity_id(), record.run_id());
+  const std::string current_key =
+      CurrentRunKey(record.namespace_id(), record.activity_id());
+  current_runs_[current_key] = record.run_id();
+  current_runs_changed_.insert(current_key);
+  Entry& entry = entries_[key];
+  entry.record = std::move(record);
+  entry.changed = true;
+  entry.is_new = true;
+  entry.dispatch = effects.dispatch;
+  return &entry.record;
+}
+
+void Turn::Changed(ActivityRecord* record, const Effects& effects) {
+  Entry& entry = entries_.at(ExecutionKey(
+      record->namespace_id(), record->activity_id(), record->run_id()));
+  if (!effects.unchanged) entry.changed = true;
+  if (effects.dispatch) entry.dispatch = true;
+}
+
+void Turn::Delete(ActivityRecord* record) {
+  Entry& entry = entries_.at(ExecutionKey(
+      record->namespace_id(), record->activity_id(), record->run_id()));
+  entry.deleted = true;
+  entry.dispatch = false;
+  const std::string current_key =
+      CurrentRunKey(record->namespace_id(), record->activity_id());
+  auto current = current_runs_.find(current_key);
+  if (current == current_runs_.end()) {
+    auto stored = shard_->store_->Get(store::Table::kCurrentRuns, current_key);
+    current = current_runs_
+                  .emplace(current_key, stored.ok() ? stored->value_or("") : "")
+                  .first;
+  }
+  // Only the current run's pointer goes; an older run leaves it alone.
+  if (current->second == record->run_id()) {
+    current->second = "";
+    current_runs_changed_.insert(current_key);
+  }
+}
+
+void Turn::Watch(const ActivityRecord& record,
+                 std::shared_ptr<Watcher> watcher) {
+  auto& list = shard_->watchers_[ExecutionKey(
+      record.namespace_id(), record.activity_id(), record.run_id())];
+  std::erase_if(list, [](const auto& w) { return w->settled(); });
+  list.push_back(std::move(watcher));
+}
+
+Shard::Shard(int index, store::Store* store, matching::Matcher* matcher,
+             TimerThread* timers, const Clock* clock)
+    : index_(index),
+      store_(store),
+      matcher_(matcher),
+      timers_(timers),
+      clock_(clock),
+      thread_([this] { Run(); }) {}
+
+Shard::~Shard() { Stop(); }
+
+void Shard::Submit(Command command) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(command));
+}
+
+void Shard::Recover(ActivityRecord record) {
+  Submit([this, record = std::move(record)](Turn& turn) {
+    if (record.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
+      Dispatch(record, turn.now());
+    }
+  });
+}
+
+void Shard::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  thread_.join();
+  // Whoever still waits gets an empty answer rather than none at all.
+  for (auto& [key, list] : watchers_) {
+    for (auto& w : list) w->Settle(std::optional<ActivityRecord>());
+  }
+  watchers_.clear();
+}
+
+void Shard::Run() {
+  while (true) {
+    std::deque<Command> commands;
+    bool stopping = false;
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time wake = dispatch_timers_.empty()
+                                  ? absl::InfiniteFuture()
+                                  : dispatch_timers_.begin()->first;
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&ready), wake);
+      commands.swap(queue_);
+      stopping = stopping_;
+    }
+    std::vector<DispatchTimer> due;
+    const absl::Time now = clock_->Now();
+    while (!dispatch_timers_.empty() &&
+           dispatch_timers_.begin()->first <= now) {
+      due.push_back(std::move(dispatch_timers_.begin()->second));
+      dispatch_timers_.erase(dispatch_timers_.begin());
+    }
+    if (!commands.empty() || !due.empty()) {
+      RunTurn(std::move(commands), std::move(due));
+    }
+    if (stopping) {
+      absl::MutexLock lock(&mu_);
+      if (queue_.empty()) return;
+    }
+  }
+}
+
+void Shard::RunTurn(std::deque<Command> commands,
+                    std::vector<DispatchTimer> due_timers) {
+  Turn turn(this, clock_->Now());
+  for (const DispatchTimer& timer : due_timers) {
+    auto record =
+        turn.Load(timer.namespace_id, timer.activity_id, timer.run_id);
+    if (!record.ok()) continue;  // deleted since; nothing to dispatch
+    auto effects = Apply(**record, DispatchDue{timer.stamp}, turn.now());
+    if (effects.ok()) turn.Changed(*record, *effects);
+  }
+  for (Command& command : commands) command(turn);
+  Commit(turn);
+}
+
+void Shard::Commit(Turn& turn) {
+  store::Batch batch = store_->NewBatch();
+  for (auto& [key, entry] : turn.entries_) {
+    if (entry.deleted) {
+      batch.Delete(store::Table::kExecutions, key);
+    } else if (entry.changed) {
+      batch.Put(store::Table::kExecutions, key,
+                entry.record.SerializeAsString());
+    }
+  }
+  for (const std::string& key : turn.current_runs_changed_) {
+    const std::string& run = turn.current_runs_.at(key);
+    if (run.empty()) {
+      batch.Delete(store::Table::kCurrentRuns, key);
+    } else {
+      batch.Put(store::Table::kCurrentRuns, key, run);
+    }
+  }
+  const absl::Status written =
+      batch.empty() ? absl::OkStatus() : store_->Write(batch);
+  if (!written.ok()) {
+    spdlog::error("shard {}: write failed, {} replies get the error: {}",
+                  index_, turn.after_commit_.size(), written.ToString());
+  }
+  for (auto& fn : turn.after_commit_) fn(written);
+  if (!written.ok()) return;
+  for (auto& [key, entry] : turn.entries_) {
+    if (entry.dispatch) Dispatch(entry.record, turn.now());
+    if (entry.changed || entry.deleted) NotifyWatchers(entry.record);
+  }
+}
+
+void Shard::Dispatch(const ActivityRecord& record, absl::Time now) {
+  const absl::Time due = FromProtoTime(record.dispatch_time());
+  if (due > now) {
+    dispatch_timers_.emplace(
+        due, DispatchTimer{record.namespace_id(), record.activity_id(),
+                           record.run_id(), record.stamp()});
+    return;
+  }
+  matcher_->AddTask(
+      {record.namespace_id(), record.options().task_queue().name()},
+      {record.activity_id(), record.run_id(), record.stamp()});
+}
+
+void Shard::NotifyWatchers(const ActivityRecord& record) {
+  auto it = watchers_.find(ExecutionKey(record.namespace_id(),
+                                        record.activity_id(), record.run_id()));
+  if (it == watchers_.end()) return;
+  std::vector<std::shared_ptr<Watcher>> keep;
+  for (auto& w : it->second) {
+    if (w->settled()) continue;
+    if (w->Wants(record)) {
+      if (w->Settle(std::optional<ActivityRecord>(record))) {
+        timers_->Cancel(w->timer);
+      }
+    } else {
+      keep.push_back(std::move(w));
+    }
+  }
+  if (keep.empty()) {
+    watchers_.erase(it);
+  } else {
+    it->second = std::move(keep);
+  }
+}
+
+}  // namespace errand::engine

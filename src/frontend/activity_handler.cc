@@ -1,0 +1,531 @@
+#include "errand/frontend/activity_handler.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "errand/common/errors.h"
+#include "errand/common/uuid.h"
+#include "errand/frontend/activity_mapping.h"
+#include "errand/frontend/activity_validation.h"
+#include "errand/frontend/workflow_handler.h"
+#include "spdlog/spdlog.h"
+
+namespace errand::frontend {
+namespace {
+
+namespace ws = temporal::api::workflowservice::v1;
+using engine::ActivityRecord;
+using engine::RunRef;
+
+std::string Header(const UnaryCall* call, const char* name) {
+  const auto& md = call->context().client_metadata();
+  auto it = md.find(name);
+  if (it == md.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+// By-ID worker calls name a standalone activity with an empty workflow ID;
+// Errand has no workflows, so any other workflow ID names nothing.
+absl::Status CheckStandalone(const std::string& workflow_id) {
+  if (workflow_id.empty()) return absl::OkStatus();
+  return NotFoundError(
+      absl::StrCat("workflow not found for ID: ", workflow_id));
+}
+
+// One PollActivityTaskQueue call. A matched task can turn out stale (the
+// activity was cancelled or terminated meanwhile); the poll then goes back to
+// waiting, with the same deadline, until it gets a live task or expires.
+class TaskPoll : public std::enable_shared_from_this<TaskPoll> {
+ public:
+  TaskPoll(UnaryCall* call, ws::PollActivityTaskQueueResponse* resp,
+           const ActivityServiceDeps& deps, store::NamespaceRecord ns,
+           std::string task_queue, std::string identity, absl::Time expire_at)
+      : call_(call),
+        resp_(resp),
+        deps_(deps),
+        ns_(std::move(ns)),
+        task_queue_(std::move(task_queue)),
+        identity_(std::move(identity)),
+        sdk_name_(Header(call, "client-name")),
+        sdk_version_(Header(call, "client-version")),
+        expire_at_(expire_at) {}
+
+  void Begin() {
+    auto self = shared_from_this();
+    call_->SetCancelCallback([self] { self->Cancel(); });
+    Wait();
+  }
+
+ private:
+  void Wait() {
+    auto self = shared_from_this();
+    auto handle = deps_.matcher->AddPoll(
+        {ns_.id(), task_queue_}, expire_at_,
+        [self](std::optional<matching::TaskRef> task) { self->OnTask(task); });
+    absl::MutexLock lock(&mu_);
+    current_ = handle;
+    if (cancelled_) deps_.matcher->CancelPoll(handle);
+  }
+
+  void Cancel() {
+    matching::Matcher::PollHandle handle;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      handle = current_;
+    }
+    if (handle) deps_.matcher->CancelPoll(handle);
+  }
+
+  void OnTask(std::optional<matching::TaskRef> task) {
+    if (!task) return call_->Finish(absl::OkStatus());  // expired: empty
+    engine::StartAttempt attempt;
+    attempt.identity = identity_;
+    attempt.sdk_name = sdk_name_;
+    attempt.sdk_version = sdk_version_;
+    auto self = shared_from_this();
+    deps_.engine->StartTask(
+        ns_.id(), *task, std::move(attempt),
+        [self](absl::StatusOr<ActivityRecord> record) {
+          if (record.ok()) {
+            FillActivityTask(*record, self->ns_.name(), self->resp_);
+            return self->call_->Finish(absl::OkStatus());
+          }
+          if (!absl::IsAborted(record.status())) {
+            return self->call_->Finish(record.status());
+          }
+          bool cancelled;
+          {
+            absl::MutexLock lock(&self->mu_);
+            cancelled = self->cancelled_;
+          }
+          if (cancelled || self->deps_.clock->Now() >= self->expire_at_) {
+            return self->call_->Finish(absl::OkStatus());
+          }
+          self->Wait();
+        });
+  }
+
+  UnaryCall* const call_;
+  ws::PollActivityTaskQueueResponse* const resp_;
+  const ActivityServiceDeps deps_;
+  const store::NamespaceRecord ns_;
+  const std::string task_queue_;
+  const std::string identity_;
+  const std::string sdk_name_;
+  const std::string sdk_version_;
+  const absl::Time expire_at_;
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  matching::Matcher::PollHandle current_ ABSL_GUARDED_BY(mu_);
+};
+
+template <typename Req>
+absl::StatusOr<store::NamespaceRecord> Namespace(
+    const ActivityServiceDeps& deps, const Req& req) {
+  return deps.namespaces->Get(req.namespace_());
+}
+
+// Finishes `call` with the engine's error, or OK after `fill` shaped the
+// response from the record.
+template <typename Fill>
+engine::Reply<ActivityRecord> Answer(UnaryCall* call, Fill fill) {
+  return [call, fill](absl::StatusOr<ActivityRecord> record) {
+    if (!record.ok()) return call->Finish(record.status());
+    fill(*record);
+    call->Finish(absl::OkStatus());
+  };
+}
+
+// Resolves a task token into the attempt it names.
+absl::StatusOr<RunRef> TokenRef(const std::string& token_bytes,
+                                const store::NamespaceRecord& ns) {
+  auto token = DecodeTaskToken(token_bytes, ns.id());
+  if (!token.ok()) return token.status();
+  return RunRef{ns.id(), token->activity_id(), token->run_id(),
+                RunRef::Attempt{token->attempt(), token->stamp()}};
+}
+
+template <typename Req>
+absl::StatusOr<RunRef> ByIdRef(const Req& req,
+                               const store::NamespaceRecord& ns) {
+  if (req.activity_id().empty()) {
+    return absl::InvalidArgumentError("ActivityId is not set on request.");
+  }
+  if (absl::Status s = CheckStandalone(req.workflow_id()); !s.ok()) return s;
+  if (absl::Status s = ValidateRunId(req.run_id()); !s.ok()) return s;
+  return RunRef{ns.id(), req.activity_id(), req.run_id(), std::nullopt};
+}
+
+// By-token RespondActivityTaskFailed takes application failures only.
+absl::Status CheckTokenFailure(
+    const ws::RespondActivityTaskFailedRequest& req) {
+  if (req.has_failure() && !req.failure().has_application_failure_info()) {
+    return absl::InvalidArgumentError(
+        "Failure must have ApplicationFailureInfo.");
+  }
+  return absl::OkStatus();
+}
+
+engine::FailAttempt FailEvent(
+    const temporal::api::failure::v1::Failure* failure,
+    const temporal::api::common::v1::Payloads* details,
+    const std::string& identity) {
+  engine::FailAttempt event;
+  if (failure) event.failure = *failure;
+  if (details) event.last_heartbeat_details = *details;
+  event.identity = identity;
+  return event;
+}
+
+}  // namespace
+
+void RegisterActivityService(ServiceTable& table,
+                             const ActivityServiceDeps& deps) {
+  table.HandleAsync<ws::StartActivityExecutionRequest,
+                    ws::StartActivityExecutionResponse>(
+      "StartActivityExecution",
+      [deps](UnaryCall* call, const ws::StartActivityExecutionRequest& req,
+             ws::StartActivityExecutionResponse* resp) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        auto start = ValidateStart(req, *ns);
+        if (!start.ok()) return call->Finish(start.status());
+        const std::string ns_name = ns->name();
+        const std::string activity_id = req.activity_id();
+        deps.engine->Start(
+            std::move(*start), [call, resp, ns_name, activity_id](
+                                   absl::StatusOr<engine::StartResult> result) {
+              if (!result.ok()) return call->Finish(result.status());
+              resp->set_run_id(result->run_id);
+              resp->set_started(result->started);
+              auto* link = resp->mutable_link()->mutable_activity();
+              link->set_namespace_(ns_name);
+              link->set_activity_id(activity_id);
+              link->set_run_id(result->run_id);
+              call->Finish(absl::OkStatus());
+            });
+      });
+
+  table.HandleAsync<ws::DescribeActivityExecutionRequest,
+                    ws::DescribeActivityExecutionResponse>(
+      "DescribeActivityExecution",
+      [deps](UnaryCall* call, const ws::DescribeActivityExecutionRequest& req,
+             ws::DescribeActivityExecutionResponse* resp) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        if (absl::Status s = ValidateActivityId(req.activity_id()); !s.ok()) {
+          return call->Finish(s);
+        }
+        if (absl::Status s = ValidateRunId(req.run_id()); !s.ok()) {
+          return call->Finish(s);
+        }
+        const RunRef ref{ns->id(), req.activity_id(), req.run_id(),
+                         std::nullopt};
+        const Clock* clock = deps.clock;
+        auto fill = [req, resp, clock](const ActivityRecord& r) {
+          resp->set_run_id(r.run_id());
+          FillActivityInfo(
+              r, clock->Now(),
+              {req.include_heartbeat_details(), req.include_last_failure()},
+              resp->mutable_info());
+          if (req.include_input()) *resp->mutable_input() = r.input();
+          if (req.include_outcome() && r.has_outcome()) {
+            *resp->mutable_outcome() = r.outcome();
+          }
+          resp->set_long_poll_token(EncodeLongPollToken(r));
+        };
+        if (req.long_poll_token().empty()) {
+          return deps.engine->Describe(ref, Answer(call, fill));
+        }
+        if (req.run_id().empty()) {
+          return call->Finish(absl::InvalidArgumentError(
+              "run id is required when long poll token is provided"));
+        }
+        auto token = DecodeLongPollToken(req.long_poll_token());
+        if (!token.ok()) return call->Finish(token.status());
+        if (token->namespace_id() != ns->id() ||
+            token->activity_id() != req.activity_id() ||
+            token->run_id() != req.run_id()) {
+          return call->Finish(absl::InvalidArgumentError(
+              "long poll token does not match execution"));
+        }
+        const absl::Time expire_at =
+            LongPollExpiry(clock->Now(), call->deadline(), kMaxResultPollWait);
+        auto cancel = deps.engine->Watch(
+            ref, token->version(), /*closed_only=*/false, expire_at,
+            [call, fill](absl::StatusOr<std::optional<ActivityRecord>> r) {
+              if (!r.ok()) return call->Finish(r.status());
+              if (*r) fill(**r);  // otherwise: empty, "poll again"
+              call->Finish(absl::OkStatus());
+            });
+        call->SetCancelCallback(cancel);
+      });
+
+  table.HandleAsync<ws::PollActivityExecutionRequest,
+                    ws::PollActivityExecutionResponse>(
+      "PollActivityExecution",
+      [deps](UnaryCall* call, const ws::PollActivityExecutionRequest& req,
+             ws::PollActivityExecutionResponse* resp) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        if (absl::Status s = ValidateActivityId(req.activity_id()); !s.ok()) {
+          return call->Finish(s);
+        }
+        if (absl::Status s = ValidateRunId(req.run_id()); !s.ok()) {
+          return call->Finish(s);
+        }
+        const absl::Time expire_at = LongPollExpiry(
+            deps.clock->Now(), call->deadline(), kMaxResultPollWait);
+        auto cancel = deps.engine->Watch(
+            {ns->id(), req.activity_id(), req.run_id(), std::nullopt}, 0,
+            /*closed_only=*/true, expire_at,
+            [call, resp](absl::StatusOr<std::optional<ActivityRecord>> r) {
+              if (!r.ok()) return call->Finish(r.status());
+              if (*r) {
+                resp->set_run_id((*r)->run_id());
+                *resp->mutable_outcome() = (*r)->outcome();
+              }
+              call->Finish(absl::OkStatus());
+            });
+        call->SetCancelCallback(cancel);
+      });
+
+  table.HandleAsync<ws::RequestCancelActivityExecutionRequest,
+                    ws::RequestCancelActivityExecutionResponse>(
+      "RequestCancelActivityExecution",
+      [deps](UnaryCall* call,
+             const ws::RequestCancelActivityExecutionRequest& req,
+             ws::RequestCancelActivityExecutionResponse*) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        for (absl::Status s :
+             {ValidateActivityId(req.activity_id()),
+              ValidateRunId(req.run_id()),
+              ValidateRequestIdAndIdentity(req.request_id(), req.identity())}) {
+          if (!s.ok()) return call->Finish(s);
+        }
+        if (req.reason().size() > kBlobSizeLimit) {
+          return call->Finish(
+              absl::InvalidArgumentError("reason exceeds length limit"));
+        }
+        engine::RequestCancel event{
+            req.request_id().empty() ? NewUuid() : req.request_id(),
+            req.reason(), req.identity()};
+        deps.engine->Update(
+            {ns->id(), req.activity_id(), req.run_id(), std::nullopt}, event,
+            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::TerminateActivityExecutionRequest,
+                    ws::TerminateActivityExecutionResponse>(
+      "TerminateActivityExecution",
+      [deps](UnaryCall* call, const ws::TerminateActivityExecutionRequest& req,
+             ws::TerminateActivityExecutionResponse*) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        for (absl::Status s :
+             {ValidateActivityId(req.activity_id()),
+              ValidateRunId(req.run_id()),
+              ValidateRequestIdAndIdentity(req.request_id(), req.identity())}) {
+          if (!s.ok()) return call->Finish(s);
+        }
+        if (req.reason().size() > kBlobSizeLimit) {
+          return call->Finish(
+              absl::InvalidArgumentError("reason exceeds length limit"));
+        }
+        engine::Terminate event{
+            req.request_id().empty() ? NewUuid() : req.request_id(),
+            req.reason(), req.identity()};
+        deps.engine->Update(
+            {ns->id(), req.activity_id(), req.run_id(), std::nullopt}, event,
+            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::DeleteActivityExecutionRequest,
+                    ws::DeleteActivityExecutionResponse>(
+      "DeleteActivityExecution",
+      [deps](UnaryCall* call, const ws::DeleteActivityExecutionRequest& req,
+             ws::DeleteActivityExecutionResponse*) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        for (absl::Status s : {ValidateActivityId(req.activity_id()),
+                               ValidateRunId(req.run_id())}) {
+          if (!s.ok()) return call->Finish(s);
+        }
+        deps.engine->Delete(
+            {ns->id(), req.activity_id(), req.run_id(), std::nullopt},
+            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::PollActivityTaskQueueRequest,
+                    ws::PollActivityTaskQueueResponse>(
+      "PollActivityTaskQueue",
+      [deps](UnaryCall* call, const ws::PollActivityTaskQueueRequest& req,
+             ws::PollActivityTaskQueueResponse* resp) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        if (req.task_queue().name().empty()) {
+          return call->Finish(
+              absl::InvalidArgumentError("missing task queue name"));
+        }
+        if (req.identity().size() > kMaxIdLength) {
+          return call->Finish(
+              absl::InvalidArgumentError("Identity length exceeds limit."));
+        }
+        const absl::Time expire_at = LongPollExpiry(
+            deps.clock->Now(), call->deadline(), kMaxTaskPollWait);
+        spdlog::debug("{} poll on task queue {} in namespace {}",
+                      req.identity(), req.task_queue().name(),
+                      req.namespace_());
+        std::make_shared<TaskPoll>(call, resp, deps, *ns,
+                                   req.task_queue().name(), req.identity(),
+                                   expire_at)
+            ->Begin();
+      });
+
+  table.HandleAsync<ws::RecordActivityTaskHeartbeatRequest,
+                    ws::RecordActivityTaskHeartbeatResponse>(
+      "RecordActivityTaskHeartbeat",
+      [deps](UnaryCall* call, const ws::RecordActivityTaskHeartbeatRequest& req,
+             ws::RecordActivityTaskHeartbeatResponse* resp) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        auto ref = TokenRef(req.task_token(), *ns);
+        if (!ref.ok()) return call->Finish(ref.status());
+        engine::RecordHeartbeat event;
+        if (req.has_details()) event.details = req.details();
+        deps.engine->Update(
+            *ref, event, Answer(call, [resp](const ActivityRecord& r) {
+              resp->set_cancel_requested(
+                  r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED);
+            }));
+      });
+
+  table.HandleAsync<ws::RecordActivityTaskHeartbeatByIdRequest,
+                    ws::RecordActivityTaskHeartbeatByIdResponse>(
+      "RecordActivityTaskHeartbeatById",
+      [deps](UnaryCall* call,
+             const ws::RecordActivityTaskHeartbeatByIdRequest& req,
+             ws::RecordActivityTaskHeartbeatByIdResponse* resp) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        auto ref = ByIdRef(req, *ns);
+        if (!ref.ok()) return call->Finish(ref.status());
+        engine::RecordHeartbeat event;
+        if (req.has_details()) event.details = req.details();
+        deps.engine->Update(
+            *ref, event, Answer(call, [resp](const ActivityRecord& r) {
+              resp->set_cancel_requested(
+                  r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED);
+            }));
+      });
+
+  table.HandleAsync<ws::RespondActivityTaskCompletedRequest,
+                    ws::RespondActivityTaskCompletedResponse>(
+      "RespondActivityTaskCompleted",
+      [deps](UnaryCall* call,
+             const ws::RespondActivityTaskCompletedRequest& req,
+             ws::RespondActivityTaskCompletedResponse*) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        auto ref = TokenRef(req.task_token(), *ns);
+        if (!ref.ok()) return call->Finish(ref.status());
+        deps.engine->Update(
+            *ref, engine::CompleteAttempt{req.result(), req.identity(), false},
+            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::RespondActivityTaskCompletedByIdRequest,
+                    ws::RespondActivityTaskCompletedByIdResponse>(
+      "RespondActivityTaskCompletedById",
+      [deps](UnaryCall* call,
+             const ws::RespondActivityTaskCompletedByIdRequest& req,
+             ws::RespondActivityTaskCompletedByIdResponse*) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        auto ref = ByIdRef(req, *ns);
+        if (!ref.ok()) return call->Finish(ref.status());
+        deps.engine->Update(
+            *ref, engine::CompleteAttempt{req.result(), req.identity(), true},
+            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::RespondActivityTaskFailedRequest,
+                    ws::RespondActivityTaskFailedResponse>(
+      "RespondActivityTaskFailed",
+      [deps](UnaryCall* call, const ws::RespondActivityTaskFailedRequest& req,
+             ws::RespondActivityTaskFailedResponse*) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        auto ref = TokenRef(req.task_token(), *ns);
+        if (!ref.ok()) return call->Finish(ref.status());
+        if (absl::Status s = CheckTokenFailure(req); !s.ok()) {
+          return call->Finish(s);
+        }
+        deps.engine->Update(
+            *ref,
+            FailEvent(req.has_failure() ? &req.failure() : nullptr,
+                      req.has_last_heartbeat_details()
+                          ? &req.last_heartbeat_details()
+                          : nullptr,
+                      req.identity()),
+            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::RespondActivityTaskFailedByIdRequest,
+                    ws::RespondActivityTaskFailedByIdResponse>(
+      "RespondActivityTaskFailedById",
+      [deps](UnaryCall* call,
+             const ws::RespondActivityTaskFailedByIdRequest& req,
+             ws::RespondActivityTaskFailedByIdResponse*) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        auto ref = ByIdRef(req, *ns);
+        if (!ref.ok()) return call->Finish(ref.status());
+        deps.engine->Update(
+            *ref,
+            FailEvent(req.has_failure() ? &req.failure() : nullptr,
+                      req.has_last_heartbeat_details()
+                          ? &req.last_heartbeat_details()
+                          : nullptr,
+                      req.identity()),
+            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::RespondActivityTaskCanceledRequest,
+                    ws::RespondActivityTaskCanceledResponse>(
+      "RespondActivityTaskCanceled",
+      [deps](UnaryCall* call, const ws::RespondActivityTaskCanceledRequest& req,
+             ws::RespondActivityTaskCanceledResponse*) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        auto ref = TokenRef(req.task_token(), *ns);
+        if (!ref.ok()) return call->Finish(ref.status());
+        engine::CancelAttempt event;
+        if (req.has_details()) event.details = req.details();
+        event.identity = req.identity();
+        deps.engine->Update(*ref, event,
+                            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::RespondActivityTaskCanceledByIdRequest,
+                    ws::RespondActivityTaskCanceledByIdResponse>(
+      "RespondActivityTaskCanceledById",
+      [deps](UnaryCall* call,
+             const ws::RespondActivityTaskCanceledByIdRequest& req,
+             ws::RespondActivityTaskCanceledByIdResponse*) {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return call->Finish(ns.status());
+        auto ref = ByIdRef(req, *ns);
+        if (!ref.ok()) return call->Finish(ref.status());
+        engine::CancelAttempt event;
+        if (req.has_details()) event.details = req.details();
+        event.identity = req.identity();
+        deps.engine->Update(*ref, event,
+                            Answer(call, [](const ActivityRecord&) {}));
+      });
+}
+
+}  // namespace errand::frontend

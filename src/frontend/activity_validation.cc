@@ -1,0 +1,306 @@
+#include "errand/frontend/activity_validation.h"
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "errand/common/payloads.h"
+#include "errand/common/uuid.h"
+#include "errand/engine/activity_state_machine.h"
+
+namespace errand::frontend {
+namespace {
+
+namespace ws = temporal::api::workflowservice::v1;
+namespace enums = temporal::api::enums::v1;
+using google::protobuf::Duration;
+using store::FromProtoDuration;
+using store::ToProtoDuration;
+
+constexpr absl::Duration kMaxTimeout = absl::Hours(24 * 365 * 100);
+constexpr size_t kMaxFairnessKeyLength = 64;
+constexpr size_t kMaxSummaryBytes = 400;
+constexpr size_t kMaxDetailsBytes = 20000;
+constexpr absl::Duration kDefaultInitialInterval = absl::Seconds(1);
+constexpr double kDefaultBackoffCoefficient = 2.0;
+constexpr int kDefaultMaximumIntervalFactor = 100;
+
+bool IsNegative(const Duration& d) { return d.seconds() < 0 || d.nanos() < 0; }
+bool IsMisSigned(const Duration& d) {
+  return (d.seconds() > 0 && d.nanos() < 0) ||
+         (d.seconds() < 0 && d.nanos() > 0);
+}
+bool IsZero(const Duration& d) { return d.seconds() == 0 && d.nanos() == 0; }
+bool IsPositive(const Duration& d) {
+  return d.seconds() > 0 || (d.seconds() == 0 && d.nanos() > 0);
+}
+
+// Non-negative and capped at 100 years, or INVALID_ARGUMENT naming the field.
+absl::Status NormalizeTimeout(Duration* d, absl::string_view name) {
+  if (IsNegative(*d) || IsMisSigned(*d)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", name, ": negative duration"));
+  }
+  if (FromProtoDuration(*d) > kMaxTimeout) *d = ToProtoDuration(kMaxTimeout);
+  return absl::OkStatus();
+}
+
+Duration MinDuration(const Duration& a, const Duration& b) {
+  return FromProtoDuration(a) <= FromProtoDuration(b) ? a : b;
+}
+
+absl::Status NormalizeRetryPolicy(temporal::api::common::v1::RetryPolicy* p) {
+  if (IsZero(p->initial_interval())) {
+    *p->mutable_initial_interval() = ToProtoDuration(kDefaultInitialInterval);
+  }
+  if (p->backoff_coefficient() == 0) {
+    p->set_backoff_coefficient(kDefaultBackoffCoefficient);
+  }
+  if (IsZero(p->maximum_interval())) {
+    if (!IsNegative(p->initial_interval())) {
+      *p->mutable_maximum_interval() =
+          ToProtoDuration(FromProtoDuration(p->initial_interval()) *
+                          kDefaultMaximumIntervalFactor);
+    }
+  }
+  if (p->maximum_attempts() == 1) return absl::OkStatus();
+  if (IsNegative(p->initial_interval()) || IsMisSigned(p->initial_interval())) {
+    return absl::InvalidArgumentError(
+        "invalid InitialInterval set on retry policy: negative duration");
+  }
+  if (p->backoff_coefficient() < 1) {
+    return absl::InvalidArgumentError(
+        "BackoffCoefficient cannot be less than 1 on retry policy.");
+  }
+  if (IsNegative(p->maximum_interval()) || IsMisSigned(p->maximum_interval())) {
+    return absl::InvalidArgumentError(
+        "invalid MaximumInterval set on retry policy: negative duration");
+  }
+  if (FromProtoDuration(p->maximum_interval()) <
+      FromProtoDuration(p->initial_interval())) {
+    return absl::InvalidArgumentError(
+        "MaximumInterval cannot be less than InitialInterval on retry policy.");
+  }
+  if (p->maximum_attempts() < 0) {
+    return absl::InvalidArgumentError(
+        "MaximumAttempts cannot be negative on retry policy.");
+  }
+  for (const auto& type : p->non_retryable_error_types()) {
+    if (!absl::StartsWith(type, "TemporalTimeout:")) continue;
+    const std::string value = type.substr(strlen("TemporalTimeout:"));
+    if (value != "StartToClose" && value != "ScheduleToStart" &&
+        value != "ScheduleToClose" && value != "Heartbeat") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Invalid timeout type value: ", value, "."));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LengthLimit(absl::string_view what, size_t length) {
+  if (length <= kMaxIdLength) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, " exceeds length limit. Length=", length, " Limit=", kMaxIdLength));
+}
+
+}  // namespace
+
+absl::Status ValidateActivityId(absl::string_view activity_id) {
+  if (activity_id.empty()) {
+    return absl::InvalidArgumentError("activity ID is required");
+  }
+  return LengthLimit("activity ID", activity_id.size());
+}
+
+absl::Status ValidateRunId(absl::string_view run_id) {
+  if (!run_id.empty() && !IsUuid(run_id)) {
+    return absl::InvalidArgumentError("invalid run id: must be a valid UUID");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRequestIdAndIdentity(absl::string_view request_id,
+                                          absl::string_view identity) {
+  if (absl::Status s = LengthLimit("request ID", request_id.size()); !s.ok()) {
+    return s;
+  }
+  return LengthLimit("identity", identity.size());
+}
+
+absl::StatusOr<engine::StartRequest> ValidateStart(
+    const ws::StartActivityExecutionRequest& req,
+    const store::NamespaceRecord& ns) {
+  engine::StartRequest out;
+  store::ActivityRecord& r = out.record;
+  auto* options = r.mutable_options();
+
+  r.add_request_ids(req.request_id().empty() ? NewUuid() : req.request_id());
+
+  if (req.has_start_delay()) {
+    if (IsNegative(req.start_delay()) || IsMisSigned(req.start_delay())) {
+      return absl::InvalidArgumentError(
+          "invalid StartDelay: negative duration");
+    }
+    *options->mutable_start_delay() = req.start_delay();
+  }
+
+  if (!req.has_task_queue()) {
+    return absl::InvalidArgumentError("taskQueue is not set");
+  }
+  const std::string& queue = req.task_queue().name();
+  if (queue.empty())
+    return absl::InvalidArgumentError("missing task queue name");
+  if (queue.size() > kMaxIdLength) {
+    return absl::InvalidArgumentError("taskQueue length exceeds limit");
+  }
+  if (absl::StartsWith(queue, "/_sys/")) {
+    return absl::InvalidArgumentError(
+        "task queue name cannot start with reserved prefix /_sys/");
+  }
+  if (queue == "temporal-sys-per-ns-tq") {
+    return absl::InvalidArgumentError(
+        "cannot use internal per-namespace task queue:temporal-sys-per-ns-tq");
+  }
+  options->mutable_task_queue()->set_name(queue);
+  options->mutable_task_queue()->set_kind(enums::TASK_QUEUE_KIND_NORMAL);
+
+  if (req.activity_id().empty()) {
+    return absl::InvalidArgumentError("activityId is not set");
+  }
+  if (req.activity_type().name().empty()) {
+    return absl::InvalidArgumentError("activityType is not set");
+  }
+
+  *options->mutable_retry_policy() = req.retry_policy();
+  if (absl::Status s = NormalizeRetryPolicy(options->mutable_retry_policy());
+      !s.ok()) {
+    return s;
+  }
+
+  if (req.activity_id().size() > kMaxIdLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "activityId exceeds length limit. Length=", req.activity_id().size(),
+        " Limit=", kMaxIdLength));
+  }
+  if (req.activity_type().name().size() > kMaxIdLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "activityType exceeds length limit. Length=",
+        req.activity_type().name().size(), " Limit=", kMaxIdLength));
+  }
+
+  if (req.has_priority()) {
+    const auto& p = req.priority();
+    if (p.priority_key() < 0) {
+      return absl::InvalidArgumentError(
+          "invalid priorities: priority key can't be negative");
+    }
+    if (p.fairness_key().size() > kMaxFairnessKeyLength) {
+      return absl::InvalidArgumentError(
+          "invalid priorities: fairness key length exceeds limit");
+    }
+    if (p.fairness_weight() < 0) {
+      return absl::InvalidArgumentError(
+          "invalid priorities: must be greater than zero");
+    }
+    *options->mutable_priority() = p;
+  }
+
+  Duration s2c = req.schedule_to_close_timeout();
+  Duration s2s = req.schedule_to_start_timeout();
+  Duration stc = req.start_to_close_timeout();
+  Duration heartbeat = req.heartbeat_timeout();
+  if (absl::Status s = NormalizeTimeout(&s2c, "ScheduleToCloseTimeout");
+      !s.ok())
+    return s;
+  if (absl::Status s = NormalizeTimeout(&s2s, "ScheduleToStartTimeout");
+      !s.ok())
+    return s;
+  if (absl::Status s = NormalizeTimeout(&stc, "StartToCloseTimeout"); !s.ok())
+    return s;
+  if (absl::Status s = NormalizeTimeout(&heartbeat, "HeartbeatTimeout");
+      !s.ok())
+    return s;
+  if (IsPositive(s2c)) {
+    s2s = IsPositive(s2s) ? MinDuration(s2s, s2c) : s2c;
+    stc = IsPositive(stc) ? MinDuration(stc, s2c) : s2c;
+  } else if (!IsPositive(stc)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a valid StartToCloseTimeout or ScheduleToCloseTimeout must be set on "
+        "the activity. ActivityId=",
+        req.activity_id(), " ActivityType=", req.activity_type().name()));
+  }
+  heartbeat = MinDuration(heartbeat, stc);
+  *options->mutable_schedule_to_close_timeout() = s2c;
+  *options->mutable_schedule_to_start_timeout() = s2s;
+  *options->mutable_start_to_close_timeout() = stc;
+  *options->mutable_heartbeat_timeout() = heartbeat;
+
+  if (absl::Status s =
+          ValidateRequestIdAndIdentity(r.request_ids(0), req.identity());
+      !s.ok()) {
+    return s;
+  }
+
+  switch (req.id_reuse_policy()) {
+    case enums::ACTIVITY_ID_REUSE_POLICY_UNSPECIFIED:
+      out.reuse_policy = enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE;
+      break;
+    case enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE:
+    case enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY:
+    case enums::ACTIVITY_ID_REUSE_POLICY_REJECT_DUPLICATE:
+      out.reuse_policy = req.id_reuse_policy();
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unsupported ID reuse policy: ",
+                       static_cast<int>(req.id_reuse_policy())));
+  }
+  switch (req.id_conflict_policy()) {
+    case enums::ACTIVITY_ID_CONFLICT_POLICY_UNSPECIFIED:
+      out.conflict_policy = enums::ACTIVITY_ID_CONFLICT_POLICY_FAIL;
+      break;
+    case enums::ACTIVITY_ID_CONFLICT_POLICY_FAIL:
+    case enums::ACTIVITY_ID_CONFLICT_POLICY_USE_EXISTING:
+      out.conflict_policy = req.id_conflict_policy();
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unsupported ID conflict policy: ",
+                       static_cast<int>(req.id_conflict_policy())));
+  }
+
+  if (PayloadsSize(req.input()) > kBlobSizeLimit) {
+    return absl::InvalidArgumentError("input exceeds length limit");
+  }
+  if (req.has_user_metadata()) {
+    const size_t summary = req.user_metadata().summary().ByteSizeLong();
+    const size_t details = req.user_metadata().details().ByteSizeLong();
+    if (summary > kMaxSummaryBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "user_metadata.summary exceeds size limit. Length=", summary,
+          " Limit=", kMaxSummaryBytes));
+    }
+    if (details > kMaxDetailsBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "user_metadata.details exceeds size limit. Length=", details,
+          " Limit=", kMaxDetailsBytes));
+    }
+    *r.mutable_user_metadata() = req.user_metadata();
+  }
+  if (req.completion_callbacks_size() > 0) {
+    return absl::InvalidArgumentError(
+        "completion callbacks are not enabled for this namespace");
+  }
+
+  r.set_namespace_id(ns.id());
+  r.set_activity_id(req.activity_id());
+  *r.mutable_activity_type() = req.activity_type();
+  *r.mutable_input() = req.input();
+  *r.mutable_header() = req.header();
+  *r.mutable_search_attributes() = req.search_attributes();
+  r.set_start_identity(req.identity());
+  return out;
+}
+
+}  // namespace errand::frontend
