@@ -23,8 +23,9 @@ absl::Status NamespaceNotFoundError(absl::string_view name) {
       detail);
 }
 
-absl::Status NamespaceAlreadyExistsError() {
-  return WithDetail(absl::AlreadyExistsError("Namespace already exists."),
+absl::Status NamespaceAlreadyExistsError(absl::string_view name) {
+  return WithDetail(absl::AlreadyExistsError(absl::StrCat("Namespace \"", name,
+                                                          "\" already exists")),
                     details::NamespaceAlreadyExistsFailure());
 }
 

@@ -1,6 +1,7 @@
 #include "errand/engine/activity_engine.h"
 
 #include <algorithm>
+#include <future>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -88,6 +89,15 @@ absl::Status ActivityEngine::Recover() {
       });
   if (!scan.ok()) return scan;
   if (!parse_error.ok()) return parse_error;
+  // Wait until every shard has re-queued what it was given, so that serving
+  // starts with the backlog in place.
+  std::vector<std::future<void>> done;
+  for (auto& shard : shards_) {
+    auto promise = std::make_shared<std::promise<void>>();
+    done.push_back(promise->get_future());
+    shard->Submit([promise](Turn&) { promise->set_value(); });
+  }
+  for (auto& f : done) f.wait();
   spdlog::info("recovered {} open activity executions", open);
   return absl::OkStatus();
 }

@@ -21,26 +21,28 @@ using store::ToProtoTime;
 // than this is kept in truncated form.
 constexpr size_t kMaxStoredRetryableFailureBytes = 4 * 1024;
 
+// Status names as the real server prints them in transition errors
+// ("invalid transition from Terminated").
 const char* StatusName(ActivityStatus status) {
   switch (status) {
     case store::v1::ACTIVITY_STATUS_SCHEDULED:
-      return "ACTIVITY_EXECUTION_STATUS_SCHEDULED";
+      return "Scheduled";
     case store::v1::ACTIVITY_STATUS_STARTED:
-      return "ACTIVITY_EXECUTION_STATUS_STARTED";
+      return "Started";
     case store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
-      return "ACTIVITY_EXECUTION_STATUS_CANCEL_REQUESTED";
+      return "CancelRequested";
     case store::v1::ACTIVITY_STATUS_COMPLETED:
-      return "ACTIVITY_EXECUTION_STATUS_COMPLETED";
+      return "Completed";
     case store::v1::ACTIVITY_STATUS_FAILED:
-      return "ACTIVITY_EXECUTION_STATUS_FAILED";
+      return "Failed";
     case store::v1::ACTIVITY_STATUS_CANCELED:
-      return "ACTIVITY_EXECUTION_STATUS_CANCELED";
+      return "Canceled";
     case store::v1::ACTIVITY_STATUS_TERMINATED:
-      return "ACTIVITY_EXECUTION_STATUS_TERMINATED";
+      return "Terminated";
     case store::v1::ACTIVITY_STATUS_TIMED_OUT:
-      return "ACTIVITY_EXECUTION_STATUS_TIMED_OUT";
+      return "TimedOut";
     default:
-      return "ACTIVITY_EXECUTION_STATUS_UNSPECIFIED";
+      return "Unspecified";
   }
 }
 
@@ -231,7 +233,7 @@ absl::StatusOr<Effects> OnRequestCancel(ActivityRecord& r,
   }
   if (IsTerminal(r.status())) {
     return absl::FailedPreconditionError(
-        absl::StrCat("activity is in terminal state ", StatusName(r.status())));
+        absl::StrCat("invalid transition from ", StatusName(r.status())));
   }
   if (r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED) {
     return absl::FailedPreconditionError(

@@ -68,7 +68,8 @@ absl::StatusOr<NamespaceRecord> NamespaceRegistry::Register(
   *record.mutable_update_time() = record.create_time();
 
   absl::MutexLock lock(&mu_);
-  if (by_name_.contains(spec.name)) return NamespaceAlreadyExistsError();
+  if (by_name_.contains(spec.name))
+    return NamespaceAlreadyExistsError(spec.name);
   if (absl::Status s = Persist(record); !s.ok()) return s;
   by_name_.emplace(record.name(), record);
   return record;

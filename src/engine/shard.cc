@@ -222,12 +222,15 @@ void Shard::Commit(Turn& turn) {
     spdlog::error("shard {}: write failed, {} replies get the error: {}",
                   index_, turn.after_commit_.size(), written.ToString());
   }
-  for (auto& fn : turn.after_commit_) fn(written);
-  if (!written.ok()) return;
-  for (auto& [key, entry] : turn.entries_) {
-    if (entry.dispatch) Dispatch(entry.record, turn.now());
-    if (entry.changed || entry.deleted) NotifyWatchers(entry.record);
+  if (written.ok()) {
+    // Tasks reach matching before the replies go out, so a client that has
+    // its answer can count on the task being queued.
+    for (auto& [key, entry] : turn.entries_) {
+      if (entry.dispatch) Dispatch(entry.record, turn.now());
+      if (entry.changed || entry.deleted) NotifyWatchers(entry.record);
+    }
   }
+  for (auto& fn : turn.after_commit_) fn(written);
 }
 
 void Shard::Dispatch(const ActivityRecord& record, absl::Time now) {

@@ -110,11 +110,11 @@ void RegisterWorkflowService(ServiceTable& table,
         spec.description = req.description();
         spec.owner_email = req.owner_email();
         spec.data.insert(req.data().begin(), req.data().end());
-        if (req.has_workflow_execution_retention_period()) {
-          const auto& retention = req.workflow_execution_retention_period();
-          if (absl::Status s = ValidateRetention(retention); !s.ok()) return s;
-          spec.retention = store::FromProtoDuration(retention);
-        }
+        // Temporal requires a retention on register (the CLI sends 72h by
+        // default); only namespaces from the config get a default.
+        const auto& retention = req.workflow_execution_retention_period();
+        if (absl::Status s = ValidateRetention(retention); !s.ok()) return s;
+        spec.retention = store::FromProtoDuration(retention);
         return namespaces->Register(spec).status();
       });
 

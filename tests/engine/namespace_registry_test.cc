@@ -70,7 +70,7 @@ TEST_F(NamespaceRegistryTest, DuplicateRegisterIsAlreadyExists) {
   ASSERT_TRUE(registry_->Register({.name = "dup"}).ok());
   auto again = registry_->Register({.name = "dup"});
   EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(again.status().message(), "Namespace already exists.");
+  EXPECT_EQ(again.status().message(), "Namespace \"dup\" already exists");
   EXPECT_TRUE(registry_->EnsureRegistered({.name = "dup"}).ok());
 }
 

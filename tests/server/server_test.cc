@@ -105,8 +105,13 @@ TEST_F(ServerTest, RegisteredNamespaceSurvivesRestart) {
     ws::RegisterNamespaceRequest req;
     req.set_namespace_("orders");
     ws::RegisterNamespaceResponse resp;
-    EXPECT_EQ(stub_->RegisterNamespace(&ctx, req, &resp).error_code(),
-              grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_EQ(stub_->RegisterNamespace(&ctx, req, &resp).error_message(),
+              "A valid retention period is not set on request.");
+    grpc::ClientContext again_ctx;
+    req.mutable_workflow_execution_retention_period()->set_seconds(3600);
+    const grpc::Status again = stub_->RegisterNamespace(&again_ctx, req, &resp);
+    EXPECT_EQ(again.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_EQ(again.error_message(), "Namespace \"orders\" already exists");
   }
   Restart();
   grpc::ClientContext ctx;

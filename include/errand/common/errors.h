@@ -23,8 +23,9 @@ absl::Status WithDetail(absl::Status status,
 // NOT_FOUND "Namespace <name> is not found." + NamespaceNotFoundFailure.
 absl::Status NamespaceNotFoundError(absl::string_view name);
 
-// ALREADY_EXISTS "Namespace already exists." + NamespaceAlreadyExistsFailure.
-absl::Status NamespaceAlreadyExistsError();
+// ALREADY_EXISTS `Namespace "<name>" already exists` +
+// NamespaceAlreadyExistsFailure.
+absl::Status NamespaceAlreadyExistsError(absl::string_view name);
 
 // NOT_FOUND with a NotFoundFailure detail, as Temporal's server always sends.
 absl::Status NotFoundError(absl::string_view message);

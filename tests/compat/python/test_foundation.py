@@ -5,7 +5,7 @@ import uuid
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from temporalio import activity
-from temporalio.api.errordetails.v1 import NamespaceNotFoundFailure
+from temporalio.api.errordetails.v1 import NamespaceAlreadyExistsFailure, NamespaceNotFoundFailure
 from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
     GetSystemInfoRequest,
@@ -58,6 +58,7 @@ async def test_worker_on_unknown_namespace_fails_to_start(errand):
     assert "Namespace no-such-namespace is not found." in str(err.value)
 
 
+@pytest.mark.needs_errand_process
 async def test_activity_worker_polls_and_shuts_down_cleanly(errand, client):
     @activity.defn
     async def compose_greeting(name: str) -> str:
@@ -76,6 +77,7 @@ async def test_activity_worker_polls_and_shuts_down_cleanly(errand, client):
     assert worker.is_shutdown
 
 
+@pytest.mark.needs_errand_process
 async def test_registered_namespace_survives_restart(errand, client):
     await client.workflow_service.register_namespace(RegisterNamespaceRequest(
         namespace="orders", description="order jobs",
@@ -92,8 +94,15 @@ async def test_registered_namespace_survives_restart(errand, client):
     assert names == ["default", "orders"]
 
 
-async def test_register_existing_namespace_is_already_exists(client):
+async def test_register_needs_retention_and_a_new_name(client):
     with pytest.raises(RPCError) as err:
         await client.workflow_service.register_namespace(
-            RegisterNamespaceRequest(namespace="default"))
+            RegisterNamespaceRequest(namespace="fresh"))
+    assert err.value.status == RPCStatusCode.INVALID_ARGUMENT
+    assert err.value.message == "A valid retention period is not set on request."
+    with pytest.raises(RPCError) as err:
+        await client.workflow_service.register_namespace(RegisterNamespaceRequest(
+            namespace="default", workflow_execution_retention_period=Duration(seconds=86400)))
     assert err.value.status == RPCStatusCode.ALREADY_EXISTS
+    assert err.value.message == 'Namespace "default" already exists'
+    assert err.value.grpc_status.details[0].Is(NamespaceAlreadyExistsFailure.DESCRIPTOR)

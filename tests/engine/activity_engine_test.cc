@@ -1,0 +1,241 @@
+// The engine against a real store: durability across reopen, ID policies,
+// dispatch through matching, watchers, delete and recovery.
+#include "errand/engine/activity_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "errand/common/uuid.h"
+#include "temporal/api/errordetails/v1/message.pb.h"
+
+namespace errand::engine {
+namespace {
+
+namespace enums = temporal::api::enums::v1;
+
+template <typename T>
+struct Waiter {
+  std::promise<absl::StatusOr<T>> promise;
+  Reply<T> reply() {
+    return [this](absl::StatusOr<T> v) { promise.set_value(std::move(v)); };
+  }
+  absl::StatusOr<T> get() { return promise.get_future().get(); }
+};
+
+class ActivityEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("errand-eng-" + NewUuid());
+    Open();
+  }
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    store_ = std::move(*store::Store::Open({dir_.string(), true}));
+    matcher_ = std::make_unique<matching::Matcher>(&timers_);
+    engine_ = std::make_unique<ActivityEngine>(2, store_.get(), matcher_.get(),
+                                               &timers_, SystemClock::Get());
+    ASSERT_TRUE(engine_->Recover().ok());
+  }
+  void Close() {
+    engine_.reset();
+    matcher_.reset();
+    store_.reset();
+  }
+  StartRequest Request(const std::string& id, const std::string& request_id) {
+    StartRequest r;
+    r.record.set_namespace_id("ns");
+    r.record.set_activity_id(id);
+    r.record.add_request_ids(request_id);
+    r.record.mutable_activity_type()->set_name("t");
+    r.record.mutable_options()->mutable_task_queue()->set_name("tq");
+    r.reuse_policy = enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE;
+    r.conflict_policy = enums::ACTIVITY_ID_CONFLICT_POLICY_FAIL;
+    return r;
+  }
+  absl::StatusOr<StartResult> Start(StartRequest r) {
+    Waiter<StartResult> w;
+    engine_->Start(std::move(r), w.reply());
+    return w.get();
+  }
+  absl::StatusOr<ActivityRecord> Describe(const std::string& id,
+                                          const std::string& run = "") {
+    Waiter<ActivityRecord> w;
+    engine_->Describe({"ns", id, run, std::nullopt}, w.reply());
+    return w.get();
+  }
+  absl::StatusOr<ActivityRecord> Update(const std::string& id,
+                                        ActivityEvent e) {
+    Waiter<ActivityRecord> w;
+    engine_->Update({"ns", id, "", std::nullopt}, std::move(e), w.reply());
+    return w.get();
+  }
+  // Polls the queue and starts the task it gets.
+  absl::StatusOr<ActivityRecord> PollAndStart() {
+    std::promise<std::optional<matching::TaskRef>> got;
+    matcher_->AddPoll(
+        {"ns", "tq"}, absl::Now() + absl::Seconds(5),
+        [&](std::optional<matching::TaskRef> t) { got.set_value(t); });
+    auto task = got.get_future().get();
+    if (!task) return absl::DeadlineExceededError("no task");
+    Waiter<ActivityRecord> w;
+    engine_->StartTask("ns", *task, StartAttempt{0, "worker", "", ""},
+                       w.reply());
+    return w.get();
+  }
+
+  TimerThread timers_;
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<matching::Matcher> matcher_;
+  std::unique_ptr<ActivityEngine> engine_;
+};
+
+TEST_F(ActivityEngineTest, StartIsDurableAndDispatched) {
+  auto started = Start(Request("a", "r1"));
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_TRUE(started->started);
+  EXPECT_TRUE(IsUuid(started->run_id));
+  EXPECT_EQ(matcher_->BacklogSize({"ns", "tq"}), 1u);
+  Close();
+  Open();  // the scheduled activity is back in its queue
+  EXPECT_EQ(matcher_->BacklogSize({"ns", "tq"}), 1u);
+  auto record = Describe("a");
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->run_id(), started->run_id);
+  EXPECT_EQ(record->status(), store::v1::ACTIVITY_STATUS_SCHEDULED);
+}
+
+TEST_F(ActivityEngineTest, ConflictAndIdempotency) {
+  auto first = Start(Request("a", "r1"));
+  ASSERT_TRUE(first.ok());
+  auto replay = Start(Request("a", "r1"));
+  ASSERT_TRUE(replay.ok());
+  EXPECT_FALSE(replay->started);
+  EXPECT_EQ(replay->run_id, first->run_id);
+
+  auto conflict = Start(Request("a", "r2"));
+  ASSERT_EQ(conflict.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(conflict.status().message(), "activity execution already started");
+  auto payload = conflict.status().GetPayload(
+      "type.googleapis.com/temporal.api.errordetails.v1."
+      "ActivityExecutionAlreadyStartedFailure");
+  ASSERT_TRUE(payload.has_value());
+  temporal::api::errordetails::v1::ActivityExecutionAlreadyStartedFailure
+      detail;
+  ASSERT_TRUE(detail.ParseFromString(std::string(*payload)));
+  EXPECT_EQ(detail.run_id(), first->run_id);
+  EXPECT_EQ(detail.start_request_id(), "r1");
+
+  auto use_existing = Request("a", "r3");
+  use_existing.conflict_policy =
+      enums::ACTIVITY_ID_CONFLICT_POLICY_USE_EXISTING;
+  auto existing = Start(use_existing);
+  ASSERT_TRUE(existing.ok());
+  EXPECT_FALSE(existing->started);
+  EXPECT_EQ(existing->run_id, first->run_id);
+}
+
+TEST_F(ActivityEngineTest, ReusePoliciesAfterClose) {
+  ASSERT_TRUE(Start(Request("a", "r1")).ok());
+  ASSERT_TRUE(PollAndStart().ok());
+  ASSERT_TRUE(Update("a", CompleteAttempt{{}, "w", false}).ok());
+
+  auto failed_only = Request("a", "r2");
+  failed_only.reuse_policy =
+      enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY;
+  EXPECT_EQ(Start(failed_only).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  auto reject = Request("a", "r3");
+  reject.reuse_policy = enums::ACTIVITY_ID_REUSE_POLICY_REJECT_DUPLICATE;
+  EXPECT_EQ(Start(reject).status().code(), absl::StatusCode::kAlreadyExists);
+  auto again = Start(Request("a", "r4"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->started);
+  // The new run is current; the old one is still addressable by run ID.
+  EXPECT_EQ(Describe("a")->run_id(), again->run_id);
+}
+
+TEST_F(ActivityEngineTest, StartTaskCompleteAndWatchForClose) {
+  ASSERT_TRUE(Start(Request("a", "r1")).ok());
+  std::promise<absl::StatusOr<std::optional<ActivityRecord>>> closed;
+  engine_->Watch({"ns", "a", "", std::nullopt}, 0, true,
+                 absl::Now() + absl::Seconds(10),
+                 [&](absl::StatusOr<std::optional<ActivityRecord>> r) {
+                   closed.set_value(std::move(r));
+                 });
+  auto started = PollAndStart();
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(started->status(), store::v1::ACTIVITY_STATUS_STARTED);
+  temporal::api::common::v1::Payloads result;
+  result.add_payloads()->set_data("\"done\"");
+  ASSERT_TRUE(Update("a", CompleteAttempt{result, "w", false}).ok());
+  auto outcome = closed.get_future().get();
+  ASSERT_TRUE(outcome.ok());
+  ASSERT_TRUE(outcome->has_value());
+  EXPECT_EQ((*outcome)->outcome().result().payloads(0).data(), "\"done\"");
+}
+
+TEST_F(ActivityEngineTest, WatchExpiresEmpty) {
+  ASSERT_TRUE(Start(Request("a", "r1")).ok());
+  Waiter<std::optional<ActivityRecord>> w;
+  engine_->Watch({"ns", "a", "", std::nullopt}, 0, true,
+                 absl::Now() + absl::Milliseconds(50), w.reply());
+  auto r = w.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->has_value());
+}
+
+TEST_F(ActivityEngineTest, StaleTaskIsAbortedAfterCancel) {
+  ASSERT_TRUE(Start(Request("a", "r1")).ok());
+  ASSERT_TRUE(Update("a", RequestCancel{"c1", "no", "me"}).ok());
+  std::promise<std::optional<matching::TaskRef>> got;
+  matcher_->AddPoll(
+      {"ns", "tq"}, absl::Now() + absl::Seconds(5),
+      [&](std::optional<matching::TaskRef> t) { got.set_value(t); });
+  auto task = got.get_future().get();
+  ASSERT_TRUE(task.has_value());
+  Waiter<ActivityRecord> w;
+  engine_->StartTask("ns", *task, StartAttempt{}, w.reply());
+  EXPECT_TRUE(absl::IsAborted(w.get().status()));
+}
+
+TEST_F(ActivityEngineTest, TokenForAnOldAttemptIsNotFound) {
+  ASSERT_TRUE(Start(Request("a", "r1")).ok());
+  auto started = PollAndStart();
+  ASSERT_TRUE(started.ok());
+  Waiter<ActivityRecord> w;
+  engine_->Update({"ns", "a", started->run_id(),
+                   RunRef::Attempt{2, started->started_stamp()}},
+                  RecordHeartbeat{}, w.reply());
+  EXPECT_TRUE(absl::IsNotFound(w.get().status()));
+  Waiter<ActivityRecord> ok;
+  engine_->Update({"ns", "a", started->run_id(),
+                   RunRef::Attempt{1, started->started_stamp()}},
+                  RecordHeartbeat{}, ok.reply());
+  EXPECT_TRUE(ok.get().ok());
+}
+
+TEST_F(ActivityEngineTest, DeleteTerminatesAndRemoves) {
+  auto first = Start(Request("a", "r1"));
+  ASSERT_TRUE(first.ok());
+  Waiter<ActivityRecord> w;
+  engine_->Delete({"ns", "a", "", std::nullopt}, w.reply());
+  auto deleted = w.get();
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->status(), store::v1::ACTIVITY_STATUS_TERMINATED);
+  auto gone = Describe("a");
+  EXPECT_TRUE(absl::IsNotFound(gone.status()));
+  EXPECT_EQ(gone.status().message(), "activity not found for ID: a");
+  Close();
+  Open();
+  EXPECT_TRUE(absl::IsNotFound(Describe("a").status()));
+  EXPECT_TRUE(Start(Request("a", "r9"))->started);
+}
+
+}  // namespace
+}  // namespace errand::engine
