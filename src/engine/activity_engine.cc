@@ -58,6 +58,10 @@ ActivityEngine::ActivityEngine(int shard_count, store::Store* store,
 
 ActivityEngine::~ActivityEngine() { Stop(); }
 
+void ActivityEngine::ReleaseWatchers() {
+  for (auto& shard : shards_) shard->ReleaseWatchers();
+}
+
 void ActivityEngine::Stop() {
   for (auto& shard : shards_) shard->Stop();
 }

@@ -107,6 +107,10 @@ void Turn::Delete(ActivityRecord* record) {
 
 void Turn::Watch(const ActivityRecord& record,
                  std::shared_ptr<Watcher> watcher) {
+  if (shard_->watchers_released_.load()) {
+    watcher->Settle(std::optional<ActivityRecord>());
+    return;
+  }
   auto& list = shard_->watchers_[ExecutionKey(
       record.namespace_id(), record.activity_id(), record.run_id())];
   std::erase_if(list, [](const auto& w) { return w->settled(); });
@@ -134,6 +138,19 @@ void Shard::Recover(ActivityRecord record) {
     if (record.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
       Dispatch(record, turn.now());
     }
+  });
+}
+
+void Shard::ReleaseWatchers() {
+  watchers_released_.store(true);
+  Submit([this](Turn&) {
+    for (auto& [key, list] : watchers_) {
+      for (auto& w : list) {
+        if (w->Settle(std::optional<ActivityRecord>()))
+          timers_->Cancel(w->timer);
+      }
+    }
+    watchers_.clear();
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "errand/common/errors.h"
+#include "errand/common/payloads.h"
 #include "errand/common/uuid.h"
 #include "errand/frontend/activity_mapping.h"
 #include "errand/frontend/activity_validation.h"
@@ -168,15 +169,71 @@ absl::Status CheckTokenFailure(
   return absl::OkStatus();
 }
 
+temporal::api::failure::v1::Failure SizeLimitFailure(
+    absl::string_view message) {
+  temporal::api::failure::v1::Failure f;
+  f.set_message(std::string(message));
+  f.mutable_server_failure_info()->set_non_retryable(true);
+  return f;
+}
+
+// A failure over the blob limit is replaced by a non-retryable server failure
+// that keeps a truncated copy as its cause.
 engine::FailAttempt FailEvent(
     const temporal::api::failure::v1::Failure* failure,
     const temporal::api::common::v1::Payloads* details,
     const std::string& identity) {
   engine::FailAttempt event;
-  if (failure) event.failure = *failure;
+  if (failure) {
+    if (failure->ByteSizeLong() > kBlobSizeLimit) {
+      auto replaced = SizeLimitFailure("Failure exceeds size limit.");
+      auto* cause = replaced.mutable_cause();
+      cause->set_message(failure->message().substr(0, kBlobSizeLimit / 4));
+      cause->set_source(failure->source());
+      event.failure = std::move(replaced);
+    } else {
+      event.failure = *failure;
+    }
+  }
   if (details) event.last_heartbeat_details = *details;
   event.identity = identity;
   return event;
+}
+
+// A result over the blob limit fails the activity instead of completing it.
+engine::ActivityEvent CompleteEvent(
+    const temporal::api::common::v1::Payloads& result,
+    const std::string& identity, bool by_id) {
+  if (PayloadsSize(result) > kBlobSizeLimit) {
+    engine::FailAttempt fail;
+    fail.failure = SizeLimitFailure("Complete result exceeds size limit.");
+    fail.identity = identity;
+    return fail;
+  }
+  return engine::CompleteAttempt{result, identity, by_id};
+}
+
+// Heartbeat details over the blob limit fail the activity; the worker is
+// told to stop through cancel_requested.
+engine::ActivityEvent HeartbeatEvent(
+    bool has_details, const temporal::api::common::v1::Payloads& details,
+    const std::string& identity) {
+  if (has_details && PayloadsSize(details) > kBlobSizeLimit) {
+    engine::FailAttempt fail;
+    fail.failure = SizeLimitFailure("Heartbeat details exceed size limit.");
+    fail.identity = identity;
+    return fail;
+  }
+  engine::RecordHeartbeat event;
+  if (has_details) event.details = details;
+  return event;
+}
+
+// Also true when the heartbeat itself ended the attempt (oversized details).
+void FillHeartbeatResponse(const ActivityRecord& r, bool* cancel_requested) {
+  *cancel_requested =
+      r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED ||
+      engine::IsTerminal(r.status());
 }
 
 }  // namespace
@@ -394,12 +451,13 @@ void RegisterActivityService(ServiceTable& table,
         if (!ns.ok()) return call->Finish(ns.status());
         auto ref = TokenRef(req.task_token(), *ns);
         if (!ref.ok()) return call->Finish(ref.status());
-        engine::RecordHeartbeat event;
-        if (req.has_details()) event.details = req.details();
         deps.engine->Update(
-            *ref, event, Answer(call, [resp](const ActivityRecord& r) {
-              resp->set_cancel_requested(
-                  r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED);
+            *ref,
+            HeartbeatEvent(req.has_details(), req.details(), req.identity()),
+            Answer(call, [resp](const ActivityRecord& r) {
+              bool cancel = false;
+              FillHeartbeatResponse(r, &cancel);
+              resp->set_cancel_requested(cancel);
             }));
       });
 
@@ -413,12 +471,13 @@ void RegisterActivityService(ServiceTable& table,
         if (!ns.ok()) return call->Finish(ns.status());
         auto ref = ByIdRef(req, *ns);
         if (!ref.ok()) return call->Finish(ref.status());
-        engine::RecordHeartbeat event;
-        if (req.has_details()) event.details = req.details();
         deps.engine->Update(
-            *ref, event, Answer(call, [resp](const ActivityRecord& r) {
-              resp->set_cancel_requested(
-                  r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED);
+            *ref,
+            HeartbeatEvent(req.has_details(), req.details(), req.identity()),
+            Answer(call, [resp](const ActivityRecord& r) {
+              bool cancel = false;
+              FillHeartbeatResponse(r, &cancel);
+              resp->set_cancel_requested(cancel);
             }));
       });
 
@@ -432,9 +491,9 @@ void RegisterActivityService(ServiceTable& table,
         if (!ns.ok()) return call->Finish(ns.status());
         auto ref = TokenRef(req.task_token(), *ns);
         if (!ref.ok()) return call->Finish(ref.status());
-        deps.engine->Update(
-            *ref, engine::CompleteAttempt{req.result(), req.identity(), false},
-            Answer(call, [](const ActivityRecord&) {}));
+        deps.engine->Update(*ref,
+                            CompleteEvent(req.result(), req.identity(), false),
+                            Answer(call, [](const ActivityRecord&) {}));
       });
 
   table.HandleAsync<ws::RespondActivityTaskCompletedByIdRequest,
@@ -447,9 +506,9 @@ void RegisterActivityService(ServiceTable& table,
         if (!ns.ok()) return call->Finish(ns.status());
         auto ref = ByIdRef(req, *ns);
         if (!ref.ok()) return call->Finish(ref.status());
-        deps.engine->Update(
-            *ref, engine::CompleteAttempt{req.result(), req.identity(), true},
-            Answer(call, [](const ActivityRecord&) {}));
+        deps.engine->Update(*ref,
+                            CompleteEvent(req.result(), req.identity(), true),
+                            Answer(call, [](const ActivityRecord&) {}));
       });
 
   table.HandleAsync<ws::RespondActivityTaskFailedRequest,

@@ -140,6 +140,7 @@ void Server::Shutdown(absl::Duration grace) {
   // Answer parked polls now so that workers are not left waiting for the
   // grace period to run out.
   matcher_->Shutdown();
+  engine_->ReleaseWatchers();
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   grpc_server_->Wait();
   // Queued engine work finishes (and is written) before the store closes.

@@ -55,6 +55,8 @@ class ActivityEngine {
   // Re-queues every scheduled activity found in the store. Call once, before
   // serving.
   absl::Status Recover();
+  // Ends every long poll on executions with an empty answer (shutdown).
+  void ReleaseWatchers();
   // Finishes queued work and stops the shards.
   void Stop();
 

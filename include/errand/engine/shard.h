@@ -117,6 +117,9 @@ class Shard {
   void Submit(Command command);
   // Re-arms what a recovered open execution needs (dispatch or its timer).
   void Recover(ActivityRecord record);
+  // Answers every waiting watcher (and any later one) with nullopt; used at
+  // shutdown so long polls end now instead of at the grace deadline.
+  void ReleaseWatchers();
   // Finishes queued commands, then stops the thread.
   void Stop();
 
@@ -143,6 +146,8 @@ class Shard {
   absl::Mutex mu_;
   std::deque<Command> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::atomic<bool> watchers_released_{false};
 
   // Owned by the shard thread.
   std::multimap<absl::Time, DispatchTimer> dispatch_timers_;
