@@ -1,5 +1,6 @@
 #include "errand/engine/activity_state_machine.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -75,6 +76,172 @@ absl::Time ScheduleToCloseDeadline(const ActivityRecord& r) {
          FromProtoDuration(r.options().start_delay()) + ScheduleToClose(r);
 }
 
+absl::Duration Option(const google::protobuf::Duration& d) {
+  return FromProtoDuration(d);
+}
+
+// The attempt's start counts as its first heartbeat.
+absl::Time LastBeat(const ActivityRecord& r) {
+  const absl::Time started = FromProtoTime(r.started_time());
+  if (!r.has_last_heartbeat_time()) return started;
+  return std::max(started, FromProtoTime(r.last_heartbeat_time()));
+}
+
+void AddScheduledAttemptTimers(const ActivityRecord& r,
+                               std::vector<Timer>& timers) {
+  const absl::Time dispatch = FromProtoTime(r.dispatch_time());
+  timers.push_back({TimerKind::kDispatch, dispatch, r.stamp()});
+  const absl::Duration s2s = Option(r.options().schedule_to_start_timeout());
+  if (s2s > absl::ZeroDuration()) {
+    timers.push_back({TimerKind::kScheduleToStart, dispatch + s2s, r.stamp()});
+  }
+}
+
+void AddStartedAttemptTimers(const ActivityRecord& r,
+                             std::vector<Timer>& timers) {
+  const absl::Duration stc = Option(r.options().start_to_close_timeout());
+  if (stc > absl::ZeroDuration()) {
+    timers.push_back({TimerKind::kStartToClose,
+                      FromProtoTime(r.started_time()) + stc,
+                      r.started_stamp()});
+  }
+  const absl::Duration hb = Option(r.options().heartbeat_timeout());
+  if (hb > absl::ZeroDuration()) {
+    timers.push_back(
+        {TimerKind::kHeartbeat, LastBeat(r) + hb, r.started_stamp()});
+  }
+}
+
+const char* TimeoutName(enums::TimeoutType type) {
+  switch (type) {
+    case enums::TIMEOUT_TYPE_START_TO_CLOSE:
+      return "StartToClose";
+    case enums::TIMEOUT_TYPE_SCHEDULE_TO_START:
+      return "ScheduleToStart";
+    case enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
+      return "ScheduleToClose";
+    case enums::TIMEOUT_TYPE_HEARTBEAT:
+      return "Heartbeat";
+    default:
+      return "Unspecified";
+  }
+}
+
+failure_v1::Failure TimeoutFailure(const ActivityRecord& r,
+                                   enums::TimeoutType type) {
+  failure_v1::Failure f;
+  f.set_message(absl::StrCat("activity ", TimeoutName(type), " timeout"));
+  auto* info = f.mutable_timeout_failure_info();
+  info->set_timeout_type(type);
+  if (r.has_heartbeat_details()) {
+    *info->mutable_last_heartbeat_details() = r.heartbeat_details();
+  }
+  return f;
+}
+
+struct RetryDecision {
+  enums::RetryState state = enums::RETRY_STATE_IN_PROGRESS;
+  absl::Duration interval = absl::ZeroDuration();
+};
+
+// Temporal's tryReschedule: whether (and after how long) the attempt that
+// just ended with `failure` gets another.
+RetryDecision DecideRetry(const ActivityRecord& r,
+                          const failure_v1::Failure* failure, absl::Time now) {
+  const auto& policy = r.options().retry_policy();
+  RetryDecision d;
+  if (r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED) {
+    d.state = enums::RETRY_STATE_CANCEL_REQUESTED;
+    return d;
+  }
+  if (policy.maximum_attempts() > 0 &&
+      r.attempt() >= policy.maximum_attempts()) {
+    d.state = enums::RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED;
+  } else {
+    d.interval = RetryInterval(policy, r.attempt());
+    if (failure && failure->has_application_failure_info() &&
+        failure->application_failure_info().has_next_retry_delay()) {
+      const absl::Duration worker_delay = FromProtoDuration(
+          failure->application_failure_info().next_retry_delay());
+      if (worker_delay > absl::ZeroDuration()) d.interval = worker_delay;
+    }
+    if (ScheduleToClose(r) > absl::ZeroDuration() &&
+        !(now + d.interval < ScheduleToCloseDeadline(r))) {
+      d.state = enums::RETRY_STATE_TIMEOUT;
+    }
+  }
+  if (!IsRetryable(failure, policy)) {
+    d.state = enums::RETRY_STATE_NON_RETRYABLE_FAILURE;
+  }
+  return d;
+}
+
+// Starts the next attempt after `interval`; `failure` ended the last one.
+Effects Reschedule(ActivityRecord& r, const failure_v1::Failure* failure,
+                   absl::Duration interval, absl::Time now) {
+  if (failure) {
+    *r.mutable_last_failure() = TruncatedForRetry(*failure);
+  } else {
+    r.clear_last_failure();
+  }
+  *r.mutable_last_failure_time() = ToProtoTime(now);
+  *r.mutable_attempt_complete_time() = ToProtoTime(now);
+  r.set_attempt(r.attempt() + 1);
+  r.set_stamp(r.stamp() + 1);
+  r.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
+  *r.mutable_current_retry_interval() = ToProtoDuration(interval);
+  *r.mutable_dispatch_time() = ToProtoTime(now + interval);
+  Effects effects;
+  AddScheduledAttemptTimers(r, effects.timers);
+  return effects;
+}
+
+// S2S or S2C: the whole execution times out, whatever the retry policy.
+Effects ExecutionTimedOut(ActivityRecord& r, enums::TimeoutType type,
+                          absl::Time now) {
+  failure_v1::Failure f = TimeoutFailure(r, type);
+  if (r.has_last_failure()) *f.mutable_cause() = r.last_failure();
+  const bool cancel_pending =
+      r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED;
+  Close(r, store::v1::ACTIVITY_STATUS_TIMED_OUT, now);
+  auto* outcome = r.mutable_outcome();
+  *outcome->mutable_failure() = std::move(f);
+  outcome->set_retry_state(cancel_pending ? enums::RETRY_STATE_CANCEL_REQUESTED
+                                          : enums::RETRY_STATE_TIMEOUT);
+  return Effects{};
+}
+
+// StartToClose or Heartbeat: the attempt times out and is retried by policy.
+Effects AttemptTimedOut(ActivityRecord& r, enums::TimeoutType type,
+                        absl::Time now) {
+  const failure_v1::Failure timeout = TimeoutFailure(r, type);
+  const RetryDecision d = DecideRetry(r, &timeout, now);
+  if (d.state == enums::RETRY_STATE_IN_PROGRESS) {
+    return Reschedule(r, &timeout, d.interval, now);
+  }
+  failure_v1::Failure final_failure = timeout;
+  if (r.has_last_failure()) *final_failure.mutable_cause() = r.last_failure();
+  *r.mutable_last_failure() = final_failure;
+  *r.mutable_last_failure_time() = ToProtoTime(now);
+  *r.mutable_attempt_complete_time() = ToProtoTime(now);
+  Close(r, store::v1::ACTIVITY_STATUS_TIMED_OUT, now);
+  auto* outcome = r.mutable_outcome();
+  if (d.state == enums::RETRY_STATE_TIMEOUT) {
+    // The retry would not fit before the schedule-to-close deadline.
+    failure_v1::Failure gave_up =
+        TimeoutFailure(r, enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE);
+    gave_up.set_message(
+        "Not enough time to schedule next retry before activity "
+        "ScheduleToClose timeout, giving up retrying");
+    *gave_up.mutable_cause() = final_failure;
+    *outcome->mutable_failure() = std::move(gave_up);
+  } else {
+    *outcome->mutable_failure() = std::move(final_failure);
+  }
+  outcome->set_retry_state(d.state);
+  return Effects{};
+}
+
 absl::StatusOr<Effects> OnStart(ActivityRecord& r, const StartAttempt& e,
                                 absl::Time now) {
   if (r.status() != store::v1::ACTIVITY_STATUS_SCHEDULED ||
@@ -90,7 +257,9 @@ absl::StatusOr<Effects> OnStart(ActivityRecord& r, const StartAttempt& e,
   r.set_sdk_name(e.sdk_name);
   r.set_sdk_version(e.sdk_version);
   r.clear_current_retry_interval();
-  return Effects{};
+  Effects effects;
+  AddStartedAttemptTimers(r, effects.timers);
+  return effects;
 }
 
 void StoreHeartbeat(ActivityRecord& r,
@@ -139,46 +308,12 @@ absl::StatusOr<Effects> OnFail(ActivityRecord& r, const FailAttempt& e,
   r.set_last_worker_identity(e.identity);
   *r.mutable_attempt_complete_time() = ToProtoTime(now);
 
-  const auto& policy = r.options().retry_policy();
-  enums::RetryState state = enums::RETRY_STATE_IN_PROGRESS;
-  absl::Duration interval = absl::ZeroDuration();
-  if (r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED) {
-    state = enums::RETRY_STATE_CANCEL_REQUESTED;
-  } else {
-    if (policy.maximum_attempts() > 0 &&
-        r.attempt() >= policy.maximum_attempts()) {
-      state = enums::RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED;
-    } else {
-      interval = RetryInterval(policy, r.attempt());
-      if (e.failure && e.failure->has_application_failure_info() &&
-          e.failure->application_failure_info().has_next_retry_delay()) {
-        const absl::Duration worker_delay = FromProtoDuration(
-            e.failure->application_failure_info().next_retry_delay());
-        if (worker_delay > absl::ZeroDuration()) interval = worker_delay;
-      }
-      if (ScheduleToClose(r) > absl::ZeroDuration() &&
-          !(now + interval < ScheduleToCloseDeadline(r))) {
-        state = enums::RETRY_STATE_TIMEOUT;
-      }
-    }
-    if (!IsRetryable(e.failure ? &*e.failure : nullptr, policy)) {
-      state = enums::RETRY_STATE_NON_RETRYABLE_FAILURE;
-    }
+  const failure_v1::Failure* failure = e.failure ? &*e.failure : nullptr;
+  const RetryDecision d = DecideRetry(r, failure, now);
+  if (d.state == enums::RETRY_STATE_IN_PROGRESS) {
+    return Reschedule(r, failure, d.interval, now);
   }
-
-  if (state == enums::RETRY_STATE_IN_PROGRESS) {
-    if (e.failure)
-      *r.mutable_last_failure() = TruncatedForRetry(*e.failure);
-    else
-      r.clear_last_failure();
-    *r.mutable_last_failure_time() = ToProtoTime(now);
-    r.set_attempt(r.attempt() + 1);
-    r.set_stamp(r.stamp() + 1);
-    r.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
-    *r.mutable_current_retry_interval() = ToProtoDuration(interval);
-    *r.mutable_dispatch_time() = ToProtoTime(now + interval);
-    return Effects{.dispatch = true};
-  }
+  const enums::RetryState state = d.state;
 
   failure_v1::Failure final_failure;
   if (e.failure) {
@@ -276,10 +411,43 @@ absl::StatusOr<Effects> OnTerminate(ActivityRecord& r, const Terminate& e,
   return Effects{};
 }
 
-absl::StatusOr<Effects> OnDispatchDue(ActivityRecord& r, const DispatchDue& e) {
-  const bool due = r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED &&
-                   r.stamp() == e.stamp;
-  return Effects{.dispatch = due, .unchanged = true};
+absl::StatusOr<Effects> OnTimer(ActivityRecord& r, const TimerFired& e,
+                                absl::Time now) {
+  const Effects stale{.unchanged = true};
+  const bool scheduled_attempt =
+      r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED &&
+      r.stamp() == e.stamp;
+  const bool started_attempt = HasAttemptInProgress(r.status()) &&
+                               r.started_stamp() == e.stamp &&
+                               r.stamp() == e.stamp;
+  switch (e.kind) {
+    case TimerKind::kDispatch:
+      return scheduled_attempt ? Effects{.dispatch = true, .unchanged = true}
+                               : stale;
+    case TimerKind::kScheduleToStart:
+      if (!scheduled_attempt) return stale;
+      return ExecutionTimedOut(r, enums::TIMEOUT_TYPE_SCHEDULE_TO_START, now);
+    case TimerKind::kScheduleToClose:
+      if (IsTerminal(r.status())) return stale;
+      return ExecutionTimedOut(r, enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, now);
+    case TimerKind::kStartToClose:
+      if (!started_attempt) return stale;
+      return AttemptTimedOut(r, enums::TIMEOUT_TYPE_START_TO_CLOSE, now);
+    case TimerKind::kHeartbeat: {
+      if (!started_attempt) return stale;
+      const absl::Time due =
+          LastBeat(r) + Option(r.options().heartbeat_timeout());
+      if (due > now) {
+        // A heartbeat came in since this timer was set: watch the new
+        // deadline instead of keeping one timer per heartbeat.
+        Effects rearm{.unchanged = true};
+        rearm.timers.push_back({TimerKind::kHeartbeat, due, e.stamp});
+        return rearm;
+      }
+      return AttemptTimedOut(r, enums::TIMEOUT_TYPE_HEARTBEAT, now);
+    }
+  }
+  return stale;
 }
 
 }  // namespace
@@ -356,7 +524,22 @@ Effects ScheduleNew(ActivityRecord& record, absl::Time now) {
   *record.mutable_schedule_time() = ToProtoTime(now);
   *record.mutable_dispatch_time() =
       ToProtoTime(now + FromProtoDuration(record.options().start_delay()));
-  return Effects{.dispatch = true};
+  return Effects{.timers = TimersFor(record)};
+}
+
+std::vector<Timer> TimersFor(const ActivityRecord& r) {
+  std::vector<Timer> timers;
+  if (IsTerminal(r.status())) return timers;
+  if (r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
+    AddScheduledAttemptTimers(r, timers);
+  } else {
+    AddStartedAttemptTimers(r, timers);
+  }
+  if (ScheduleToClose(r) > absl::ZeroDuration()) {
+    timers.push_back(
+        {TimerKind::kScheduleToClose, ScheduleToCloseDeadline(r), 0});
+  }
+  return timers;
 }
 
 absl::StatusOr<Effects> Apply(ActivityRecord& record,
@@ -380,8 +563,8 @@ absl::StatusOr<Effects> Apply(ActivityRecord& record,
           return OnRequestCancel(next, e, now);
         if constexpr (std::is_same_v<E, Terminate>)
           return OnTerminate(next, e, now);
-        if constexpr (std::is_same_v<E, DispatchDue>)
-          return OnDispatchDue(next, e);
+        if constexpr (std::is_same_v<E, TimerFired>)
+          return OnTimer(next, e, now);
       },
       event);
   if (!effects.ok()) return effects;

@@ -74,6 +74,7 @@ ActivityRecord* Turn::Create(ActivityRecord record, const Effects& effects) {
   entry.changed = true;
   entry.is_new = true;
   entry.dispatch = effects.dispatch;
+  entry.timers = effects.timers;
   return &entry.record;
 }
 
@@ -82,6 +83,8 @@ void Turn::Changed(ActivityRecord* record, const Effects& effects) {
       record->namespace_id(), record->activity_id(), record->run_id()));
   if (!effects.unchanged) entry.changed = true;
   if (effects.dispatch) entry.dispatch = true;
+  entry.timers.insert(entry.timers.end(), effects.timers.begin(),
+                      effects.timers.end());
 }
 
 void Turn::Delete(ActivityRecord* record) {
@@ -89,6 +92,7 @@ void Turn::Delete(ActivityRecord* record) {
       record->namespace_id(), record->activity_id(), record->run_id()));
   entry.deleted = true;
   entry.dispatch = false;
+  entry.timers.clear();
   const std::string current_key =
       CurrentRunKey(record->namespace_id(), record->activity_id());
   auto current = current_runs_.find(current_key);
@@ -135,8 +139,8 @@ void Shard::Submit(Command command) {
 
 void Shard::Recover(ActivityRecord record) {
   Submit([this, record = std::move(record)](Turn& turn) {
-    if (record.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
-      Dispatch(record, turn.now());
+    for (const Timer& timer : TimersFor(record)) {
+      Arm(record, timer, turn.now());
     }
   });
 }
@@ -174,9 +178,9 @@ void Shard::Run() {
     bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
-      const absl::Time wake = dispatch_timers_.empty()
+      const absl::Time wake = timers_by_deadline_.empty()
                                   ? absl::InfiniteFuture()
-                                  : dispatch_timers_.begin()->first;
+                                  : timers_by_deadline_.begin()->first;
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !queue_.empty();
       };
@@ -184,12 +188,12 @@ void Shard::Run() {
       commands.swap(queue_);
       stopping = stopping_;
     }
-    std::vector<DispatchTimer> due;
+    std::vector<PendingTimer> due;
     const absl::Time now = clock_->Now();
-    while (!dispatch_timers_.empty() &&
-           dispatch_timers_.begin()->first <= now) {
-      due.push_back(std::move(dispatch_timers_.begin()->second));
-      dispatch_timers_.erase(dispatch_timers_.begin());
+    while (!timers_by_deadline_.empty() &&
+           timers_by_deadline_.begin()->first <= now) {
+      due.push_back(std::move(timers_by_deadline_.begin()->second));
+      timers_by_deadline_.erase(timers_by_deadline_.begin());
     }
     if (!commands.empty() || !due.empty()) {
       RunTurn(std::move(commands), std::move(due));
@@ -202,13 +206,14 @@ void Shard::Run() {
 }
 
 void Shard::RunTurn(std::deque<Command> commands,
-                    std::vector<DispatchTimer> due_timers) {
+                    std::vector<PendingTimer> due_timers) {
   Turn turn(this, clock_->Now());
-  for (const DispatchTimer& timer : due_timers) {
+  for (const PendingTimer& timer : due_timers) {
     auto record =
         turn.Load(timer.namespace_id, timer.activity_id, timer.run_id);
-    if (!record.ok()) continue;  // deleted since; nothing to dispatch
-    auto effects = Apply(**record, DispatchDue{timer.stamp}, turn.now());
+    if (!record.ok()) continue;  // deleted since: nothing to time out
+    auto effects =
+        Apply(**record, TimerFired{timer.kind, timer.stamp}, turn.now());
     if (effects.ok()) turn.Changed(*record, *effects);
   }
   for (Command& command : commands) command(turn);
@@ -243,21 +248,28 @@ void Shard::Commit(Turn& turn) {
     // Tasks reach matching before the replies go out, so a client that has
     // its answer can count on the task being queued.
     for (auto& [key, entry] : turn.entries_) {
-      if (entry.dispatch) Dispatch(entry.record, turn.now());
+      if (entry.dispatch) Dispatch(entry.record);
+      for (const Timer& timer : entry.timers) {
+        Arm(entry.record, timer, turn.now());
+      }
       if (entry.changed || entry.deleted) NotifyWatchers(entry.record);
     }
   }
   for (auto& fn : turn.after_commit_) fn(written);
 }
 
-void Shard::Dispatch(const ActivityRecord& record, absl::Time now) {
-  const absl::Time due = FromProtoTime(record.dispatch_time());
-  if (due > now) {
-    dispatch_timers_.emplace(
-        due, DispatchTimer{record.namespace_id(), record.activity_id(),
-                           record.run_id(), record.stamp()});
+void Shard::Arm(const ActivityRecord& record, const Timer& timer,
+                absl::Time now) {
+  if (timer.kind == TimerKind::kDispatch && timer.deadline <= now) {
+    Dispatch(record);
     return;
   }
+  timers_by_deadline_.emplace(
+      timer.deadline, PendingTimer{record.namespace_id(), record.activity_id(),
+                                   record.run_id(), timer.kind, timer.stamp});
+}
+
+void Shard::Dispatch(const ActivityRecord& record) {
   matcher_->AddTask(
       {record.namespace_id(), record.options().task_queue().name()},
       {record.activity_id(), record.run_id(), record.stamp()});

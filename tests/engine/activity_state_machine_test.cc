@@ -26,7 +26,7 @@ class StateMachineTest : public ::testing::Test {
     *p->mutable_maximum_interval() = ToProtoDuration(absl::Seconds(100));
   }
   absl::Time now() const { return clock_.Now(); }
-  void Schedule() { EXPECT_TRUE(ScheduleNew(record_, now()).dispatch); }
+  void Schedule() { EXPECT_FALSE(ScheduleNew(record_, now()).timers.empty()); }
   void Start() {
     auto e = Apply(
         record_, StartAttempt{record_.stamp(), "worker-1", "sdk", "1"}, now());
@@ -115,7 +115,9 @@ TEST_F(StateMachineTest, RetryableFailureReschedulesWithBackoff) {
   auto e =
       Apply(record_, FailAttempt{AppFailure("Oops", false), {}, "w"}, now());
   ASSERT_TRUE(e.ok());
-  EXPECT_TRUE(e->dispatch);
+  ASSERT_FALSE(e->timers.empty());
+  EXPECT_EQ(e->timers[0].kind, TimerKind::kDispatch);
+  EXPECT_EQ(e->timers[0].deadline, now() + absl::Seconds(1));
   EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_SCHEDULED);
   EXPECT_EQ(record_.attempt(), 2);
   EXPECT_EQ(record_.stamp(), 2);
@@ -306,10 +308,13 @@ TEST_F(StateMachineTest, HeartbeatKeepsDetailsAcrossAttempts) {
 
 TEST_F(StateMachineTest, DispatchDueOnlyForCurrentScheduledStamp) {
   Schedule();
-  EXPECT_TRUE(Apply(record_, DispatchDue{1}, now())->dispatch);
-  EXPECT_FALSE(Apply(record_, DispatchDue{0}, now())->dispatch);
+  EXPECT_TRUE(
+      Apply(record_, TimerFired{TimerKind::kDispatch, 1}, now())->dispatch);
+  EXPECT_FALSE(
+      Apply(record_, TimerFired{TimerKind::kDispatch, 0}, now())->dispatch);
   Start();
-  EXPECT_FALSE(Apply(record_, DispatchDue{1}, now())->dispatch);
+  EXPECT_FALSE(
+      Apply(record_, TimerFired{TimerKind::kDispatch, 1}, now())->dispatch);
 }
 
 TEST(RetryIntervalTest, ExponentialAndCapped) {
@@ -342,6 +347,210 @@ TEST(IsRetryableTest, FollowsTemporalRules) {
   EXPECT_FALSE(IsRetryable(&f, p));
   f.mutable_canceled_failure_info();
   EXPECT_FALSE(IsRetryable(&f, p));
+}
+
+}  // namespace
+}  // namespace errand::engine
+
+namespace errand::engine {
+namespace {
+
+// The retry-state table of shared/spec/temporal-semantics.md §1.5, rows that
+// involve timers (the failure rows are covered above).
+class TimeoutTest : public StateMachineTest {
+ protected:
+  void SetOption(google::protobuf::Duration* field, absl::Duration d) {
+    *field = ToProtoDuration(d);
+  }
+  absl::StatusOr<Effects> Fire(TimerKind kind) {
+    const int64_t stamp =
+        kind == TimerKind::kScheduleToClose ? 0
+        : (kind == TimerKind::kStartToClose || kind == TimerKind::kHeartbeat)
+            ? record_.started_stamp()
+            : record_.stamp();
+    return Apply(record_, TimerFired{kind, stamp}, now());
+  }
+  const Timer* FindTimer(const std::vector<Timer>& timers, TimerKind kind) {
+    for (const auto& t : timers) {
+      if (t.kind == kind) return &t;
+    }
+    return nullptr;
+  }
+};
+
+TEST_F(TimeoutTest, ScheduleToStartTimesOutNeverRetried) {
+  SetOption(record_.mutable_options()->mutable_schedule_to_start_timeout(),
+            absl::Seconds(5));
+  const Effects effects = ScheduleNew(record_, now());
+  const Timer* s2s = FindTimer(effects.timers, TimerKind::kScheduleToStart);
+  ASSERT_NE(s2s, nullptr);
+  EXPECT_EQ(s2s->deadline, now() + absl::Seconds(5));
+  clock_.Advance(absl::Seconds(5));
+  ASSERT_TRUE(Fire(TimerKind::kScheduleToStart).ok());
+  EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_TIMED_OUT);
+  EXPECT_EQ(record_.outcome().retry_state(), enums::RETRY_STATE_TIMEOUT);
+  EXPECT_EQ(record_.outcome().failure().message(),
+            "activity ScheduleToStart timeout");
+  EXPECT_EQ(record_.outcome().failure().timeout_failure_info().timeout_type(),
+            enums::TIMEOUT_TYPE_SCHEDULE_TO_START);
+}
+
+TEST_F(TimeoutTest, ScheduleToStartIsStaleOnceStarted) {
+  SetOption(record_.mutable_options()->mutable_schedule_to_start_timeout(),
+            absl::Seconds(5));
+  Schedule();
+  Start();
+  EXPECT_TRUE(Apply(record_, TimerFired{TimerKind::kScheduleToStart, 1}, now())
+                  ->unchanged);
+  EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_STARTED);
+}
+
+TEST_F(TimeoutTest, ScheduleToCloseTimesOutWithLastFailureAsCause) {
+  SetOption(record_.mutable_options()->mutable_schedule_to_close_timeout(),
+            absl::Seconds(60));
+  Schedule();
+  Start();
+  ASSERT_TRUE(
+      Apply(record_, FailAttempt{AppFailure("Oops", false), {}, "w"}, now())
+          .ok());
+  clock_.Advance(absl::Seconds(60));
+  ASSERT_TRUE(Fire(TimerKind::kScheduleToClose).ok());
+  EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_TIMED_OUT);
+  EXPECT_EQ(record_.outcome().retry_state(), enums::RETRY_STATE_TIMEOUT);
+  EXPECT_EQ(record_.outcome().failure().message(),
+            "activity ScheduleToClose timeout");
+  EXPECT_EQ(record_.outcome().failure().cause().message(), "boom");
+}
+
+TEST_F(TimeoutTest, ScheduleToCloseAfterCancelRequest) {
+  SetOption(record_.mutable_options()->mutable_schedule_to_close_timeout(),
+            absl::Seconds(60));
+  Schedule();
+  Start();
+  ASSERT_TRUE(Apply(record_, RequestCancel{"c", "", ""}, now()).ok());
+  ASSERT_TRUE(Fire(TimerKind::kScheduleToClose).ok());
+  EXPECT_EQ(record_.outcome().retry_state(),
+            enums::RETRY_STATE_CANCEL_REQUESTED);
+}
+
+TEST_F(TimeoutTest, StartToCloseRetriesWithHeartbeatDetails) {
+  Schedule();
+  Start();
+  temporal::api::common::v1::Payloads details;
+  details.add_payloads()->set_data("1");
+  ASSERT_TRUE(Apply(record_, RecordHeartbeat{details}, now()).ok());
+  clock_.Advance(absl::Seconds(10));
+  auto e = Fire(TimerKind::kStartToClose);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_SCHEDULED);
+  EXPECT_EQ(record_.attempt(), 2);
+  EXPECT_EQ(record_.last_failure().message(), "activity StartToClose timeout");
+  EXPECT_FALSE(record_.last_failure().has_cause());
+  EXPECT_EQ(record_.heartbeat_details().payloads(0).data(), "1");
+  ASSERT_NE(FindTimer(e->timers, TimerKind::kDispatch), nullptr);
+  // The old attempt's timers no longer apply.
+  EXPECT_TRUE(Apply(record_, TimerFired{TimerKind::kStartToClose, 1}, now())
+                  ->unchanged);
+}
+
+TEST_F(TimeoutTest, StartToCloseWithAttemptsExhausted) {
+  record_.mutable_options()->mutable_retry_policy()->set_maximum_attempts(1);
+  Schedule();
+  Start();
+  ASSERT_TRUE(Fire(TimerKind::kStartToClose).ok());
+  EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_TIMED_OUT);
+  EXPECT_EQ(record_.outcome().retry_state(),
+            enums::RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED);
+  EXPECT_EQ(record_.outcome().failure().timeout_failure_info().timeout_type(),
+            enums::TIMEOUT_TYPE_START_TO_CLOSE);
+}
+
+TEST_F(TimeoutTest, StartToCloseWhoseRetryCannotFit) {
+  SetOption(record_.mutable_options()->mutable_schedule_to_close_timeout(),
+            absl::Seconds(10));
+  Schedule();
+  Start();
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_TRUE(Fire(TimerKind::kStartToClose).ok());
+  EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_TIMED_OUT);
+  EXPECT_EQ(record_.outcome().retry_state(), enums::RETRY_STATE_TIMEOUT);
+  EXPECT_EQ(record_.outcome().failure().message(),
+            "Not enough time to schedule next retry before activity "
+            "ScheduleToClose timeout, giving up retrying");
+  EXPECT_EQ(record_.last_failure().timeout_failure_info().timeout_type(),
+            enums::TIMEOUT_TYPE_START_TO_CLOSE);
+}
+
+TEST_F(TimeoutTest, StartToCloseAfterCancelRequest) {
+  Schedule();
+  Start();
+  ASSERT_TRUE(Apply(record_, RequestCancel{"c", "", ""}, now()).ok());
+  ASSERT_TRUE(Fire(TimerKind::kStartToClose).ok());
+  EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_TIMED_OUT);
+  EXPECT_EQ(record_.outcome().retry_state(),
+            enums::RETRY_STATE_CANCEL_REQUESTED);
+}
+
+TEST_F(TimeoutTest, ListedTimeoutTypeIsNonRetryable) {
+  record_.mutable_options()
+      ->mutable_retry_policy()
+      ->add_non_retryable_error_types("TemporalTimeout:StartToClose");
+  Schedule();
+  Start();
+  ASSERT_TRUE(Fire(TimerKind::kStartToClose).ok());
+  EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_TIMED_OUT);
+  EXPECT_EQ(record_.outcome().retry_state(),
+            enums::RETRY_STATE_NON_RETRYABLE_FAILURE);
+}
+
+TEST_F(TimeoutTest, HeartbeatTimerRearmsAfterHeartbeatThenTimesOut) {
+  SetOption(record_.mutable_options()->mutable_heartbeat_timeout(),
+            absl::Seconds(2));
+  record_.mutable_options()->mutable_retry_policy()->set_maximum_attempts(1);
+  Schedule();
+  auto started = Apply(record_, StartAttempt{1, "w", "", ""}, now());
+  ASSERT_TRUE(started.ok());
+  const Timer* hb = FindTimer(started->timers, TimerKind::kHeartbeat);
+  ASSERT_NE(hb, nullptr);
+  EXPECT_EQ(hb->deadline, now() + absl::Seconds(2));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(Apply(record_, RecordHeartbeat{}, now()).ok());
+  clock_.Advance(absl::Seconds(1));
+  auto rearm = Fire(TimerKind::kHeartbeat);
+  ASSERT_TRUE(rearm.ok());
+  ASSERT_EQ(rearm->timers.size(), 1u);
+  EXPECT_EQ(rearm->timers[0].deadline, now() + absl::Seconds(1));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(Fire(TimerKind::kHeartbeat).ok());
+  EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_TIMED_OUT);
+  EXPECT_EQ(record_.outcome().failure().message(),
+            "activity Heartbeat timeout");
+  EXPECT_EQ(record_.outcome().failure().timeout_failure_info().timeout_type(),
+            enums::TIMEOUT_TYPE_HEARTBEAT);
+}
+
+TEST_F(TimeoutTest, ClosedActivitiesHaveUnspecifiedRetryState) {
+  Schedule();
+  Start();
+  ASSERT_TRUE(Apply(record_, CompleteAttempt{{}, "w", false}, now()).ok());
+  EXPECT_EQ(record_.outcome().retry_state(), enums::RETRY_STATE_UNSPECIFIED);
+  EXPECT_TRUE(TimersFor(record_).empty());
+}
+
+TEST_F(TimeoutTest, TimersForRebuildsEveryPendingDeadline) {
+  SetOption(record_.mutable_options()->mutable_schedule_to_close_timeout(),
+            absl::Seconds(100));
+  SetOption(record_.mutable_options()->mutable_heartbeat_timeout(),
+            absl::Seconds(3));
+  Schedule();
+  Start();
+  auto timers = TimersFor(record_);
+  ASSERT_NE(FindTimer(timers, TimerKind::kStartToClose), nullptr);
+  ASSERT_NE(FindTimer(timers, TimerKind::kHeartbeat), nullptr);
+  ASSERT_NE(FindTimer(timers, TimerKind::kScheduleToClose), nullptr);
+  EXPECT_EQ(FindTimer(timers, TimerKind::kScheduleToClose)->deadline,
+            store::FromProtoTime(record_.schedule_time()) + absl::Seconds(100));
+  EXPECT_EQ(FindTimer(timers, TimerKind::kDispatch), nullptr);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -64,22 +65,47 @@ struct Terminate {
   std::string identity;
 };
 
-// The retry backoff or start delay for attempt `stamp` is over.
-struct DispatchDue {
+enum class TimerKind {
+  kDispatch,         // start delay or retry backoff over: hand to matching
+  kScheduleToStart,  // per attempt, from its dispatch time
+  kStartToClose,     // per attempt, from its start
+  kHeartbeat,        // from the attempt's start or its last heartbeat
+  kScheduleToClose,  // once per execution
+};
+
+// A deadline the shard must watch. Timers are derived from the persisted
+// record (see TimersFor) and never deleted: each carries the stamp of the
+// attempt it was made for, and a timer whose attempt has moved on is ignored
+// when it fires.
+struct Timer {
+  TimerKind kind;
+  absl::Time deadline;
+  int64_t stamp = 0;
+};
+
+// A timer reached its deadline.
+struct TimerFired {
+  TimerKind kind;
   int64_t stamp = 0;
 };
 
 using ActivityEvent =
     std::variant<StartAttempt, RecordHeartbeat, CompleteAttempt, FailAttempt,
-                 CancelAttempt, RequestCancel, Terminate, DispatchDue>;
+                 CancelAttempt, RequestCancel, Terminate, TimerFired>;
 
 // What the shard must do once the changed record is durable.
 struct Effects {
-  // Hand the current attempt to matching at record.dispatch_time.
+  // Hand the current attempt to matching now.
   bool dispatch = false;
   // The event changed nothing (an idempotent repeat): no write needed.
   bool unchanged = false;
+  // Deadlines to watch from now on.
+  std::vector<Timer> timers;
 };
+
+// Every deadline an open record is waiting on; used to rebuild timers after a
+// restart. Empty for a closed record.
+std::vector<Timer> TimersFor(const ActivityRecord& record);
 
 // The Scheduled transition for a newly created record whose identity,
 // options and inputs are filled in: attempt 1, first dispatch.

@@ -93,6 +93,7 @@ class Turn {
     bool deleted = false;
     bool is_new = false;
     bool dispatch = false;
+    std::vector<Timer> timers;  // to arm once the change is durable
   };
   Turn(Shard* shard, absl::Time now) : shard_(shard), now_(now) {}
 
@@ -115,7 +116,7 @@ class Shard {
   Shard& operator=(const Shard&) = delete;
 
   void Submit(Command command);
-  // Re-arms what a recovered open execution needs (dispatch or its timer).
+  // Re-arms the timers (and dispatch) a recovered open execution waits on.
   void Recover(ActivityRecord record);
   // Answers every waiting watcher (and any later one) with nullopt; used at
   // shutdown so long polls end now instead of at the grace deadline.
@@ -125,16 +126,20 @@ class Shard {
 
  private:
   friend class Turn;
-  struct DispatchTimer {
+  struct PendingTimer {
     std::string namespace_id, activity_id, run_id;
+    TimerKind kind;
     int64_t stamp;
   };
 
   void Run();
   void RunTurn(std::deque<Command> commands,
-               std::vector<DispatchTimer> due_timers);
+               std::vector<PendingTimer> due_timers);
   void Commit(Turn& turn);
-  void Dispatch(const ActivityRecord& record, absl::Time now);
+  // Watches `timer` for `record`; a dispatch that is already due goes to
+  // matching at once.
+  void Arm(const ActivityRecord& record, const Timer& timer, absl::Time now);
+  void Dispatch(const ActivityRecord& record);
   void NotifyWatchers(const ActivityRecord& record);
 
   const int index_;
@@ -150,7 +155,7 @@ class Shard {
   std::atomic<bool> watchers_released_{false};
 
   // Owned by the shard thread.
-  std::multimap<absl::Time, DispatchTimer> dispatch_timers_;
+  std::multimap<absl::Time, PendingTimer> timers_by_deadline_;
   std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>>
       watchers_;
 
