@@ -57,7 +57,7 @@ async function withWorker({ taskQueue, activities, identity }, fn) {
     const worker = await Worker.create({
       connection, namespace: 'default', taskQueue, activities,
       ...(identity ? { identity } : {}),
-      shutdownGraceTime: '2s',
+      shutdownGraceTime: '500ms', // activities left hanging after a timeout are cancelled soon
     });
     return await worker.runUntil(fn);
   } finally {
