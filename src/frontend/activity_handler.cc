@@ -431,8 +431,19 @@ void RegisterActivityService(ServiceTable& table,
           return call->Finish(
               absl::InvalidArgumentError("Identity length exceeds limit."));
         }
-        const absl::Time expire_at = LongPollExpiry(
-            deps.clock->Now(), call->deadline(), kMaxTaskPollWait);
+        // Workers always set a deadline (about 70 s); Temporal refuses polls
+        // without one, or with too little time to be useful.
+        const absl::Time now = deps.clock->Now();
+        if (call->deadline() == absl::InfiniteFuture()) {
+          return call->Finish(
+              absl::InvalidArgumentError("Context timeout is not set."));
+        }
+        if (call->deadline() - now < kMinTaskPollTimeout) {
+          return call->Finish(
+              absl::FailedPreconditionError("Context timeout is too short."));
+        }
+        const absl::Time expire_at =
+            LongPollExpiry(now, call->deadline(), kMaxTaskPollWait);
         spdlog::debug("{} poll on task queue {} in namespace {}",
                       req.identity(), req.task_queue().name(),
                       req.namespace_());

@@ -214,7 +214,7 @@ TEST_F(ServerTest, HealthCheckServing) {
 
 TEST_F(ServerTest, IdleTaskPollAnswersEmptyBeforeTheDeadline) {
   grpc::ClientContext ctx;
-  SetDeadline(ctx, absl::Seconds(2));
+  SetDeadline(ctx, absl::Seconds(3));
   ws::PollActivityTaskQueueRequest req;
   req.set_namespace_("default");
   req.mutable_task_queue()->set_name("tq");
@@ -223,7 +223,25 @@ TEST_F(ServerTest, IdleTaskPollAnswersEmptyBeforeTheDeadline) {
   const grpc::Status s = stub_->PollActivityTaskQueue(&ctx, req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(resp.task_token().empty());
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1900));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(2900));
+}
+
+TEST_F(ServerTest, TaskPollNeedsAUsableDeadline) {
+  ws::PollActivityTaskQueueRequest req;
+  req.set_namespace_("default");
+  req.mutable_task_queue()->set_name("tq");
+  ws::PollActivityTaskQueueResponse resp;
+  grpc::ClientContext none;
+  const grpc::Status no_deadline =
+      stub_->PollActivityTaskQueue(&none, req, &resp);
+  EXPECT_EQ(no_deadline.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(no_deadline.error_message(), "Context timeout is not set.");
+  grpc::ClientContext short_ctx;
+  SetDeadline(short_ctx, absl::Seconds(1));
+  const grpc::Status too_short =
+      stub_->PollActivityTaskQueue(&short_ctx, req, &resp);
+  EXPECT_EQ(too_short.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(too_short.error_message(), "Context timeout is too short.");
 }
 
 TEST_F(ServerTest, ShutdownAnswersWaitingPollsPromptly) {
@@ -252,6 +270,7 @@ TEST_F(ServerTest, ShutdownAnswersWaitingPollsPromptly) {
 
 TEST_F(ServerTest, PollOnUnknownNamespaceIsNotFound) {
   grpc::ClientContext ctx;
+  SetDeadline(ctx, absl::Seconds(10));
   ws::PollActivityTaskQueueRequest req;
   req.set_namespace_("nope");
   req.mutable_task_queue()->set_name("tq");

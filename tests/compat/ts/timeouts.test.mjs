@@ -19,7 +19,10 @@ import { Client, Connection, ActivityExecutionFailedError } from '@temporalio/cl
 import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, TimeoutFailure } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import { Errand, oracleMode } from './harness.mjs';
+
+const { TimeoutType } = proto.temporal.api.enums.v1;
 
 // Keep sdk-core quiet unless something is wrong.
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -77,13 +80,21 @@ async function describeUntil(handle, predicate, what, { timeoutMs = 10_000, ...o
 }
 
 // A server-generated timeout failure: "activity <Type> timeout", no cause and
-// no heartbeat details.
+// no heartbeat details. The SDK drops the cause of a TimeoutFailure, so
+// assertRawTimeout checks the failure proto itself.
 function assertTimeoutFailure(failure, timeoutType, message) {
   assert.ok(failure instanceof TimeoutFailure, `got ${failure}`);
   assert.equal(failure.message, message);
   assert.equal(failure.timeoutType, timeoutType);
   assert.equal(failure.lastHeartbeatDetails, undefined);
-  assert.equal(failure.cause, undefined);
+}
+
+function assertRawTimeout(failure, timeoutType, message) {
+  assert.ok(failure, 'no failure');
+  assert.equal(failure.message, message);
+  assert.equal(failure.timeoutFailureInfo?.timeoutType, TimeoutType[`TIMEOUT_TYPE_${timeoutType}`]);
+  assert.equal(failure.timeoutFailureInfo.lastHeartbeatDetails ?? null, null);
+  assert.equal(failure.cause ?? null, null);
 }
 
 async function rejectsWithCause(promise, check) {
@@ -100,6 +111,14 @@ async function rawOutcome(connection, activityId) {
     namespace: 'default', activityId, includeOutcome: true,
   });
   return resp.outcome;
+}
+
+// The outcome of a timed-out activity: the bare timeout failure, and no retry
+// state (standalone activities leave it RETRY_STATE_UNSPECIFIED).
+async function assertTimedOutOutcome(connection, activityId, timeoutType, message) {
+  const outcome = await rawOutcome(connection, activityId);
+  assertRawTimeout(outcome.failure, timeoutType, message);
+  assert.equal(outcome.retryState ?? 0, 0);
 }
 
 function assertNoRetryPending(desc) {
@@ -166,6 +185,7 @@ test('a worker dies mid-activity: start-to-close timeout, retried on another wor
     assert.equal(desc.status, 'RUNNING');
     assert.equal(desc.runState, 'SCHEDULED');
     assertTimeoutFailure(await desc.getLastFailure(), 'START_TO_CLOSE', 'activity StartToClose timeout');
+    assertRawTimeout(desc.rawInfo.lastFailure, 'START_TO_CLOSE', 'activity StartToClose timeout');
     assert.equal(desc.currentRetryIntervalMs, 500);
     assert.ok(desc.lastStartedTime instanceof Date);
     assert.ok(desc.lastAttemptCompleteTime instanceof Date);
@@ -199,6 +219,7 @@ test('a worker dies mid-activity: start-to-close timeout, retried on another wor
     assert.equal(await desc.getResult(), 'recovered');
     // Success keeps the last failed attempt's failure and the heartbeat.
     assertTimeoutFailure(await desc.getLastFailure(), 'START_TO_CLOSE', 'activity StartToClose timeout');
+    assertRawTimeout(desc.rawInfo.lastFailure, 'START_TO_CLOSE', 'activity StartToClose timeout');
     assert.equal(await desc.getHeartbeatDetails(), 1);
   });
 });
@@ -229,12 +250,13 @@ test('a heartbeat timeout on the last attempt ends the activity TIMED_OUT', asyn
     assert.equal(desc.attempt, 1);
     assertTimeoutFailure(await desc.getOutcomeFailure(), 'HEARTBEAT', 'activity Heartbeat timeout');
     assertTimeoutFailure(await desc.getLastFailure(), 'HEARTBEAT', 'activity Heartbeat timeout');
+    assertRawTimeout(desc.rawInfo.lastFailure, 'HEARTBEAT', 'activity Heartbeat timeout');
     assert.equal(await desc.getHeartbeatDetails(), 1);
     const quietFor = desc.closeTime - desc.lastHeartbeatTime;
     assert.ok(quietFor >= 1_000 && quietFor < 10_000, `closed ${quietFor} ms after the heartbeat`);
     assert.ok(desc.lastAttemptCompleteTime instanceof Date);
     assertNoRetryPending(desc);
-    assert.equal((await rawOutcome(connection, id)).retryState ?? 0, 0); // RETRY_STATE_UNSPECIFIED
+    await assertTimedOutOutcome(connection, id, 'HEARTBEAT', 'activity Heartbeat timeout');
   });
 });
 
@@ -267,7 +289,7 @@ test('a schedule-to-start timeout with no worker ends the activity TIMED_OUT', a
     assertNoRetryPending(desc);
     const openFor = desc.closeTime - desc.scheduleTime;
     assert.ok(openFor >= 1_000 && openFor < 10_000, `closed after ${openFor} ms`);
-    assert.equal((await rawOutcome(connection, id)).retryState ?? 0, 0);
+    await assertTimedOutOutcome(connection, id, 'SCHEDULE_TO_START', 'activity ScheduleToStart timeout');
   });
 });
 
@@ -306,10 +328,11 @@ test('schedule-to-close fires while a retry is pending: TIMED_OUT with SCHEDULE_
     assertTimeoutFailure(await desc.getOutcomeFailure(), 'SCHEDULE_TO_CLOSE', 'activity ScheduleToClose timeout');
     // The last failure stays attempt 1's start-to-close timeout.
     assertTimeoutFailure(await desc.getLastFailure(), 'START_TO_CLOSE', 'activity StartToClose timeout');
+    assertRawTimeout(desc.rawInfo.lastFailure, 'START_TO_CLOSE', 'activity StartToClose timeout');
     assert.equal(desc.expirationTime.getTime(), desc.scheduleTime.getTime() + 3_000);
     assert.ok(desc.closeTime >= desc.expirationTime);
     assert.ok(desc.closeTime - desc.scheduleTime < 10_000);
-    assert.equal((await rawOutcome(connection, id)).retryState ?? 0, 0);
+    await assertTimedOutOutcome(connection, id, 'SCHEDULE_TO_CLOSE', 'activity ScheduleToClose timeout');
   });
 });
 
@@ -356,7 +379,7 @@ test('a start-to-close timeout with no time left to retry ends the activity TIME
       return 'too late';
     },
   };
-  await withClient(async (client) => {
+  await withClient(async (client, connection) => {
     const handle = await client.activity.start('tooSlow', {
       id, taskQueue, scheduleToCloseTimeout: '3s', startToCloseTimeout: '1s', retry: { initialInterval: '5s' },
     });
@@ -369,8 +392,10 @@ test('a start-to-close timeout with no time left to retry ends the activity TIME
     assert.equal(desc.attempt, 1);
     assertTimeoutFailure(await desc.getOutcomeFailure(), 'START_TO_CLOSE', 'activity StartToClose timeout');
     assertTimeoutFailure(await desc.getLastFailure(), 'START_TO_CLOSE', 'activity StartToClose timeout');
+    assertRawTimeout(desc.rawInfo.lastFailure, 'START_TO_CLOSE', 'activity StartToClose timeout');
     assertNoRetryPending(desc);
     assert.ok(desc.closeTime < desc.expirationTime);
+    await assertTimedOutOutcome(connection, id, 'START_TO_CLOSE', 'activity StartToClose timeout');
     const ranFor = desc.closeTime - desc.lastStartedTime;
     assert.ok(ranFor >= 1_000 && ranFor < 10_000, `timed out after ${ranFor} ms`);
   });
