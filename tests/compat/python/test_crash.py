@@ -46,6 +46,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from google.protobuf.duration_pb2 import Duration
@@ -118,18 +119,13 @@ class Link:
         client, generation = self.client, self.generation
         try:
             return await getattr(client.workflow_service, rpc)(
-                req, retry=False, timeout=_seconds(timeout))
+                req, retry=False, timeout=timedelta(seconds=timeout))
         except Exception as err:
             if not self.up.is_set() or self.generation != generation:
                 name = err.status.name if isinstance(err, RPCError) else type(err).__name__
                 self.lost_errors[name] += 1
                 raise Lost() from err
             raise
-
-
-def _seconds(value: float):
-    from datetime import timedelta
-    return timedelta(seconds=value)
 
 
 @dataclass
