@@ -44,6 +44,16 @@ absl::Status CheckAttempt(const RunRef& ref, const ActivityRecord& record) {
   return absl::OkStatus();
 }
 
+// Replies with the run as committed, once the turn's batch is durable.
+void ReplyWhenDurable(Turn& turn, const ActivityRecord& record,
+                      Reply<ActivityRecord> reply) {
+  turn.AfterCommit(
+      [reply = std::move(reply), snapshot = record](const absl::Status& s) {
+        if (!s.ok()) return reply(s);
+        reply(snapshot);
+      });
+}
+
 }  // namespace
 
 ActivityEngine::ActivityEngine(int shard_count, store::Store* store,
@@ -209,13 +219,7 @@ void ActivityEngine::StartTask(const std::string& namespace_id,
         auto effects = Apply(**record, attempt, turn.now());
         if (!effects.ok()) return reply(effects.status());
         turn.Changed(*record, *effects);
-        ActivityRecord snapshot = **record;
-        turn.AfterCommit(
-            [reply = std::move(reply),
-             snapshot = std::move(snapshot)](const absl::Status& s) {
-              if (!s.ok()) return reply(s);
-              reply(snapshot);
-            });
+        ReplyWhenDurable(turn, **record, std::move(reply));
       });
 }
 
@@ -232,13 +236,7 @@ void ActivityEngine::Update(const RunRef& ref, ActivityEvent event,
         auto effects = Apply(**record, event, turn.now());
         if (!effects.ok()) return reply(effects.status());
         turn.Changed(*record, *effects);
-        ActivityRecord snapshot = **record;
-        turn.AfterCommit(
-            [reply = std::move(reply),
-             snapshot = std::move(snapshot)](const absl::Status& s) {
-              if (!s.ok()) return reply(s);
-              reply(snapshot);
-            });
+        ReplyWhenDurable(turn, **record, std::move(reply));
       });
 }
 
@@ -254,14 +252,8 @@ void ActivityEngine::Delete(const RunRef& ref, Reply<ActivityRecord> reply) {
           if (!effects.ok()) return reply(effects.status());
           turn.Changed(*record, *effects);
         }
-        ActivityRecord snapshot = **record;
+        ReplyWhenDurable(turn, **record, std::move(reply));
         turn.Delete(*record);
-        turn.AfterCommit(
-            [reply = std::move(reply),
-             snapshot = std::move(snapshot)](const absl::Status& s) {
-              if (!s.ok()) return reply(s);
-              reply(snapshot);
-            });
       });
 }
 

@@ -236,6 +236,26 @@ void FillHeartbeatResponse(const ActivityRecord& r, bool* cancel_requested) {
       engine::IsTerminal(r.status());
 }
 
+template <typename Req, typename Resp, typename RefOf, typename EventOf,
+          typename Fill>
+void HandleWorkerCall(ServiceTable& table, const char* method,
+                      const ActivityServiceDeps& deps, RefOf ref_of,
+                      EventOf event_of, Fill fill) {
+  table.HandleAsync<Req, Resp>(method, [deps, ref_of, event_of, fill](
+                                           UnaryCall* call, const Req& req,
+                                           Resp* resp) {
+    auto ns = Namespace(deps, req);
+    if (!ns.ok()) return call->Finish(ns.status());
+    absl::StatusOr<RunRef> ref = ref_of(req, *ns);
+    if (!ref.ok()) return call->Finish(ref.status());
+    absl::StatusOr<engine::ActivityEvent> event = event_of(req);
+    if (!event.ok()) return call->Finish(event.status());
+    deps.engine->Update(
+        *ref, std::move(*event),
+        Answer(call, [fill, resp](const ActivityRecord& r) { fill(r, resp); }));
+  });
+}
+
 }  // namespace
 
 void RegisterActivityService(ServiceTable& table,
@@ -453,149 +473,79 @@ void RegisterActivityService(ServiceTable& table,
             ->Begin();
       });
 
-  table.HandleAsync<ws::RecordActivityTaskHeartbeatRequest,
-                    ws::RecordActivityTaskHeartbeatResponse>(
-      "RecordActivityTaskHeartbeat",
-      [deps](UnaryCall* call, const ws::RecordActivityTaskHeartbeatRequest& req,
-             ws::RecordActivityTaskHeartbeatResponse* resp) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        auto ref = TokenRef(req.task_token(), *ns);
-        if (!ref.ok()) return call->Finish(ref.status());
-        deps.engine->Update(
-            *ref,
-            HeartbeatEvent(req.has_details(), req.details(), req.identity()),
-            Answer(call, [resp](const ActivityRecord& r) {
-              bool cancel = false;
-              FillHeartbeatResponse(r, &cancel);
-              resp->set_cancel_requested(cancel);
-            }));
-      });
+  // Worker calls: each names its run by task token or by ID, turns the
+  // request into one engine event, and shapes the response from the result.
+  auto token_ref = [](const auto& req, const store::NamespaceRecord& ns) {
+    return TokenRef(req.task_token(), ns);
+  };
+  auto id_ref = [](const auto& req, const store::NamespaceRecord& ns) {
+    return ByIdRef(req, ns);
+  };
+  auto heartbeat =
+      [](const auto& req) -> absl::StatusOr<engine::ActivityEvent> {
+    return HeartbeatEvent(req.has_details(), req.details(), req.identity());
+  };
+  auto heartbeat_response = [](const ActivityRecord& r, auto* resp) {
+    bool cancel = false;
+    FillHeartbeatResponse(r, &cancel);
+    resp->set_cancel_requested(cancel);
+  };
+  auto no_response = [](const ActivityRecord&, auto*) {};
+  auto complete = [](bool by_id) {
+    return [by_id](const auto& req) -> absl::StatusOr<engine::ActivityEvent> {
+      return CompleteEvent(req.result(), req.identity(), by_id);
+    };
+  };
+  auto fail = [](const auto& req) -> absl::StatusOr<engine::ActivityEvent> {
+    return engine::ActivityEvent(FailEvent(
+        req.has_failure() ? &req.failure() : nullptr,
+        req.has_last_heartbeat_details() ? &req.last_heartbeat_details()
+                                         : nullptr,
+        req.identity()));
+  };
+  auto canceled = [](const auto& req) -> absl::StatusOr<engine::ActivityEvent> {
+    engine::CancelAttempt event;
+    if (req.has_details()) event.details = req.details();
+    event.identity = req.identity();
+    return event;
+  };
 
-  table.HandleAsync<ws::RecordActivityTaskHeartbeatByIdRequest,
-                    ws::RecordActivityTaskHeartbeatByIdResponse>(
-      "RecordActivityTaskHeartbeatById",
-      [deps](UnaryCall* call,
-             const ws::RecordActivityTaskHeartbeatByIdRequest& req,
-             ws::RecordActivityTaskHeartbeatByIdResponse* resp) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        auto ref = ByIdRef(req, *ns);
-        if (!ref.ok()) return call->Finish(ref.status());
-        deps.engine->Update(
-            *ref,
-            HeartbeatEvent(req.has_details(), req.details(), req.identity()),
-            Answer(call, [resp](const ActivityRecord& r) {
-              bool cancel = false;
-              FillHeartbeatResponse(r, &cancel);
-              resp->set_cancel_requested(cancel);
-            }));
-      });
-
-  table.HandleAsync<ws::RespondActivityTaskCompletedRequest,
-                    ws::RespondActivityTaskCompletedResponse>(
-      "RespondActivityTaskCompleted",
-      [deps](UnaryCall* call,
-             const ws::RespondActivityTaskCompletedRequest& req,
-             ws::RespondActivityTaskCompletedResponse*) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        auto ref = TokenRef(req.task_token(), *ns);
-        if (!ref.ok()) return call->Finish(ref.status());
-        deps.engine->Update(*ref,
-                            CompleteEvent(req.result(), req.identity(), false),
-                            Answer(call, [](const ActivityRecord&) {}));
-      });
-
-  table.HandleAsync<ws::RespondActivityTaskCompletedByIdRequest,
-                    ws::RespondActivityTaskCompletedByIdResponse>(
-      "RespondActivityTaskCompletedById",
-      [deps](UnaryCall* call,
-             const ws::RespondActivityTaskCompletedByIdRequest& req,
-             ws::RespondActivityTaskCompletedByIdResponse*) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        auto ref = ByIdRef(req, *ns);
-        if (!ref.ok()) return call->Finish(ref.status());
-        deps.engine->Update(*ref,
-                            CompleteEvent(req.result(), req.identity(), true),
-                            Answer(call, [](const ActivityRecord&) {}));
-      });
-
-  table.HandleAsync<ws::RespondActivityTaskFailedRequest,
-                    ws::RespondActivityTaskFailedResponse>(
-      "RespondActivityTaskFailed",
-      [deps](UnaryCall* call, const ws::RespondActivityTaskFailedRequest& req,
-             ws::RespondActivityTaskFailedResponse*) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        auto ref = TokenRef(req.task_token(), *ns);
-        if (!ref.ok()) return call->Finish(ref.status());
-        if (absl::Status s = CheckTokenFailure(req); !s.ok()) {
-          return call->Finish(s);
-        }
-        deps.engine->Update(
-            *ref,
-            FailEvent(req.has_failure() ? &req.failure() : nullptr,
-                      req.has_last_heartbeat_details()
-                          ? &req.last_heartbeat_details()
-                          : nullptr,
-                      req.identity()),
-            Answer(call, [](const ActivityRecord&) {}));
-      });
-
-  table.HandleAsync<ws::RespondActivityTaskFailedByIdRequest,
-                    ws::RespondActivityTaskFailedByIdResponse>(
-      "RespondActivityTaskFailedById",
-      [deps](UnaryCall* call,
-             const ws::RespondActivityTaskFailedByIdRequest& req,
-             ws::RespondActivityTaskFailedByIdResponse*) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        auto ref = ByIdRef(req, *ns);
-        if (!ref.ok()) return call->Finish(ref.status());
-        deps.engine->Update(
-            *ref,
-            FailEvent(req.has_failure() ? &req.failure() : nullptr,
-                      req.has_last_heartbeat_details()
-                          ? &req.last_heartbeat_details()
-                          : nullptr,
-                      req.identity()),
-            Answer(call, [](const ActivityRecord&) {}));
-      });
-
-  table.HandleAsync<ws::RespondActivityTaskCanceledRequest,
-                    ws::RespondActivityTaskCanceledResponse>(
-      "RespondActivityTaskCanceled",
-      [deps](UnaryCall* call, const ws::RespondActivityTaskCanceledRequest& req,
-             ws::RespondActivityTaskCanceledResponse*) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        auto ref = TokenRef(req.task_token(), *ns);
-        if (!ref.ok()) return call->Finish(ref.status());
-        engine::CancelAttempt event;
-        if (req.has_details()) event.details = req.details();
-        event.identity = req.identity();
-        deps.engine->Update(*ref, event,
-                            Answer(call, [](const ActivityRecord&) {}));
-      });
-
-  table.HandleAsync<ws::RespondActivityTaskCanceledByIdRequest,
-                    ws::RespondActivityTaskCanceledByIdResponse>(
-      "RespondActivityTaskCanceledById",
-      [deps](UnaryCall* call,
-             const ws::RespondActivityTaskCanceledByIdRequest& req,
-             ws::RespondActivityTaskCanceledByIdResponse*) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        auto ref = ByIdRef(req, *ns);
-        if (!ref.ok()) return call->Finish(ref.status());
-        engine::CancelAttempt event;
-        if (req.has_details()) event.details = req.details();
-        event.identity = req.identity();
-        deps.engine->Update(*ref, event,
-                            Answer(call, [](const ActivityRecord&) {}));
-      });
+  HandleWorkerCall<ws::RecordActivityTaskHeartbeatRequest,
+                   ws::RecordActivityTaskHeartbeatResponse>(
+      table, "RecordActivityTaskHeartbeat", deps, token_ref, heartbeat,
+      heartbeat_response);
+  HandleWorkerCall<ws::RecordActivityTaskHeartbeatByIdRequest,
+                   ws::RecordActivityTaskHeartbeatByIdResponse>(
+      table, "RecordActivityTaskHeartbeatById", deps, id_ref, heartbeat,
+      heartbeat_response);
+  HandleWorkerCall<ws::RespondActivityTaskCompletedRequest,
+                   ws::RespondActivityTaskCompletedResponse>(
+      table, "RespondActivityTaskCompleted", deps, token_ref, complete(false),
+      no_response);
+  HandleWorkerCall<ws::RespondActivityTaskCompletedByIdRequest,
+                   ws::RespondActivityTaskCompletedByIdResponse>(
+      table, "RespondActivityTaskCompletedById", deps, id_ref, complete(true),
+      no_response);
+  HandleWorkerCall<ws::RespondActivityTaskFailedRequest,
+                   ws::RespondActivityTaskFailedResponse>(
+      table, "RespondActivityTaskFailed", deps, token_ref,
+      [fail](const ws::RespondActivityTaskFailedRequest& req)
+          -> absl::StatusOr<engine::ActivityEvent> {
+        if (absl::Status s = CheckTokenFailure(req); !s.ok()) return s;
+        return fail(req);
+      },
+      no_response);
+  HandleWorkerCall<ws::RespondActivityTaskFailedByIdRequest,
+                   ws::RespondActivityTaskFailedByIdResponse>(
+      table, "RespondActivityTaskFailedById", deps, id_ref, fail, no_response);
+  HandleWorkerCall<ws::RespondActivityTaskCanceledRequest,
+                   ws::RespondActivityTaskCanceledResponse>(
+      table, "RespondActivityTaskCanceled", deps, token_ref, canceled,
+      no_response);
+  HandleWorkerCall<ws::RespondActivityTaskCanceledByIdRequest,
+                   ws::RespondActivityTaskCanceledByIdResponse>(
+      table, "RespondActivityTaskCanceledById", deps, id_ref, canceled,
+      no_response);
 }
 
 }  // namespace errand::frontend
