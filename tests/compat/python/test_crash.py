@@ -6,7 +6,10 @@ completed activity out again.
 
 The scenario runs a few hundred activities through one errand process while
 it is killed with SIGKILL (and restarted on the same port and data directory)
-several times at random moments:
+several times at random moments, one in each slot of the load window; most
+kills wait for a state-changing call to be in flight and then strike within
+about two milliseconds, so that some land between a call's arrival, its
+commit and its reply:
 
 - starters send StartActivityExecution with a fixed request ID per activity;
   a start counts as acknowledged once a call returns OK. A call lost in a
@@ -17,9 +20,10 @@ several times at random moments:
   increasing sequence number on most attempts, and record every task
   delivery. A completion lost in a crash is re-sent after the restart;
   NOT_FOUND then means the attempt is gone (completed or timed out);
-- attempts that were handed out when the server died time out after the
-  3 s start-to-close timeout (the server rebuilds its timers from the store)
-  and are retried 0.2 s later;
+- half of the attempts a crash interrupts are abandoned by their worker, and
+  the answers of polls cut off by a crash never arrive: such attempts time
+  out after the 3 s start-to-close timeout (the server rebuilds its timers
+  from the store) and are retried 0.2 s later;
 - a few activities on a task queue nobody polls are cancelled around the
   kill points; a cancel lost in a crash is re-sent with its request ID.
 
@@ -32,8 +36,9 @@ attempts, and re-sending a start with its request ID returns the same run.
 An activity may run more than once (at-least-once) if the server died before
 it acknowledged the completion.
 
-CRASH_SEED, CRASH_ACTIVITIES and CRASH_CYCLES override the defaults; the seed
-is printed so a run's kill schedule can be replayed.
+CRASH_SEED, CRASH_ACTIVITIES and CRASH_CYCLES override the defaults. The seed
+is printed; it fixes the kill slots, down times and the load's pacing, though
+not the exact interleaving (aimed kills depend on timing).
 """
 from __future__ import annotations
 
@@ -46,7 +51,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from google.protobuf.duration_pb2 import Duration
@@ -72,7 +77,7 @@ ACTIVITY_TYPE = "crash_work"
 WORK_COUNT = int(os.environ.get("CRASH_ACTIVITIES", "300"))
 CANCEL_COUNT = 20
 CYCLES = int(os.environ.get("CRASH_CYCLES", "4"))
-POLLERS = 10
+POLLERS = 12
 START_WINDOW = 12.0  # seconds over which the starts are spread
 FINAL_DEADLINE = 45.0  # seconds after the last restart for everything to close
 START_TO_CLOSE = Duration(seconds=3)
@@ -107,6 +112,10 @@ class Link:
         self.generation = 0
         self.up = asyncio.Event()
         self.lost_errors: collections.Counter[str] = collections.Counter()
+        # Calls that change state, in flight right now; `busy` is set while
+        # there is at least one, so that some kills can aim at them.
+        self.in_flight = 0
+        self.busy = asyncio.Event()
 
     async def connect(self) -> None:
         self.client = await Client.connect(self.errand.address, namespace=NAMESPACE,
@@ -114,18 +123,26 @@ class Link:
         self.generation += 1
         self.up.set()
 
-    async def once(self, rpc: str, req, timeout: float = 5.0):
+    async def once(self, rpc: str, req, timeout: float = 5.0, mutating: bool = True):
         await self.up.wait()
         client, generation = self.client, self.generation
+        if mutating:
+            self.in_flight += 1
+            self.busy.set()
         try:
             return await getattr(client.workflow_service, rpc)(
                 req, retry=False, timeout=timedelta(seconds=timeout))
         except Exception as err:
             if not self.up.is_set() or self.generation != generation:
                 name = err.status.name if isinstance(err, RPCError) else type(err).__name__
-                self.lost_errors[name] += 1
+                self.lost_errors[f"{rpc}:{name}"] += 1
                 raise Lost() from err
             raise
+        finally:
+            if mutating:
+                self.in_flight -= 1
+                if self.in_flight == 0:
+                    self.busy.clear()
 
 
 @dataclass
@@ -190,6 +207,7 @@ class Scenario:
         self.problems: list[str] = []
         self.kills: list[tuple[float, float]] = []  # (killed at, serving again at)
         self.t0 = time.monotonic()
+        self.t0_utc = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         self.stop_workers = asyncio.Event()
 
     def now(self) -> float:
@@ -241,11 +259,11 @@ class Scenario:
             spec.acked_at = self.now()
             return
 
-    async def cancel_later(self, spec: Spec, delay: float) -> None:
+    async def cancel_later(self, spec: Spec, at: float) -> None:
         await self.start(spec)
         if spec.run_id is None:
             return
-        await asyncio.sleep(delay)
+        await asyncio.sleep(max(0.0, at - (self.now() - self.t0)))
         req = RequestCancelActivityExecutionRequest(
             namespace=NAMESPACE, activity_id=spec.activity_id, run_id=spec.run_id,
             identity="crash-canceller", request_id=spec.cancel_request_id, reason="crash test")
@@ -266,13 +284,20 @@ class Scenario:
     async def run_starts(self) -> None:
         tasks = []
         specs = self.make_specs()
-        gap = 2 * START_WINDOW / len(specs)
-        for spec in specs:
-            if spec.cancel:
-                delay = self.load_rng.uniform(0, START_WINDOW + 2)
-                tasks.append(asyncio.create_task(self.cancel_later(spec, delay)))
-            else:
-                tasks.append(asyncio.create_task(self.start(spec)))
+        # Bursts of 1 to 8 starts at once (4.5 on average), spread over
+        # START_WINDOW seconds.
+        gap = 2 * START_WINDOW / (len(specs) / 4.5)
+        # The cancels go out in a few volleys, so that a kill can catch some.
+        volleys = [self.load_rng.uniform(1.0, START_WINDOW + 2) for _ in range(5)]
+        while specs:
+            size = self.load_rng.randint(1, 8)
+            burst, specs = specs[:size], specs[size:]
+            for spec in burst:
+                if spec.cancel:
+                    at = self.load_rng.choice(volleys)
+                    tasks.append(asyncio.create_task(self.cancel_later(spec, at)))
+                else:
+                    tasks.append(asyncio.create_task(self.start(spec)))
             await asyncio.sleep(self.load_rng.uniform(0, gap))
         await asyncio.gather(*tasks)
 
@@ -284,7 +309,8 @@ class Scenario:
             identity=f"crash-worker-{index}")
         while not self.stop_workers.is_set():
             try:
-                task = await self.link.once("poll_activity_task_queue", req, timeout=5.0)
+                task = await self.link.once("poll_activity_task_queue", req, timeout=5.0,
+                                             mutating=False)
             except Lost:
                 continue
             except RPCError as err:
@@ -308,7 +334,22 @@ class Scenario:
             spec.redeliveries.append(delivery)
         (n,) = from_payloads(task.input)
         rng = self.load_rng
-        await asyncio.sleep(rng.uniform(0, 0.15))
+        generation = self.link.generation
+        # Half the workers give up a task that a crash interrupted (as if the
+        # worker had died with the server): that attempt can only end by its
+        # start-to-close timeout, after which the server must retry it.
+        gives_up = rng.random() < 0.5
+
+        async def give_up() -> bool:
+            await self.link.up.wait()
+            if gives_up and self.link.generation != generation:
+                spec.completion_calls.append(f"{task.attempt}:abandoned")
+                return True
+            return False
+
+        await asyncio.sleep(rng.uniform(0, 0.25))
+        if await give_up():
+            return
         if rng.random() < 0.7:
             seq = spec.next_seq
             spec.next_seq += 1
@@ -324,7 +365,9 @@ class Scenario:
                 if err.status != RPCStatusCode.NOT_FOUND:
                     self.problem(spec, f"heartbeat answered {err.status.name}: {err.message}")
                 return  # the attempt is gone: a worker would give up too
-            await asyncio.sleep(rng.uniform(0, 0.15))
+            await asyncio.sleep(rng.uniform(0, 0.25))
+            if await give_up():
+                return
         req = RespondActivityTaskCompletedRequest(
             namespace=NAMESPACE, task_token=task.task_token, result=to_payloads(f"done-{n}"),
             identity=f"crash-worker-{poller}")
@@ -346,17 +389,35 @@ class Scenario:
     # Crashes ----------------------------------------------------------------
 
     async def crash_cycles(self) -> None:
-        for _ in range(CYCLES):
-            await asyncio.sleep(self.kill_rng.uniform(1.0, 3.5))
+        # One kill at a random moment in each of CYCLES equal slots of the
+        # load window, so that every kill lands while work is in progress.
+        slot = (START_WINDOW - 1.0) / CYCLES
+        for cycle in range(CYCLES):
+            kill_at = 1.0 + cycle * slot + self.kill_rng.uniform(0, slot)
+            # At least 0.3 s of serving between a restart and the next kill.
+            await asyncio.sleep(max(0.3, kill_at - (self.now() - self.t0)))
             down_for = self.kill_rng.uniform(0.05, 0.8)
+            aim = self.kill_rng.random() < 0.75
+            nudge = self.kill_rng.choice([0.0, self.kill_rng.uniform(0, 0.002)])
+            aimed = ""
+            if aim:
+                # Most kills aim at a state-changing call in flight (a start,
+                # heartbeat, completion or cancel somewhere between the
+                # client, the commit and the reply); the rest land anywhere.
+                try:
+                    await asyncio.wait_for(self.link.busy.wait(), timeout=1.0)
+                    await asyncio.sleep(nudge)
+                    aimed = f" with {self.link.in_flight} call(s) in flight"
+                except asyncio.TimeoutError:
+                    pass
             self.link.up.clear()
-            await asyncio.to_thread(self.errand.kill)
+            self.errand.kill()  # SIGKILL, then reap: a few milliseconds at most
             killed_at = self.now()
             await asyncio.sleep(down_for)
             await asyncio.to_thread(self.errand.start)
             await self.link.connect()
             self.kills.append((killed_at, self.now()))
-            print(f"  SIGKILL at t={killed_at - self.t0:.3f}s, serving again at "
+            print(f"  SIGKILL at t={killed_at - self.t0:.3f}s{aimed}, serving again at "
                   f"t={self.now() - self.t0:.3f}s", flush=True)
 
     # Final checks -----------------------------------------------------------
@@ -367,7 +428,7 @@ class Scenario:
             include_outcome=True, include_heartbeat_details=True)
         while True:
             try:
-                return await self.link.once("describe_activity_execution", req)
+                return await self.link.once("describe_activity_execution", req, mutating=False)
             except Lost:
                 continue
 
@@ -424,6 +485,12 @@ class Scenario:
             stats["executions"] += len(spec.deliveries)
             stats["re-executions"] += max(0, len(spec.deliveries) - 1)
             stats["redeliveries"] += len(spec.redeliveries)
+            # Attempts started whose task never reached a worker (the poll's
+            # answer died with the server) and that timed out.
+            stats["undelivered-attempts"] += max(
+                0, info.attempt - len({d.attempt for d in spec.deliveries}))
+            stats["heartbeat-resumes"] += sum(
+                1 for d in spec.deliveries if d.attempt > 1 and d.heartbeat is not None)
         return stats
 
     def check_deliveries(self, spec: Spec, info) -> None:
@@ -482,15 +549,17 @@ class Scenario:
                                    f"run={answer.run_id}, acknowledged run {spec.run_id}")
 
 
-def server_log_lines(log: str, activity_id: str, limit: int = 40) -> str:
-    lines = [line.rstrip() for line in log.splitlines() if activity_id in line]
-    return "\n".join(lines[-limit:]) or "(no log lines mention it)"
+def server_log_excerpt(log: str, activity_ids: list[str], limit: int = 60) -> str:
+    """Log lines naming the activities, and everything but routine poll lines."""
+    lines = [line.rstrip() for line in log.splitlines()
+             if any(i in line for i in activity_ids) or " poll on task queue " not in line]
+    return "\n".join(lines[-limit:]) or "(empty)"
 
 
 @pytest.mark.needs_errand_process
 async def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path):
     seed = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(1 << 30))
-    print(f"\ncrash test seed {seed} (CRASH_SEED={seed} replays the kill schedule)", flush=True)
+    print(f"\ncrash test seed {seed} (CRASH_SEED={seed} reuses it)", flush=True)
     errand = ErrandProcess()
     errand.start()
     scenario = Scenario(errand, seed)
@@ -511,39 +580,44 @@ async def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path):
     finally:
         for w in workers:
             w.cancel()
-        log = errand.log
         errand.cleanup()
+        log = errand.log
+        (tmp_path / "errand.log").write_text(log)
+        print(f"server log: {tmp_path / 'errand.log'}", flush=True)
 
     specs = scenario.specs.values()
     elapsed = time.monotonic() - scenario.t0
     lost_starts = sum(s.start_calls.count("lost") for s in specs)
     stored_unacked = sum(1 for s in specs if len(s.start_calls) > 1 and "started=False" in s.start_calls[-1])
     lost_completions = sum(1 for s in specs for c in s.completion_calls if c.endswith(":lost"))
+    abandoned = sum(1 for s in specs for c in s.completion_calls if c.endswith(":abandoned"))
     stale_completions = sum(1 for s in specs for c in s.completion_calls if c.endswith(":NOT_FOUND"))
     hb_acked = sum(len(s.heartbeats_acked) for s in specs)
     cancels = sum(1 for s in specs if s.cancel_acked_at is not None)
+    lost_cancels = sum(s.cancel_calls.count("lost") for s in specs)
     recovered = re.findall(r"recovered (\d+) open activity executions", log)
     print(f"crash summary: seed={seed} cycles={len(scenario.kills)} "
           f"activities={WORK_COUNT}+{CANCEL_COUNT} executions={stats['executions']} "
           f"re-executions={stats['re-executions']} redeliveries={stats['redeliveries']} "
+          f"undelivered-attempts={stats['undelivered-attempts']} "
+          f"heartbeat-resumes={stats['heartbeat-resumes']} "
           f"lost-start-calls={lost_starts} stored-but-unacked-starts={stored_unacked} "
           f"lost-completion-calls={lost_completions} stale-completions={stale_completions} "
-          f"heartbeats-acked={hb_acked} cancels-acked={cancels} "
+          f"abandoned-attempts={abandoned} "
+          f"heartbeats-acked={hb_acked} cancels-acked={cancels} lost-cancel-calls={lost_cancels} "
           f"recovered-open={'/'.join(recovered)} lost-errors={dict(scenario.link.lost_errors)} "
           f"elapsed={elapsed:.1f}s", flush=True)
 
     if scenario.problems:
-        (tmp_path / "errand.log").write_text(log)
         ids = []
         for p in scenario.problems:
             m = re.search(r"(crash-(?:work|cancel)-\d+-[0-9a-f-]{36})", p)
             if m and m.group(1) not in ids:
                 ids.append(m.group(1))
-        histories = "\n".join(
-            f"{scenario.specs[i].history(scenario.t0)}\n  server log:\n"
-            f"{server_log_lines(log, i)}" for i in ids[:5])
+        histories = "\n".join(scenario.specs[i].history(scenario.t0) for i in ids[:5])
         kills = ", ".join(f"{k - scenario.t0:.3f}-{u - scenario.t0:.3f}" for k, u in scenario.kills)
         pytest.fail(
             f"{len(scenario.problems)} problem(s) (seed {seed}; kills at {kills}; "
-            f"server log in {tmp_path / 'errand.log'}):\n"
-            + "\n".join(scenario.problems[:30]) + "\n\nhistories:\n" + histories)
+            f"t=0 is {scenario.t0_utc}; server log in {tmp_path / 'errand.log'}):\n"
+            + "\n".join(scenario.problems[:30]) + "\n\nhistories:\n" + histories
+            + "\n\nserver log excerpt:\n" + server_log_excerpt(log, ids[:5]))
