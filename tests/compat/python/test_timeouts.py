@@ -1,11 +1,15 @@
 """Standalone Activity timeout and retry scenarios with the Python SDK.
 
-Every scenario here except the start delay was checked against a real
-Temporal dev server (CLI 1.8.2, Server 1.31.2) in oracle mode
-(COMPAT_ORACLE_ADDRESS, see conftest.py); the failure messages, timeout types
-and describe fields asserted are the real server's. That server predates
-start_delay for standalone activities (it drops the field and dispatches at
-once), so the start-delay scenario skips itself there.
+Two references, two modes:
+
+- Normal mode (CI, against errand) asserts the Temporal behaviour errand
+  implements: /work/shared/spec/temporal-semantics.md, i.e. Temporal Server
+  main after 1.32 (§1.3-1.6, §1.10, §4.1). Where that server does something
+  1.31.2 lacks, the assertion is guarded by `SPEC` and cites the section.
+- Oracle mode (COMPAT_ORACLE_ADDRESS, see conftest.py) runs the same
+  scenarios against a real Temporal dev server (CLI 1.8.2, Server 1.31.2) and
+  asserts what that server does, so the scenarios stay checked against a real
+  server. Everything not guarded by `SPEC` holds in both.
 
 Oracle facts these scenarios rely on (Server 1.31.2):
 - Timeout outcome failures are a bare TimeoutFailure: message
@@ -25,6 +29,36 @@ Oracle facts these scenarios rely on (Server 1.31.2):
 - Unset timeouts are filled in: start_to_close and schedule_to_start default
   to schedule_to_close; the retry policy's maximum_interval defaults to 100 x
   initial_interval.
+- start_delay is dropped: the first attempt is dispatched at once, so the
+  start-delay scenario skips itself there.
+- "TemporalTimeout:StartToClose" in non_retryable_error_types is ignored: the
+  start-to-close timeout is retried anyway.
+
+Where the spec differs (asserted only when SPEC):
+- Every timeout failure carries timeout_failure_info.last_heartbeat_details =
+  the last recorded heartbeat details (§1.5 table).
+- The outcome's retry_state follows the retry-state table (§1.4, §1.5): S2S
+  and S2C timeouts TIMEOUT; StartToClose/Heartbeat timeout with attempts
+  exhausted MAXIMUM_ATTEMPTS_REACHED; non-retryable failure, or a timeout
+  type listed in non_retryable_error_types (which is then not retried),
+  NON_RETRYABLE_FAILURE; a retry that would pass the S2C deadline TIMEOUT.
+- ScheduleToStart/ScheduleToClose timeout failures have cause = the previous
+  attempt's failure, if any (§1.5 table). A retried timeout has no cause; a
+  terminal StartToClose/Heartbeat timeout has cause = the previous attempt's
+  failure, none on attempt 1 (§1.4 "Last failure").
+- A StartToClose/Heartbeat timeout whose retry would not fit before the S2C
+  deadline ends with a SCHEDULE_TO_CLOSE timeout failure "Not enough time to
+  schedule next retry before activity ScheduleToClose timeout, giving up
+  retrying" (errand: cause = the StartToClose/Heartbeat failure), retry_state
+  TIMEOUT, and last_failure keeps the StartToClose/Heartbeat failure (§1.5
+  special case).
+- start_delay is honoured: execution_time and the first dispatch are
+  schedule_time + start_delay, reported as next_attempt_schedule_time while
+  waiting (§1.2 Scheduled, §1.10, §4.1).
+- current_retry_interval and next_attempt_schedule_time are reported only
+  while the activity waits in SCHEDULED for a future dispatch (§4.1), so they
+  are asserted only then (and as absent once closed).
+- total_heartbeat_count counts heartbeats across attempts (§1.4, §4.1).
 """
 import asyncio
 import os
@@ -47,6 +81,20 @@ from temporalio.exceptions import ApplicationError, TimeoutError, TimeoutType
 from temporalio.worker import Worker
 
 ORACLE_ADDRESS = os.environ.get("COMPAT_ORACLE_ADDRESS", "").strip()
+ORACLE_MODE = bool(ORACLE_ADDRESS)
+# SPEC: assert errand's reference behaviour (/work/shared/spec/temporal-semantics.md),
+# which the oracle (Server 1.31.2) predates. Only branches guarded by SPEC differ
+# between the modes; see the module docstring.
+SPEC = not ORACLE_MODE
+
+STC_TIMEOUT = "activity StartToClose timeout"
+S2S_TIMEOUT = "activity ScheduleToStart timeout"
+S2C_TIMEOUT = "activity ScheduleToClose timeout"
+HB_TIMEOUT = "activity Heartbeat timeout"
+# Spec §1.5, special case: a StartToClose/Heartbeat timeout whose retry would
+# not fit before the ScheduleToClose deadline.
+NOT_ENOUGH_TIME = ("Not enough time to schedule next retry before activity "
+                   "ScheduleToClose timeout, giving up retrying")
 
 
 def unique(prefix: str) -> str:
@@ -65,21 +113,52 @@ async def describe_until(handle, predicate, what: str, timeout: float = 10.0, **
         await asyncio.sleep(0.05)
 
 
-def assert_timeout_failure(failure, timeout_type: TimeoutType, message: str) -> None:
-    """The shape of a server-generated timeout failure: no cause, no details."""
+def assert_timeout_failure(failure, timeout_type: TimeoutType, message: str, *,
+                           spec_heartbeat_details=(), spec_cause=None) -> None:
+    """The shape of a server-generated timeout failure.
+
+    Oracle (1.31.2): no cause, no heartbeat details.
+    SPEC: timeout_failure_info.last_heartbeat_details is the activity's last
+    recorded heartbeat details (spec §1.5 table), given as
+    spec_heartbeat_details. spec_cause, if given, checks the cause (the
+    previous attempt's failure, spec §1.4 "Last failure" and §1.5 table);
+    without it there must be no cause.
+    """
     assert isinstance(failure, TimeoutError), f"got {failure!r}"
     assert failure.message == message
     assert failure.type == timeout_type
-    assert list(failure.last_heartbeat_details) == []
-    assert failure.cause is None
     assert failure.failure.HasField("timeout_failure_info")
+    if SPEC:
+        assert list(failure.last_heartbeat_details) == list(spec_heartbeat_details)
+    else:
+        assert list(failure.last_heartbeat_details) == []
+    if SPEC and spec_cause is not None:
+        assert failure.cause is not None, f"{failure!r} has no cause"
+        spec_cause(failure.cause)
+    else:
+        assert failure.cause is None
+        assert not failure.failure.HasField("cause")
 
 
-async def assert_outcome_is_timeout(desc, timeout_type: TimeoutType, message: str) -> None:
+def is_retried_start_to_close_timeout(failure, spec_heartbeat_details=()) -> None:
+    """A start-to-close timeout that was retried: no cause chain (spec §1.4)."""
+    assert_timeout_failure(failure, TimeoutType.START_TO_CLOSE, STC_TIMEOUT,
+                           spec_heartbeat_details=spec_heartbeat_details)
+
+
+def assert_retry_state(desc, spec_retry_state: int) -> None:
+    """The outcome's retry state: 1.31.2 leaves it UNSPECIFIED for standalone
+    activities; the spec fills it from the retry-state table (§1.5, §1.4)."""
+    expected = spec_retry_state if SPEC else RetryState.RETRY_STATE_UNSPECIFIED
+    assert desc.raw_outcome.retry_state == expected, (
+        f"{RetryState.Name(desc.raw_outcome.retry_state)} != {RetryState.Name(expected)}")
+
+
+async def assert_outcome_is_timeout(desc, timeout_type: TimeoutType, message: str, *,
+                                    spec_retry_state: int, **failure) -> None:
     assert desc.raw_outcome is not None and desc.raw_outcome.HasField("failure")
-    assert_timeout_failure(await desc.outcome_failure(), timeout_type, message)
-    # Standalone activities leave the outcome's retry state unset.
-    assert desc.raw_outcome.retry_state == RetryState.RETRY_STATE_UNSPECIFIED
+    assert_timeout_failure(await desc.outcome_failure(), timeout_type, message, **failure)
+    assert_retry_state(desc, spec_retry_state)
 
 
 # 1. A worker dies mid-activity ----------------------------------------------
@@ -147,8 +226,11 @@ async def test_dead_worker_start_to_close_timeout_retries_on_another_worker(erra
         include_heartbeat_details=True, include_last_failure=True)
     assert desc.status == ActivityExecutionStatus.RUNNING
     assert desc.run_state == PendingActivityState.SCHEDULED
-    assert_timeout_failure(await desc.last_failure(), TimeoutType.START_TO_CLOSE,
-                           "activity StartToClose timeout")
+    # SPEC: the timeout carries worker A's heartbeat (spec §1.5 table); it was
+    # retried, so it has no cause (spec §1.4).
+    is_retried_start_to_close_timeout(await desc.last_failure(), spec_heartbeat_details=[1])
+    # Attempt 2 waits for its dispatch 0.5 s after the timeout; describe_until
+    # sees it well within that, while the retry interval is reported (spec §4.1).
     assert desc.current_retry_interval == backoff
     assert desc.last_started_time is not None  # attempt 1's
     assert desc.last_attempt_complete_time is not None
@@ -186,9 +268,12 @@ async def test_dead_worker_start_to_close_timeout_retries_on_another_worker(erra
     assert desc.last_started_time >= retry_scheduled_for
     assert await desc.result() == "recovered"
     # Success keeps the last failed attempt's failure and the heartbeat.
-    assert_timeout_failure(await desc.last_failure(), TimeoutType.START_TO_CLOSE,
-                           "activity StartToClose timeout")
+    is_retried_start_to_close_timeout(await desc.last_failure(), spec_heartbeat_details=[1])
     assert await desc.heartbeat_details() == [1]
+    assert desc.raw_outcome.retry_state == RetryState.RETRY_STATE_UNSPECIFIED
+    if SPEC:
+        # Worker A's one heartbeat (spec §1.4, §4.1: counted across attempts).
+        assert desc.total_heartbeat_count == 1
 
 
 # 2. Heartbeat timeout --------------------------------------------------------
@@ -213,22 +298,80 @@ async def test_heartbeat_timeout_on_last_attempt_times_out(client):
         await asyncio.wait_for(heartbeated.wait(), 10)
         with pytest.raises(ActivityFailureError) as err:
             await asyncio.wait_for(handle.result(), 15)
-    assert_timeout_failure(err.value.cause, TimeoutType.HEARTBEAT, "activity Heartbeat timeout")
+    # SPEC: the heartbeat details ride along (spec §1.5 table); attempt 1 had no
+    # previous attempt, so there is no cause (spec §1.4 "Last failure").
+    assert_timeout_failure(err.value.cause, TimeoutType.HEARTBEAT, HB_TIMEOUT,
+                           spec_heartbeat_details=[1])
 
     desc = await handle.describe(include_outcome=True, include_last_failure=True,
                                  include_heartbeat_details=True)
     assert desc.status == ActivityExecutionStatus.TIMED_OUT
     assert desc.run_state is None
     assert desc.attempt == 1
-    await assert_outcome_is_timeout(desc, TimeoutType.HEARTBEAT, "activity Heartbeat timeout")
-    assert_timeout_failure(await desc.last_failure(), TimeoutType.HEARTBEAT,
-                           "activity Heartbeat timeout")
+    # SPEC: heartbeat timeout with attempts exhausted -> MAXIMUM_ATTEMPTS_REACHED
+    # (spec §1.5 retry-state table).
+    await assert_outcome_is_timeout(
+        desc, TimeoutType.HEARTBEAT, HB_TIMEOUT,
+        spec_retry_state=RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED,
+        spec_heartbeat_details=[1])
+    assert_timeout_failure(await desc.last_failure(), TimeoutType.HEARTBEAT, HB_TIMEOUT,
+                           spec_heartbeat_details=[1])
     assert await desc.heartbeat_details() == [1]
+    if SPEC:
+        assert desc.total_heartbeat_count == 1  # spec §1.4, §4.1
     assert desc.last_heartbeat_time is not None
     assert desc.close_time is not None
     assert timedelta(seconds=1) <= desc.close_time - desc.last_heartbeat_time < timedelta(seconds=10)
     assert desc.last_attempt_complete_time is not None
     # No retry was scheduled.
+    assert desc.current_retry_interval is None
+    assert desc.next_attempt_schedule_time is None
+
+
+async def test_start_to_close_timeout_on_last_attempt_times_out(client):
+    """Attempt 1 times out and is retried; attempt 2, the last, times out too."""
+    task_queue = unique("tq")
+    attempts = []
+
+    @activity.defn
+    async def too_slow() -> str:
+        info = activity.info()
+        attempts.append((info.attempt, list(info.heartbeat_details)))
+        activity.heartbeat(info.attempt)
+        await asyncio.sleep(30)  # past start-to-close; cancelled at worker shutdown
+        return "too late"
+
+    async with Worker(client, task_queue=task_queue, activities=[too_slow]):
+        handle = await client.start_activity(
+            too_slow, id=unique("stc-last"), task_queue=task_queue,
+            start_to_close_timeout=timedelta(seconds=1),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=0.2), maximum_attempts=2))
+        with pytest.raises(ActivityFailureError) as err:
+            await asyncio.wait_for(handle.result(), 15)
+    assert attempts == [(1, []), (2, [1])]
+
+    def is_final_timeout(failure) -> None:
+        # SPEC: a terminal start-to-close timeout carries the last heartbeat (2)
+        # and has cause = the previous attempt's failure, attempt 1's retried
+        # timeout with the heartbeat it had then (spec §1.4 "Last failure",
+        # §1.5 table).
+        assert_timeout_failure(
+            failure, TimeoutType.START_TO_CLOSE, STC_TIMEOUT, spec_heartbeat_details=[2],
+            spec_cause=lambda cause: is_retried_start_to_close_timeout(cause, [1]))
+
+    is_final_timeout(err.value.cause)
+    desc = await handle.describe(include_outcome=True, include_last_failure=True,
+                                 include_heartbeat_details=True)
+    assert desc.status == ActivityExecutionStatus.TIMED_OUT
+    assert desc.attempt == 2
+    # SPEC: start-to-close timeout with attempts exhausted ->
+    # MAXIMUM_ATTEMPTS_REACHED (spec §1.5 retry-state table).
+    assert_retry_state(desc, RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED)
+    is_final_timeout(await desc.outcome_failure())
+    is_final_timeout(await desc.last_failure())
+    assert await desc.heartbeat_details() == [2]
+    if SPEC:
+        assert desc.total_heartbeat_count == 2  # spec §1.4, §4.1
     assert desc.current_retry_interval is None
     assert desc.next_attempt_schedule_time is None
 
@@ -249,15 +392,16 @@ async def test_schedule_to_start_timeout_without_worker(client):
 
     with pytest.raises(ActivityFailureError) as err:
         await asyncio.wait_for(handle.result(), 15)
-    assert_timeout_failure(err.value.cause, TimeoutType.SCHEDULE_TO_START,
-                           "activity ScheduleToStart timeout")
+    # No heartbeat and no earlier attempt: no details and no cause in both modes.
+    assert_timeout_failure(err.value.cause, TimeoutType.SCHEDULE_TO_START, S2S_TIMEOUT)
 
     desc = await handle.describe(include_outcome=True, include_last_failure=True)
     assert desc.status == ActivityExecutionStatus.TIMED_OUT
     assert desc.run_state is None
     assert desc.attempt == 1
-    await assert_outcome_is_timeout(desc, TimeoutType.SCHEDULE_TO_START,
-                                    "activity ScheduleToStart timeout")
+    # SPEC: S2S timeout -> TIMEOUT (spec §1.5 table).
+    await assert_outcome_is_timeout(desc, TimeoutType.SCHEDULE_TO_START, S2S_TIMEOUT,
+                                    spec_retry_state=RetryState.RETRY_STATE_TIMEOUT)
     # No attempt ever started, so no attempt failed.
     assert desc.last_started_time is None
     assert not desc.has_last_failure()
@@ -291,8 +435,10 @@ async def test_schedule_to_close_timeout_while_retrying(client):
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=0.1)))
         with pytest.raises(ActivityFailureError) as err:
             await asyncio.wait_for(handle.result(), 15)
-    assert_timeout_failure(err.value.cause, TimeoutType.SCHEDULE_TO_CLOSE,
-                           "activity ScheduleToClose timeout")
+    # SPEC: the ScheduleToClose timeout's cause is the last attempt failure,
+    # attempt 1's start-to-close timeout (spec §1.5 table).
+    assert_timeout_failure(err.value.cause, TimeoutType.SCHEDULE_TO_CLOSE, S2C_TIMEOUT,
+                           spec_cause=is_retried_start_to_close_timeout)
     assert attempts[0] == 1
 
     desc = await handle.describe(include_outcome=True, include_last_failure=True)
@@ -302,11 +448,13 @@ async def test_schedule_to_close_timeout_while_retrying(client):
     # schedule-to-start was not given: the server uses schedule-to-close.
     assert desc.schedule_to_start_timeout == timedelta(seconds=3)
     assert desc.retry_policy.maximum_interval == timedelta(seconds=10)  # 100 x initial
-    await assert_outcome_is_timeout(desc, TimeoutType.SCHEDULE_TO_CLOSE,
-                                    "activity ScheduleToClose timeout")
-    # The last failure stays attempt 1's start-to-close timeout.
-    assert_timeout_failure(await desc.last_failure(), TimeoutType.START_TO_CLOSE,
-                           "activity StartToClose timeout")
+    # SPEC: S2C timeout -> TIMEOUT (spec §1.5 table).
+    await assert_outcome_is_timeout(desc, TimeoutType.SCHEDULE_TO_CLOSE, S2C_TIMEOUT,
+                                    spec_retry_state=RetryState.RETRY_STATE_TIMEOUT,
+                                    spec_cause=is_retried_start_to_close_timeout)
+    # The last failure stays attempt 1's start-to-close timeout (spec §1.4: an
+    # S2C timeout does not overwrite it).
+    is_retried_start_to_close_timeout(await desc.last_failure())
     assert desc.expiration_time == desc.schedule_time + timedelta(seconds=3)
     assert desc.close_time >= desc.expiration_time
     assert desc.close_time - desc.schedule_time < timedelta(seconds=10)
@@ -340,7 +488,9 @@ async def test_retry_that_would_pass_schedule_to_close_fails_with_attempt_failur
     desc = await handle.describe(include_outcome=True, include_last_failure=True)
     assert desc.status == ActivityExecutionStatus.FAILED
     assert desc.attempt == 1
-    assert desc.raw_outcome.retry_state == RetryState.RETRY_STATE_UNSPECIFIED
+    # SPEC: retryable failure whose backoff passes the S2C deadline -> TIMEOUT
+    # (spec §1.5 table, §1.4 "Enough time").
+    assert_retry_state(desc, RetryState.RETRY_STATE_TIMEOUT)
     failure = await desc.outcome_failure()
     assert isinstance(failure, ApplicationError)
     assert (failure.message, failure.type) == ("nope", "Flaky")
@@ -369,16 +519,31 @@ async def test_start_to_close_timeout_with_no_time_to_retry_times_out(client):
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5)))
         with pytest.raises(ActivityFailureError) as err:
             await asyncio.wait_for(handle.result(), 15)
-    assert_timeout_failure(err.value.cause, TimeoutType.START_TO_CLOSE,
-                           "activity StartToClose timeout")
+
+    def assert_outcome(failure) -> None:
+        if SPEC:
+            # Spec §1.5 special case: the retry would not fit before the S2C
+            # deadline, so the outcome is a SCHEDULE_TO_CLOSE timeout failure
+            # (errand puts the start-to-close timeout in as its cause).
+            assert_timeout_failure(
+                failure, TimeoutType.SCHEDULE_TO_CLOSE, NOT_ENOUGH_TIME,
+                spec_cause=lambda cause: assert_timeout_failure(
+                    cause, TimeoutType.START_TO_CLOSE, STC_TIMEOUT))
+        else:
+            assert_timeout_failure(failure, TimeoutType.START_TO_CLOSE, STC_TIMEOUT)
+
+    assert_outcome(err.value.cause)
 
     desc = await handle.describe(include_outcome=True, include_last_failure=True)
     assert desc.status == ActivityExecutionStatus.TIMED_OUT
     assert desc.attempt == 1
-    await assert_outcome_is_timeout(desc, TimeoutType.START_TO_CLOSE,
-                                    "activity StartToClose timeout")
-    assert_timeout_failure(await desc.last_failure(), TimeoutType.START_TO_CLOSE,
-                           "activity StartToClose timeout")
+    assert desc.raw_outcome is not None and desc.raw_outcome.HasField("failure")
+    assert_outcome(await desc.outcome_failure())
+    # SPEC: start-to-close timeout whose retry cannot fit -> TIMEOUT (§1.5 table).
+    assert_retry_state(desc, RetryState.RETRY_STATE_TIMEOUT)
+    # last_failure is the start-to-close timeout in both (spec §1.5 special
+    # case); attempt 1 had no previous failure, so no cause (spec §1.4).
+    assert_timeout_failure(await desc.last_failure(), TimeoutType.START_TO_CLOSE, STC_TIMEOUT)
     assert desc.current_retry_interval is None
     assert desc.next_attempt_schedule_time is None
     assert desc.close_time < desc.expiration_time
@@ -456,7 +621,8 @@ async def test_non_retryable_error_type_fails_after_one_attempt(client):
     assert desc.status == ActivityExecutionStatus.FAILED
     assert desc.attempt == 1
     assert desc.retry_policy.non_retryable_error_types == ["MyFatal"]
-    assert desc.raw_outcome.retry_state == RetryState.RETRY_STATE_UNSPECIFIED
+    # SPEC: non-retryable failure -> NON_RETRYABLE_FAILURE (spec §1.5 table).
+    assert_retry_state(desc, RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE)
     failure = await desc.outcome_failure()
     assert isinstance(failure, ApplicationError)
     assert (failure.message, failure.type) == ("fatal!", "MyFatal")
@@ -467,15 +633,60 @@ async def test_non_retryable_error_type_fails_after_one_attempt(client):
     assert desc.next_attempt_schedule_time is None
 
 
+async def test_timeout_type_listed_as_non_retryable(client):
+    """non_retryable_error_types lists "TemporalTimeout:StartToClose"."""
+    task_queue = unique("tq")
+    attempts = []
+
+    @activity.defn
+    async def too_slow() -> str:
+        attempts.append(activity.info().attempt)
+        await asyncio.sleep(30)  # past start-to-close; cancelled at worker shutdown
+        return "too late"
+
+    async with Worker(client, task_queue=task_queue, activities=[too_slow]):
+        handle = await client.start_activity(
+            too_slow, id=unique("stc-fatal"), task_queue=task_queue,
+            start_to_close_timeout=timedelta(seconds=1),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=0.2),
+                                     non_retryable_error_types=["TemporalTimeout:StartToClose"]))
+        if not SPEC:
+            # Server 1.31.2 ignores the TemporalTimeout:* entries (checked in
+            # oracle mode): the timeout is retried anyway.
+            desc = await describe_until(handle, lambda d: d.attempt >= 2, "a retry",
+                                        include_last_failure=True)
+            assert desc.status == ActivityExecutionStatus.RUNNING
+            is_retried_start_to_close_timeout(await desc.last_failure())
+            await handle.terminate(reason="cleanup")
+            return
+        # SPEC: a StartToClose timeout is not retryable when
+        # "TemporalTimeout:StartToClose" is listed (spec §1.4 IsRetryableFailure).
+        with pytest.raises(ActivityFailureError) as err:
+            await asyncio.wait_for(handle.result(), 15)
+    assert_timeout_failure(err.value.cause, TimeoutType.START_TO_CLOSE, STC_TIMEOUT)
+    assert attempts == [1]
+
+    desc = await handle.describe(include_outcome=True, include_last_failure=True)
+    assert desc.status == ActivityExecutionStatus.TIMED_OUT
+    assert desc.attempt == 1
+    # Timeout type listed in non_retryable_error_types -> NON_RETRYABLE_FAILURE
+    # (spec §1.5 retry-state table).
+    await assert_outcome_is_timeout(desc, TimeoutType.START_TO_CLOSE, STC_TIMEOUT,
+                                    spec_retry_state=RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE)
+    assert_timeout_failure(await desc.last_failure(), TimeoutType.START_TO_CLOSE, STC_TIMEOUT)
+    assert desc.current_retry_interval is None
+    assert desc.next_attempt_schedule_time is None
+
+
 # 7. Start delay -----------------------------------------------------------------
 
 async def test_start_delay_holds_back_the_first_attempt(client):
-    # Not checked against the oracle: Server 1.31.2 has no start_delay for
-    # standalone activities (it drops the field and dispatches at once). The
-    # expectations follow the SDK's documentation (execution_time = schedule
-    # time + start delay) and later Temporal servers, which dispatch the first
-    # attempt at schedule_time + start_delay and report that time as the
-    # attempt's scheduled time.
+    # Spec only (§1.2 Scheduled, §1.3, §1.10, §4.1): the first attempt is
+    # dispatched at schedule_time + start_delay, which is the execution_time,
+    # the next_attempt_schedule_time while waiting and the attempt's scheduled
+    # time. Server 1.31.2 has no start_delay for standalone activities (it drops
+    # the field and dispatches at once), so this skips itself in oracle mode;
+    # in normal mode it always runs.
     task_queue = unique("tq")
     delay = timedelta(seconds=2)
     started = []
@@ -490,7 +701,7 @@ async def test_start_delay_holds_back_the_first_attempt(client):
         delayed, id=unique("delay"), task_queue=task_queue,
         start_to_close_timeout=timedelta(seconds=5), start_delay=delay)
     desc = await handle.describe()
-    if ORACLE_ADDRESS and desc.start_delay is None:
+    if ORACLE_MODE and desc.start_delay is None:
         await handle.terminate(reason="cleanup")
         pytest.skip("the oracle server does not support start_delay for standalone activities")
     assert desc.status == ActivityExecutionStatus.RUNNING
@@ -498,7 +709,8 @@ async def test_start_delay_holds_back_the_first_attempt(client):
     assert desc.attempt == 1
     assert desc.start_delay == delay
     assert desc.execution_time == desc.schedule_time + delay
-    assert desc.next_attempt_schedule_time in (None, desc.schedule_time + delay)
+    # Reported while the first dispatch is pending (spec §4.1).
+    assert desc.next_attempt_schedule_time == desc.schedule_time + delay
     assert desc.last_started_time is None
 
     async with Worker(client, task_queue=task_queue, activities=[delayed]):
