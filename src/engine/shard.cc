@@ -56,6 +56,8 @@ absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
       return absl::DataLossError(
           absl::StrCat("activity record for ", activity_id, " is corrupt"));
     }
+    entry.stored_visibility_key = VisibilityKeyOf(entry.record);
+    entry.stored_status = entry.record.status();
     it = entries_.emplace(key, std::move(entry)).first;
   }
   if (it->second.deleted) return ActivityNotFound(activity_id);
@@ -225,9 +227,23 @@ void Shard::Commit(Turn& turn) {
   for (auto& [key, entry] : turn.entries_) {
     if (entry.deleted) {
       batch.Delete(store::Table::kExecutions, key);
+      if (entry.stored_visibility_key) {
+        batch.Delete(store::Table::kVisibility, *entry.stored_visibility_key);
+      }
     } else if (entry.changed) {
       batch.Put(store::Table::kExecutions, key,
                 entry.record.SerializeAsString());
+      // The visibility row goes in the same batch (read-your-writes). It is
+      // rewritten when the status changes, not on every heartbeat.
+      if (entry.is_new || entry.record.status() != entry.stored_status) {
+        const std::string row_key = VisibilityKeyOf(entry.record);
+        if (entry.stored_visibility_key &&
+            *entry.stored_visibility_key != row_key) {
+          batch.Delete(store::Table::kVisibility, *entry.stored_visibility_key);
+        }
+        batch.Put(store::Table::kVisibility, row_key,
+                  ListInfo(entry.record).SerializeAsString());
+      }
     }
   }
   for (const std::string& key : turn.current_runs_changed_) {

@@ -436,6 +436,43 @@ void RegisterActivityService(ServiceTable& table,
             Answer(call, [](const ActivityRecord&) {}));
       });
 
+  table.Handle<ws::ListActivityExecutionsRequest,
+               ws::ListActivityExecutionsResponse>(
+      "ListActivityExecutions",
+      [deps](const ws::ListActivityExecutionsRequest& req,
+             ws::ListActivityExecutionsResponse* resp) -> absl::Status {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return ns.status();
+        auto page =
+            deps.lister->List(ns->id(), ns->search_attributes(), req.query(),
+                              req.page_size(), req.next_page_token());
+        if (!page.ok()) return page.status();
+        for (auto& row : page->executions) {
+          *resp->add_executions() = std::move(row);
+        }
+        resp->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      });
+
+  table.Handle<ws::CountActivityExecutionsRequest,
+               ws::CountActivityExecutionsResponse>(
+      "CountActivityExecutions",
+      [deps](const ws::CountActivityExecutionsRequest& req,
+             ws::CountActivityExecutionsResponse* resp) -> absl::Status {
+        auto ns = Namespace(deps, req);
+        if (!ns.ok()) return ns.status();
+        auto counted =
+            deps.lister->Count(ns->id(), ns->search_attributes(), req.query());
+        if (!counted.ok()) return counted.status();
+        resp->set_count(counted->count);
+        for (const auto& [status, count] : counted->groups) {
+          auto* group = resp->add_groups();
+          *group->add_group_values() = JsonStringPayload(status);
+          group->set_count(count);
+        }
+        return absl::OkStatus();
+      });
+
   table.HandleAsync<ws::PollActivityTaskQueueRequest,
                     ws::PollActivityTaskQueueResponse>(
       "PollActivityTaskQueue",

@@ -9,27 +9,6 @@ namespace enums = temporal::api::enums::v1;
 using store::FromProtoTime;
 using store::ToProtoDuration;
 
-enums::ActivityExecutionStatus ApiStatus(store::ActivityStatus status) {
-  switch (status) {
-    case store::v1::ACTIVITY_STATUS_SCHEDULED:
-    case store::v1::ACTIVITY_STATUS_STARTED:
-    case store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
-      return enums::ACTIVITY_EXECUTION_STATUS_RUNNING;
-    case store::v1::ACTIVITY_STATUS_COMPLETED:
-      return enums::ACTIVITY_EXECUTION_STATUS_COMPLETED;
-    case store::v1::ACTIVITY_STATUS_FAILED:
-      return enums::ACTIVITY_EXECUTION_STATUS_FAILED;
-    case store::v1::ACTIVITY_STATUS_CANCELED:
-      return enums::ACTIVITY_EXECUTION_STATUS_CANCELED;
-    case store::v1::ACTIVITY_STATUS_TERMINATED:
-      return enums::ACTIVITY_EXECUTION_STATUS_TERMINATED;
-    case store::v1::ACTIVITY_STATUS_TIMED_OUT:
-      return enums::ACTIVITY_EXECUTION_STATUS_TIMED_OUT;
-    default:
-      return enums::ACTIVITY_EXECUTION_STATUS_UNSPECIFIED;
-  }
-}
-
 enums::PendingActivityState RunState(store::ActivityStatus status) {
   switch (status) {
     case store::v1::ACTIVITY_STATUS_SCHEDULED:
@@ -52,7 +31,7 @@ void FillActivityInfo(
   info->set_activity_id(r.activity_id());
   info->set_run_id(r.run_id());
   *info->mutable_activity_type() = r.activity_type();
-  info->set_status(ApiStatus(r.status()));
+  info->set_status(engine::ApiStatus(r.status()));
   info->set_run_state(RunState(r.status()));
   info->set_task_queue(o.task_queue().name());
   *info->mutable_schedule_to_close_timeout() = o.schedule_to_close_timeout();

@@ -23,6 +23,9 @@ constexpr size_t kMaxFairnessKeyLength = 64;
 constexpr size_t kMaxSummaryBytes = 400;
 constexpr size_t kMaxDetailsBytes = 20000;
 constexpr absl::Duration kDefaultInitialInterval = absl::Seconds(1);
+constexpr int kMaxSearchAttributes = 100;
+constexpr size_t kMaxSearchAttributeValueBytes = 2 * 1024;
+constexpr size_t kMaxSearchAttributesTotalBytes = 40 * 1024;
 constexpr double kDefaultBackoffCoefficient = 2.0;
 constexpr int kDefaultMaximumIntervalFactor = 100;
 
@@ -287,6 +290,33 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
           " Limit=", kMaxDetailsBytes));
     }
     *r.mutable_user_metadata() = req.user_metadata();
+  }
+  // Search attributes must be registered for the namespace (Temporal's
+  // limits: 100 keys, 2 KiB per value, 40 KiB in all).
+  size_t attributes_size = 0;
+  if (req.search_attributes().indexed_fields_size() > kMaxSearchAttributes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("number of search attributes ",
+                     req.search_attributes().indexed_fields_size(),
+                     " exceeds limit ", kMaxSearchAttributes));
+  }
+  for (const auto& [name, value] : req.search_attributes().indexed_fields()) {
+    if (!ns.search_attributes().contains(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Namespace ", ns.name(),
+                       " has no mapping defined for search attribute ", name));
+    }
+    if (value.data().size() > kMaxSearchAttributeValueBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "search attribute ", name, " value size ", value.data().size(),
+          " exceeds size limit ", kMaxSearchAttributeValueBytes));
+    }
+    attributes_size += name.size() + value.data().size();
+  }
+  if (attributes_size > kMaxSearchAttributesTotalBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("total size of search attributes ", attributes_size,
+                     " exceeds size limit ", kMaxSearchAttributesTotalBytes));
   }
   if (req.completion_callbacks_size() > 0) {
     return absl::InvalidArgumentError(

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "errand/common/uuid.h"
 #include "errand/frontend/activity_handler.h"
+#include "errand/frontend/operator_handler.h"
 #include "errand/frontend/workflow_handler.h"
 #include "spdlog/spdlog.h"
 #include "temporal/api/operatorservice/v1/service.pb.h"
@@ -85,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
       config.shards, server->store_.get(), server->matcher_.get(),
       server->timers_.get(), SystemClock::Get());
   if (absl::Status s = server->engine_->Recover(); !s.ok()) return s;
+  server->lister_ = std::make_unique<visibility::Lister>(server->store_.get());
 
   server->workflow_service_ = std::make_unique<
       frontend::ServiceTable>(FindService(
@@ -104,7 +106,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   frontend::RegisterActivityService(
       *server->workflow_service_,
       {server->namespaces_.get(), server->engine_.get(), server->matcher_.get(),
-       SystemClock::Get()});
+       server->lister_.get(), SystemClock::Get()});
+
+  frontend::RegisterOperatorService(*server->operator_service_,
+                                    server->namespaces_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

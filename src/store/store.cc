@@ -11,7 +11,7 @@ namespace errand::store {
 namespace {
 
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "default", "namespaces", "executions", "current_runs"};
+    "default", "namespaces", "executions", "current_runs", "visibility"};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -93,11 +93,14 @@ absl::StatusOr<std::optional<std::string>> Store::Get(
 
 absl::Status Store::Scan(
     Table table, absl::string_view prefix,
-    const std::function<bool(absl::string_view, absl::string_view)>& visit)
-    const {
+    const std::function<bool(absl::string_view, absl::string_view)>& visit,
+    absl::string_view after) const {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), handle(table)));
-  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+  const bool resume = !after.empty() && after > prefix;
+  it->Seek(ToSlice(resume ? after : prefix));
+  if (resume && it->Valid() && it->key() == ToSlice(after)) it->Next();
+  for (; it->Valid(); it->Next()) {
     const rocksdb::Slice key = it->key();
     if (!key.starts_with(ToSlice(prefix))) break;
     const rocksdb::Slice value = it->value();

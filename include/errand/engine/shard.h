@@ -94,6 +94,10 @@ class Turn {
     bool is_new = false;
     bool dispatch = false;
     std::vector<Timer> timers;  // to arm once the change is durable
+    // The visibility row as stored before this turn (loaded records only),
+    // so that a change of status can move the row.
+    std::optional<std::string> stored_visibility_key;
+    ActivityStatus stored_status = store::v1::ACTIVITY_STATUS_UNSPECIFIED;
   };
   Turn(Shard* shard, absl::Time now) : shard_(shard), now_(now) {}
 

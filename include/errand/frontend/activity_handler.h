@@ -9,6 +9,7 @@
 #include "errand/engine/namespace_registry.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
+#include "errand/visibility/lister.h"
 
 namespace errand::frontend {
 
@@ -21,6 +22,7 @@ struct ActivityServiceDeps {
   engine::NamespaceRegistry* namespaces = nullptr;
   engine::ActivityEngine* engine = nullptr;
   matching::Matcher* matcher = nullptr;
+  const visibility::Lister* lister = nullptr;
   const Clock* clock = nullptr;
 };
 

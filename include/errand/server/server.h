@@ -16,6 +16,7 @@
 #include "errand/matching/matcher.h"
 #include "errand/server/config.h"
 #include "errand/store/store.h"
+#include "errand/visibility/lister.h"
 
 namespace errand::server {
 
@@ -44,6 +45,7 @@ class Server {
   std::unique_ptr<TimerThread> timers_;
   std::unique_ptr<matching::Matcher> matcher_;
   std::unique_ptr<engine::ActivityEngine> engine_;
+  std::unique_ptr<visibility::Lister> lister_;
   std::unique_ptr<frontend::ServiceTable> workflow_service_;
   std::unique_ptr<frontend::ServiceTable> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -26,8 +26,9 @@ enum class Table : int {
   kNamespaces = 1,   // NamespaceRecord by name
   kExecutions = 2,   // ActivityRecord by ExecutionKey(namespace, activity, run)
   kCurrentRuns = 3,  // latest run ID by CurrentRunKey(namespace, activity)
+  kVisibility = 4,   // ActivityExecutionListInfo by VisibilityKey, list order
 };
-inline constexpr int kTableCount = 4;
+inline constexpr int kTableCount = 5;
 
 struct StoreOptions {
   std::string data_dir;
@@ -69,11 +70,11 @@ class Store {
                                                  absl::string_view key) const;
 
   // Calls `visit` for each key starting with `prefix`, in key order, until it
-  // returns false.
-  absl::Status Scan(
-      Table table, absl::string_view prefix,
-      const std::function<bool(absl::string_view key, absl::string_view value)>&
-          visit) const;
+  // returns false. With `after`, starts at the first key greater than it.
+  absl::Status Scan(Table table, absl::string_view prefix,
+                    const std::function<bool(absl::string_view key,
+                                             absl::string_view value)>& visit,
+                    absl::string_view after = {}) const;
 
   // Flushes memtables; used on clean shutdown so the next start replays less.
   absl::Status Flush();

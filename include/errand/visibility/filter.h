@@ -1,0 +1,42 @@
+// Binds a parsed query to the activity search attributes: checks names and
+// converts literals to each attribute's type once, giving a predicate over
+// the rows of the visibility table.
+#ifndef ERRAND_VISIBILITY_FILTER_H_
+#define ERRAND_VISIBILITY_FILTER_H_
+
+#include <google/protobuf/map.h>
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "errand/visibility/query.h"
+#include "temporal/api/activity/v1/message.pb.h"
+#include "temporal/api/enums/v1/common.pb.h"
+
+namespace errand::visibility {
+
+using Row = temporal::api::activity::v1::ActivityExecutionListInfo;
+using Filter = std::function<bool(const Row&)>;
+
+// A namespace's custom search attributes: name → IndexedValueType.
+using CustomAttributes = google::protobuf::Map<std::string, int32_t>;
+
+// INVALID_ARGUMENT for an unknown attribute or a value of the wrong type.
+// A null expression matches every row.
+absl::StatusOr<Filter> BindFilter(const Expr* where,
+                                  const CustomAttributes& custom);
+
+// The built-in attributes every activity has, with their types.
+std::vector<std::pair<std::string, temporal::api::enums::v1::IndexedValueType>>
+SystemAttributes();
+bool IsSystemAttribute(const std::string& name);
+
+// The ExecutionStatus value of a row: Running, Completed, Failed, ...
+std::string StatusName(const Row& row);
+
+}  // namespace errand::visibility
+
+#endif  // ERRAND_VISIBILITY_FILTER_H_

@@ -1,0 +1,484 @@
+#include "errand/visibility/filter.h"
+
+#include <algorithm>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "errand/store/records.h"
+
+namespace errand::visibility {
+namespace {
+
+namespace enums = temporal::api::enums::v1;
+
+enum class Type {
+  kKeyword,
+  kText,
+  kDatetime,
+  kInt,
+  kDouble,
+  kBool,
+  kKeywordList
+};
+
+// A typed attribute value; monostate is NULL (e.g. CloseTime while running,
+// or a custom attribute the execution does not set).
+using Value = std::variant<std::monostate, std::string, int64_t, double,
+                           std::vector<std::string>>;
+
+struct Attribute {
+  const char* name;
+  Type type;
+  Value (*get)(const Row&);
+};
+
+// A bound attribute: a system one or a custom one read from the row's
+// search attributes.
+struct BoundAttribute {
+  std::string name;
+  Type type;
+  std::function<Value(const Row&)> get;
+};
+
+int64_t Nanos(const google::protobuf::Timestamp& t) {
+  return absl::ToUnixNanos(store::FromProtoTime(t));
+}
+
+// The subset of JSON search attribute payloads use: a string, a number,
+// true/false, or an array of strings.
+using Json = std::variant<std::string, double, std::vector<std::string>>;
+
+std::optional<std::string> JsonString(absl::string_view text, size_t& i) {
+  if (i >= text.size() || text[i] != '"') return std::nullopt;
+  std::string out;
+  for (++i; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      ++i;
+      return out;
+    }
+    if (c != '\\') {
+      out.push_back(c);
+      continue;
+    }
+    if (++i >= text.size()) return std::nullopt;
+    switch (text[i]) {
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'u': {
+        int code = 0;
+        if (i + 4 >= text.size() ||
+            !absl::SimpleHexAtoi(text.substr(i + 1, 4), &code)) {
+          return std::nullopt;
+        }
+        // Keywords are mostly ASCII; encode the BMP code point as UTF-8.
+        if (code < 0x80) {
+          out.push_back(static_cast<char>(code));
+        } else if (code < 0x800) {
+          out.push_back(static_cast<char>(0xc0 | (code >> 6)));
+          out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
+        } else {
+          out.push_back(static_cast<char>(0xe0 | (code >> 12)));
+          out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
+          out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
+        }
+        i += 4;
+        break;
+      }
+      default:
+        out.push_back(text[i]);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Json> DecodeJson(absl::string_view text) {
+  text = absl::StripAsciiWhitespace(text);
+  if (text.empty()) return std::nullopt;
+  size_t i = 0;
+  if (text[0] == '"') {
+    auto s = JsonString(text, i);
+    if (!s || i != text.size()) return std::nullopt;
+    return Json(*s);
+  }
+  if (text == "true") return Json(1.0);
+  if (text == "false") return Json(0.0);
+  if (text[0] == '[') {
+    std::vector<std::string> items;
+    i = 1;
+    auto skip = [&] {
+      while (i < text.size() && absl::ascii_isspace(text[i])) ++i;
+    };
+    skip();
+    if (i < text.size() && text[i] == ']') return Json(items);
+    while (i < text.size()) {
+      skip();
+      auto s = JsonString(text, i);
+      if (!s) return std::nullopt;
+      items.push_back(*s);
+      skip();
+      if (i < text.size() && text[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < text.size() && text[i] == ']') return Json(items);
+      return std::nullopt;
+    }
+    return std::nullopt;
+  }
+  double d = 0;
+  if (absl::SimpleAtod(text, &d)) return Json(d);
+  return std::nullopt;
+}
+
+const Attribute kAttributes[] = {
+    {"ActivityId", Type::kKeyword,
+     [](const Row& r) -> Value { return r.activity_id(); }},
+    {"ActivityType", Type::kKeyword,
+     [](const Row& r) -> Value { return r.activity_type().name(); }},
+    {"ExecutionStatus", Type::kKeyword,
+     [](const Row& r) -> Value { return StatusName(r); }},
+    {"TaskQueue", Type::kKeyword,
+     [](const Row& r) -> Value { return r.task_queue(); }},
+    {"RunId", Type::kKeyword, [](const Row& r) -> Value { return r.run_id(); }},
+    {"StartTime", Type::kDatetime,
+     [](const Row& r) -> Value { return Nanos(r.schedule_time()); }},
+    {"ExecutionTime", Type::kDatetime,
+     [](const Row& r) -> Value { return Nanos(r.execution_time()); }},
+    {"CloseTime", Type::kDatetime,
+     [](const Row& r) -> Value {
+       if (!r.has_close_time()) return std::monostate();
+       return Nanos(r.close_time());
+     }},
+    {"ExecutionDuration", Type::kInt,
+     [](const Row& r) -> Value {
+       if (!r.has_execution_duration()) return std::monostate();
+       return absl::ToInt64Nanoseconds(
+           store::FromProtoDuration(r.execution_duration()));
+     }},
+    {"StateTransitionCount", Type::kInt,
+     [](const Row& r) -> Value { return r.state_transition_count(); }},
+};
+
+std::optional<Type> CustomType(int32_t indexed_type) {
+  switch (indexed_type) {
+    case enums::INDEXED_VALUE_TYPE_TEXT:
+      return Type::kText;
+    case enums::INDEXED_VALUE_TYPE_KEYWORD:
+      return Type::kKeyword;
+    case enums::INDEXED_VALUE_TYPE_INT:
+      return Type::kInt;
+    case enums::INDEXED_VALUE_TYPE_DOUBLE:
+      return Type::kDouble;
+    case enums::INDEXED_VALUE_TYPE_BOOL:
+      return Type::kBool;
+    case enums::INDEXED_VALUE_TYPE_DATETIME:
+      return Type::kDatetime;
+    case enums::INDEXED_VALUE_TYPE_KEYWORD_LIST:
+      return Type::kKeywordList;
+    default:
+      return std::nullopt;
+  }
+}
+
+// Reads a custom attribute's payload (JSON, as every SDK encodes search
+// attributes) as a value of `type`; NULL when absent or unreadable.
+Value ReadCustom(const Row& row, const std::string& name, Type type) {
+  const auto& fields = row.search_attributes().indexed_fields();
+  auto it = fields.find(name);
+  if (it == fields.end()) return std::monostate();
+  const std::string& json = it->second.data();
+  auto decoded = DecodeJson(json);
+  if (!decoded) return std::monostate();
+  switch (type) {
+    case Type::kKeyword:
+    case Type::kText:
+      if (auto* s = std::get_if<std::string>(&*decoded)) return *s;
+      return std::monostate();
+    case Type::kDatetime: {
+      absl::Time t;
+      std::string err;
+      if (auto* s = std::get_if<std::string>(&*decoded);
+          s && absl::ParseTime(absl::RFC3339_full, *s, &t, &err)) {
+        return absl::ToUnixNanos(t);
+      }
+      return std::monostate();
+    }
+    case Type::kInt:
+    case Type::kBool:
+      if (auto* d = std::get_if<double>(&*decoded))
+        return static_cast<int64_t>(*d);
+      return std::monostate();
+    case Type::kDouble:
+      if (auto* d = std::get_if<double>(&*decoded)) return *d;
+      return std::monostate();
+    case Type::kKeywordList:
+      if (auto* l = std::get_if<std::vector<std::string>>(&*decoded)) return *l;
+      if (auto* s = std::get_if<std::string>(&*decoded)) {
+        return std::vector<std::string>{*s};
+      }
+      return std::monostate();
+  }
+  return std::monostate();
+}
+
+absl::StatusOr<BoundAttribute> Lookup(const std::string& name,
+                                      const CustomAttributes& custom) {
+  // Custom attributes first, then the system ones: Temporal accepts those
+  // with or without their prefix, and WorkflowId as the column ActivityId
+  // aliases.
+  if (auto it = custom.find(name); it != custom.end()) {
+    auto type = CustomType(it->second);
+    if (type) {
+      return BoundAttribute{name, *type, [name, t = *type](const Row& r) {
+                              return ReadCustom(r, name, t);
+                            }};
+    }
+  }
+  std::string bare = absl::StartsWith(name, "Temporal") && name.size() > 8
+                         ? name.substr(8)
+                         : name;
+  if (bare == "WorkflowId") bare = "ActivityId";
+  for (const Attribute& a : kAttributes) {
+    if (name == a.name || bare == a.name) {
+      return BoundAttribute{a.name, a.type, a.get};
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid query: '", name, "' is not a valid search attribute"));
+}
+
+absl::Status BadValue(const BoundAttribute& a, const Literal& l,
+                      absl::string_view expected) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid query: invalid value ",
+      l.kind == Literal::Kind::kString ? absl::StrCat("'", l.text, "'")
+                                       : l.text,
+      " for ", a.name, ": expected ", expected));
+}
+
+absl::StatusOr<Value> Convert(const BoundAttribute& a, const Literal& l) {
+  switch (a.type) {
+    case Type::kKeyword:
+    case Type::kText:
+    case Type::kKeywordList:
+      // Like Temporal, an unknown ExecutionStatus value (they are case
+      // sensitive) matches nothing rather than failing.
+      if (l.kind != Literal::Kind::kString) {
+        return BadValue(a, l, "a quoted string");
+      }
+      return Value(l.text);
+    case Type::kDatetime: {
+      if (l.kind == Literal::Kind::kInteger) return Value(l.integer);
+      absl::Time t;
+      std::string err;
+      if (l.kind != Literal::Kind::kString ||
+          !absl::ParseTime(absl::RFC3339_full, l.text, &t, &err)) {
+        return BadValue(a, l,
+                        "an RFC 3339 datetime such as '2026-11-01T00:00:00Z'");
+      }
+      return Value(absl::ToUnixNanos(t));
+    }
+    case Type::kInt: {
+      if (l.kind == Literal::Kind::kInteger) return Value(l.integer);
+      absl::Duration d;
+      if (l.kind == Literal::Kind::kString && absl::ParseDuration(l.text, &d)) {
+        return Value(absl::ToInt64Nanoseconds(d));
+      }
+      return BadValue(a, l,
+                      "an integer (or, for durations, a value like '10m')");
+    }
+    case Type::kDouble:
+      if (l.kind == Literal::Kind::kInteger ||
+          l.kind == Literal::Kind::kFloat) {
+        return Value(l.number);
+      }
+      return BadValue(a, l, "a number");
+    case Type::kBool:
+      if (l.kind == Literal::Kind::kBool) return Value(int64_t{l.boolean});
+      return BadValue(a, l, "true or false");
+  }
+  return BadValue(a, l, "a value");
+}
+
+// SQL semantics: any comparison with NULL is false. A keyword list matches
+// = and IN when any of its items does.
+bool CompareValues(const Value& v, CompareOp op, const Value& want) {
+  if (std::holds_alternative<std::monostate>(v)) return false;
+  if (const auto* list = std::get_if<std::vector<std::string>>(&v)) {
+    const auto& w = std::get<std::string>(want);
+    const bool any = std::find(list->begin(), list->end(), w) != list->end();
+    if (op == CompareOp::kEq) return any;
+    if (op == CompareOp::kNe) return !any;
+    return false;
+  }
+  if (op == CompareOp::kStartsWith) {
+    return absl::StartsWith(std::get<std::string>(v),
+                            std::get<std::string>(want));
+  }
+  const bool lt = v < want, eq = v == want;
+  switch (op) {
+    case CompareOp::kEq:
+      return eq;
+    case CompareOp::kNe:
+      return !eq;
+    case CompareOp::kLt:
+      return lt;
+    case CompareOp::kLe:
+      return lt || eq;
+    case CompareOp::kGt:
+      return !lt && !eq;
+    case CompareOp::kGe:
+      return !lt;
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<Filter> Bind(const Expr& expr, const CustomAttributes& custom) {
+  return std::visit(
+      [&custom](const auto& n) -> absl::StatusOr<Filter> {
+        using N = std::decay_t<decltype(n)>;
+        if constexpr (std::is_same_v<N, Compare>) {
+          auto attr = Lookup(n.attribute, custom);
+          if (!attr.ok()) return attr.status();
+          if (n.op == CompareOp::kStartsWith && attr->type != Type::kKeyword) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("invalid query: STARTS_WITH needs a keyword "
+                             "attribute; ",
+                             n.attribute, " is not one"));
+          }
+          auto want = Convert(*attr, n.value);
+          if (!want.ok()) return want.status();
+          return Filter(
+              [get = attr->get, op = n.op, want = *want](const Row& r) {
+                return CompareValues(get(r), op, want);
+              });
+        } else if constexpr (std::is_same_v<N, InList>) {
+          auto attr = Lookup(n.attribute, custom);
+          if (!attr.ok()) return attr.status();
+          std::vector<Value> values;
+          for (const auto& l : n.values) {
+            auto v = Convert(*attr, l);
+            if (!v.ok()) return v.status();
+            values.push_back(*v);
+          }
+          return Filter(
+              [get = attr->get, values, negated = n.negated](const Row& r) {
+                const Value v = get(r);
+                if (std::holds_alternative<std::monostate>(v)) return false;
+                bool found = false;
+                for (const auto& w : values) {
+                  found = found || CompareValues(v, CompareOp::kEq, w);
+                }
+                return found != negated;
+              });
+        } else if constexpr (std::is_same_v<N, Between>) {
+          auto attr = Lookup(n.attribute, custom);
+          if (!attr.ok()) return attr.status();
+          auto low = Convert(*attr, n.low);
+          if (!low.ok()) return low.status();
+          auto high = Convert(*attr, n.high);
+          if (!high.ok()) return high.status();
+          return Filter([get = attr->get, low = *low, high = *high,
+                         negated = n.negated](const Row& r) {
+            const Value v = get(r);
+            if (std::holds_alternative<std::monostate>(v)) return false;
+            const bool inside = CompareValues(v, CompareOp::kGe, low) &&
+                                CompareValues(v, CompareOp::kLe, high);
+            return inside != negated;
+          });
+        } else if constexpr (std::is_same_v<N, IsNull>) {
+          auto attr = Lookup(n.attribute, custom);
+          if (!attr.ok()) return attr.status();
+          return Filter([get = attr->get, negated = n.negated](const Row& r) {
+            return std::holds_alternative<std::monostate>(get(r)) != negated;
+          });
+        } else if constexpr (std::is_same_v<N, And> || std::is_same_v<N, Or>) {
+          auto left = Bind(*n.left, custom);
+          if (!left.ok()) return left.status();
+          auto right = Bind(*n.right, custom);
+          if (!right.ok()) return right.status();
+          constexpr bool kAnd = std::is_same_v<N, And>;
+          return Filter([l = *left, r = *right](const Row& row) {
+            return kAnd ? (l(row) && r(row)) : (l(row) || r(row));
+          });
+        } else {
+          auto operand = Bind(*n.operand, custom);
+          if (!operand.ok()) return operand.status();
+          return Filter([o = *operand](const Row& r) { return !o(r); });
+        }
+      },
+      expr.node);
+}
+
+}  // namespace
+
+std::string StatusName(const Row& row) {
+  switch (row.status()) {
+    case enums::ACTIVITY_EXECUTION_STATUS_RUNNING:
+      return "Running";
+    case enums::ACTIVITY_EXECUTION_STATUS_COMPLETED:
+      return "Completed";
+    case enums::ACTIVITY_EXECUTION_STATUS_FAILED:
+      return "Failed";
+    case enums::ACTIVITY_EXECUTION_STATUS_CANCELED:
+      return "Canceled";
+    case enums::ACTIVITY_EXECUTION_STATUS_TERMINATED:
+      return "Terminated";
+    case enums::ACTIVITY_EXECUTION_STATUS_TIMED_OUT:
+      return "TimedOut";
+    case enums::ACTIVITY_EXECUTION_STATUS_PAUSED:
+      return "Paused";
+    default:
+      return "Unspecified";
+  }
+}
+
+absl::StatusOr<Filter> BindFilter(const Expr* where,
+                                  const CustomAttributes& custom) {
+  if (where == nullptr) return Filter([](const Row&) { return true; });
+  return Bind(*where, custom);
+}
+
+std::vector<std::pair<std::string, enums::IndexedValueType>>
+SystemAttributes() {
+  std::vector<std::pair<std::string, enums::IndexedValueType>> out;
+  for (const Attribute& a : kAttributes) {
+    out.emplace_back(
+        a.name, a.type == Type::kKeyword    ? enums::INDEXED_VALUE_TYPE_KEYWORD
+                : a.type == Type::kDatetime ? enums::INDEXED_VALUE_TYPE_DATETIME
+                                            : enums::INDEXED_VALUE_TYPE_INT);
+  }
+  return out;
+}
+
+bool IsSystemAttribute(const std::string& name) {
+  if (name == "WorkflowId" || absl::StartsWith(name, "Temporal")) return true;
+  for (const Attribute& a : kAttributes) {
+    if (name == a.name) return true;
+  }
+  return false;
+}
+
+}  // namespace errand::visibility
