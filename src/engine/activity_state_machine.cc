@@ -434,6 +434,9 @@ absl::StatusOr<Effects> OnTimer(ActivityRecord& r, const TimerFired& e,
     case TimerKind::kStartToClose:
       if (!started_attempt) return stale;
       return AttemptTimedOut(r, enums::TIMEOUT_TYPE_START_TO_CLOSE, now);
+    case TimerKind::kRetention:
+      if (!IsTerminal(r.status())) return stale;
+      return Effects{.unchanged = true, .expire = true};
     case TimerKind::kHeartbeat: {
       if (!started_attempt) return stale;
       const absl::Time due =
@@ -580,7 +583,14 @@ Effects ScheduleNew(ActivityRecord& record, absl::Time now) {
 
 std::vector<Timer> TimersFor(const ActivityRecord& r) {
   std::vector<Timer> timers;
-  if (IsTerminal(r.status())) return timers;
+  if (IsTerminal(r.status())) {
+    if (Option(r.retention()) > absl::ZeroDuration()) {
+      timers.push_back({TimerKind::kRetention,
+                        FromProtoTime(r.close_time()) + Option(r.retention()),
+                        0});
+    }
+    return timers;
+  }
   if (r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
     AddScheduledAttemptTimers(r, timers);
   } else {
@@ -619,6 +629,12 @@ absl::StatusOr<Effects> Apply(ActivityRecord& record,
       },
       event);
   if (!effects.ok()) return effects;
+  if (!IsTerminal(record.status()) && IsTerminal(next.status())) {
+    // Closing starts the retention clock.
+    auto retention = TimersFor(next);
+    effects->timers.insert(effects->timers.end(), retention.begin(),
+                           retention.end());
+  }
   if (!effects->unchanged) {
     next.set_version(next.version() + 1);
     record = std::move(next);

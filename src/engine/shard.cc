@@ -216,7 +216,12 @@ void Shard::RunTurn(std::deque<Command> commands,
     if (!record.ok()) continue;  // deleted since: nothing to time out
     auto effects =
         Apply(**record, TimerFired{timer.kind, timer.stamp}, turn.now());
-    if (effects.ok()) turn.Changed(*record, *effects);
+    if (!effects.ok()) continue;
+    if (effects->expire) {
+      turn.Delete(*record);
+    } else {
+      turn.Changed(*record, *effects);
+    }
   }
   for (Command& command : commands) command(turn);
   Commit(turn);

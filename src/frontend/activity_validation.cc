@@ -324,6 +324,7 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
   }
 
   r.set_namespace_id(ns.id());
+  *r.mutable_retention() = ns.retention();
   r.set_activity_id(req.activity_id());
   *r.mutable_activity_type() = req.activity_type();
   *r.mutable_input() = req.input();

@@ -555,3 +555,33 @@ TEST_F(TimeoutTest, TimersForRebuildsEveryPendingDeadline) {
 
 }  // namespace
 }  // namespace errand::engine
+
+namespace errand::engine {
+namespace {
+
+TEST_F(TimeoutTest, ClosingArmsRetentionWhichExpiresTheRun) {
+  *record_.mutable_retention() = ToProtoDuration(absl::Hours(24));
+  Schedule();
+  Start();
+  clock_.Advance(absl::Seconds(3));
+  auto closed = Apply(record_, CompleteAttempt{{}, "w", false}, now());
+  ASSERT_TRUE(closed.ok());
+  const Timer* retention = FindTimer(closed->timers, TimerKind::kRetention);
+  ASSERT_NE(retention, nullptr);
+  EXPECT_EQ(retention->deadline, now() + absl::Hours(24));
+  ASSERT_EQ(TimersFor(record_).size(), 1u);  // rebuilt after a restart too
+  auto expired = Apply(record_, TimerFired{TimerKind::kRetention, 0}, now());
+  ASSERT_TRUE(expired.ok());
+  EXPECT_TRUE(expired->expire);
+}
+
+TEST_F(TimeoutTest, RetentionNeverExpiresAnOpenRun) {
+  *record_.mutable_retention() = ToProtoDuration(absl::Hours(24));
+  Schedule();
+  auto e = Apply(record_, TimerFired{TimerKind::kRetention, 0}, now());
+  ASSERT_TRUE(e.ok());
+  EXPECT_FALSE(e->expire);
+}
+
+}  // namespace
+}  // namespace errand::engine

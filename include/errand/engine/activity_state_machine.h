@@ -71,6 +71,7 @@ enum class TimerKind {
   kStartToClose,     // per attempt, from its start
   kHeartbeat,        // from the attempt's start or its last heartbeat
   kScheduleToClose,  // once per execution
+  kRetention,        // a closed run's retention is over: delete it
 };
 
 // A deadline the shard must watch. Timers are derived from the persisted
@@ -101,6 +102,8 @@ struct Effects {
   bool unchanged = false;
   // Deadlines to watch from now on.
   std::vector<Timer> timers;
+  // The run's retention is over: delete it with its visibility row.
+  bool expire = false;
 };
 
 // Every deadline an open record is waiting on; used to rebuild timers after a

@@ -21,7 +21,7 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.api.workflowservice.v1 import ListActivityExecutionsRequest
-from temporalio.client import ActivityExecutionStatus
+from temporalio.client import ActivityExecutionStatus, Client
 from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
@@ -421,3 +421,42 @@ async def test_custom_search_attributes(client):
             search_attributes=TypedSearchAttributes([
                 SearchAttributePair(SearchAttributeKey.for_keyword("NoSuchCustomAttr"), "a")]))
     assert err.value.status == RPCStatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.needs_errand_process
+async def test_retention_removes_closed_executions(errand, client):
+    """A namespace with a short retention: closed runs disappear from describe,
+    list and count once it has passed; open runs stay."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    namespace = unique("short-retention")
+    await client.workflow_service.register_namespace(RegisterNamespaceRequest(
+        namespace=namespace, workflow_execution_retention_period=Duration(seconds=2)))
+    ns_client = await Client.connect(errand.address, namespace=namespace)
+    task_queue = unique("tq")
+    closed = await ns_client.start_activity(
+        "retention_probe", id=unique("closed"), task_queue=task_queue,
+        start_to_close_timeout=timedelta(seconds=30))
+    await closed.terminate(reason="done with it")
+    still_open = await ns_client.start_activity(
+        "retention_probe", id=unique("open"), task_queue=task_queue,
+        start_to_close_timeout=timedelta(seconds=30))
+    query = f"TaskQueue = '{task_queue}'"
+    assert (await ns_client.count_activities(query)).count == 2
+
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        try:
+            await closed.describe()
+        except RPCError as err:
+            assert err.status == RPCStatusCode.NOT_FOUND
+            break
+        assert asyncio.get_running_loop().time() < deadline, "not deleted after retention"
+        await asyncio.sleep(0.2)
+    listed = [a.activity_id async for a in ns_client.list_activities(query)]
+    assert listed == [still_open.id]
+    assert (await ns_client.count_activities(query)).count == 1
+    desc = await still_open.describe()
+    assert desc.status == ActivityExecutionStatus.RUNNING
