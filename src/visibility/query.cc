@@ -368,6 +368,24 @@ class Parser {
   size_t pos_ = 0;
 };
 
+// Backticks a name unless it reads back as the same bare identifier.
+std::string NameText(const std::string& name) {
+  bool bare = !name.empty() &&
+              (absl::ascii_isalpha(name[0]) || name[0] == '_') &&
+              !IsKeyword(absl::AsciiStrToUpper(name));
+  for (char c : name) {
+    bare = bare && (absl::ascii_isalnum(c) || c == '_' || c == '.');
+  }
+  if (bare) return name;
+  std::string quoted = "`";
+  for (char c : name) {
+    if (c == '`') quoted.push_back('`');
+    quoted.push_back(c);
+  }
+  quoted.push_back('`');
+  return quoted;
+}
+
 std::string LiteralText(const Literal& l) {
   if (l.kind == Literal::Kind::kString) {
     std::string escaped;
@@ -413,19 +431,20 @@ std::string ToString(const Expr& expr) {
       [](const auto& n) -> std::string {
         using N = std::decay_t<decltype(n)>;
         if constexpr (std::is_same_v<N, Compare>) {
-          return absl::StrCat(n.attribute, " ", OpText(n.op), " ",
+          return absl::StrCat(NameText(n.attribute), " ", OpText(n.op), " ",
                               LiteralText(n.value));
         } else if constexpr (std::is_same_v<N, InList>) {
           std::vector<std::string> values;
           for (const auto& v : n.values) values.push_back(LiteralText(v));
-          return absl::StrCat(n.attribute, n.negated ? " NOT IN (" : " IN (",
+          return absl::StrCat(NameText(n.attribute),
+                              n.negated ? " NOT IN (" : " IN (",
                               absl::StrJoin(values, ", "), ")");
         } else if constexpr (std::is_same_v<N, Between>) {
-          return absl::StrCat(n.attribute,
+          return absl::StrCat(NameText(n.attribute),
                               n.negated ? " NOT BETWEEN " : " BETWEEN ",
                               LiteralText(n.low), " AND ", LiteralText(n.high));
         } else if constexpr (std::is_same_v<N, IsNull>) {
-          return absl::StrCat(n.attribute,
+          return absl::StrCat(NameText(n.attribute),
                               n.negated ? " IS NOT NULL" : " IS NULL");
         } else if constexpr (std::is_same_v<N, And>) {
           return absl::StrCat("(", ToString(*n.left), " AND ",

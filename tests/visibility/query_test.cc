@@ -60,9 +60,9 @@ TEST(QueryParserTest, AndBindsTighterThanOrAndParenthesesOverride) {
 }
 
 TEST(QueryParserTest, QuotingAndBackticks) {
-  EXPECT_EQ(Parsed("`Activity Type` = 'it''s'"), "Activity Type = 'it''s'");
+  EXPECT_EQ(Parsed("`Activity Type` = 'it''s'"), "`Activity Type` = 'it''s'");
   EXPECT_EQ(Parsed("Name = 'back\\'slash'"), "Name = 'back''slash'");
-  EXPECT_EQ(Parsed("`AND` = 'x'"), "AND = 'x'");
+  EXPECT_EQ(Parsed("`AND` = 'x'"), "`AND` = 'x'");
 }
 
 TEST(QueryParserTest, GroupByAndEmptyQuery) {
