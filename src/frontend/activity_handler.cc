@@ -236,6 +236,34 @@ void FillHeartbeatResponse(const ActivityRecord& r, bool* cancel_requested) {
       engine::IsTerminal(r.status());
 }
 
+// RequestCancel and Terminate: the same request shape (IDs, request ID,
+// identity, reason) turned into the event `Event`.
+template <typename Req, typename Resp, typename Event>
+void HandleClientRequest(ServiceTable& table, const char* method,
+                         const ActivityServiceDeps& deps) {
+  table.HandleAsync<Req, Resp>(method, [deps](UnaryCall* call, const Req& req,
+                                              Resp*) {
+    auto ns = Namespace(deps, req);
+    if (!ns.ok()) return call->Finish(ns.status());
+    for (absl::Status s :
+         {ValidateActivityId(req.activity_id()), ValidateRunId(req.run_id()),
+          ValidateRequestIdAndIdentity(req.request_id(), req.identity())}) {
+      if (!s.ok()) return call->Finish(s);
+    }
+    if (req.reason().size() > kBlobSizeLimit) {
+      return call->Finish(
+          absl::InvalidArgumentError("reason exceeds length limit"));
+    }
+    // An empty request ID gets a fresh one, so a second request without
+    // one is a different request (as in Temporal).
+    Event event{req.request_id().empty() ? NewUuid() : req.request_id(),
+                req.reason(), req.identity()};
+    deps.engine->Update(
+        {ns->id(), req.activity_id(), req.run_id(), std::nullopt}, event,
+        Answer(call, [](const ActivityRecord&) {}));
+  });
+}
+
 template <typename Req, typename Resp, typename RefOf, typename EventOf,
           typename Fill>
 void HandleWorkerCall(ServiceTable& table, const char* method,
@@ -369,56 +397,14 @@ void RegisterActivityService(ServiceTable& table,
         call->SetCancelCallback(cancel);
       });
 
-  table.HandleAsync<ws::RequestCancelActivityExecutionRequest,
-                    ws::RequestCancelActivityExecutionResponse>(
-      "RequestCancelActivityExecution",
-      [deps](UnaryCall* call,
-             const ws::RequestCancelActivityExecutionRequest& req,
-             ws::RequestCancelActivityExecutionResponse*) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        for (absl::Status s :
-             {ValidateActivityId(req.activity_id()),
-              ValidateRunId(req.run_id()),
-              ValidateRequestIdAndIdentity(req.request_id(), req.identity())}) {
-          if (!s.ok()) return call->Finish(s);
-        }
-        if (req.reason().size() > kBlobSizeLimit) {
-          return call->Finish(
-              absl::InvalidArgumentError("reason exceeds length limit"));
-        }
-        engine::RequestCancel event{
-            req.request_id().empty() ? NewUuid() : req.request_id(),
-            req.reason(), req.identity()};
-        deps.engine->Update(
-            {ns->id(), req.activity_id(), req.run_id(), std::nullopt}, event,
-            Answer(call, [](const ActivityRecord&) {}));
-      });
-
-  table.HandleAsync<ws::TerminateActivityExecutionRequest,
-                    ws::TerminateActivityExecutionResponse>(
-      "TerminateActivityExecution",
-      [deps](UnaryCall* call, const ws::TerminateActivityExecutionRequest& req,
-             ws::TerminateActivityExecutionResponse*) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        for (absl::Status s :
-             {ValidateActivityId(req.activity_id()),
-              ValidateRunId(req.run_id()),
-              ValidateRequestIdAndIdentity(req.request_id(), req.identity())}) {
-          if (!s.ok()) return call->Finish(s);
-        }
-        if (req.reason().size() > kBlobSizeLimit) {
-          return call->Finish(
-              absl::InvalidArgumentError("reason exceeds length limit"));
-        }
-        engine::Terminate event{
-            req.request_id().empty() ? NewUuid() : req.request_id(),
-            req.reason(), req.identity()};
-        deps.engine->Update(
-            {ns->id(), req.activity_id(), req.run_id(), std::nullopt}, event,
-            Answer(call, [](const ActivityRecord&) {}));
-      });
+  HandleClientRequest<ws::RequestCancelActivityExecutionRequest,
+                      ws::RequestCancelActivityExecutionResponse,
+                      engine::RequestCancel>(
+      table, "RequestCancelActivityExecution", deps);
+  HandleClientRequest<ws::TerminateActivityExecutionRequest,
+                      ws::TerminateActivityExecutionResponse,
+                      engine::Terminate>(table, "TerminateActivityExecution",
+                                         deps);
 
   table.HandleAsync<ws::DeleteActivityExecutionRequest,
                     ws::DeleteActivityExecutionResponse>(
