@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "errand/store/visibility_key.h"
 #include "spdlog/spdlog.h"
 
 namespace errand::engine {
@@ -57,6 +58,7 @@ absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
           absl::StrCat("activity record for ", activity_id, " is corrupt"));
     }
     entry.stored_visibility_key = VisibilityKeyOf(entry.record);
+    entry.stored_row = ListInfo(entry.record);
     entry.stored_status = entry.record.status();
     it = entries_.emplace(key, std::move(entry)).first;
   }
@@ -227,28 +229,52 @@ void Shard::RunTurn(std::deque<Command> commands,
   Commit(turn);
 }
 
+namespace {
+
+void WriteIndex(
+    store::Batch& batch, const std::string& namespace_id,
+    const temporal::api::activity::v1::ActivityExecutionListInfo& row,
+    const std::string& row_key, bool put) {
+  for (const auto& [attribute, value] : store::IndexedValues(row)) {
+    if (!store::Indexable(value)) continue;
+    const std::string key =
+        store::IndexKey(namespace_id, attribute, value, row_key);
+    if (put) {
+      batch.Put(store::Table::kVisibilityIndex, key, "");
+    } else {
+      batch.Delete(store::Table::kVisibilityIndex, key);
+    }
+  }
+}
+
+}  // namespace
+
 void Shard::Commit(Turn& turn) {
   store::Batch batch = store_->NewBatch();
   for (auto& [key, entry] : turn.entries_) {
+    const bool moves_row = entry.deleted || entry.is_new ||
+                           entry.record.status() != entry.stored_status;
     if (entry.deleted) {
       batch.Delete(store::Table::kExecutions, key);
-      if (entry.stored_visibility_key) {
-        batch.Delete(store::Table::kVisibility, *entry.stored_visibility_key);
-      }
     } else if (entry.changed) {
       batch.Put(store::Table::kExecutions, key,
                 entry.record.SerializeAsString());
-      // The visibility row goes in the same batch (read-your-writes). It is
-      // rewritten when the status changes, not on every heartbeat.
-      if (entry.is_new || entry.record.status() != entry.stored_status) {
-        const std::string row_key = VisibilityKeyOf(entry.record);
-        if (entry.stored_visibility_key &&
-            *entry.stored_visibility_key != row_key) {
-          batch.Delete(store::Table::kVisibility, *entry.stored_visibility_key);
-        }
-        batch.Put(store::Table::kVisibility, row_key,
-                  ListInfo(entry.record).SerializeAsString());
-      }
+    }
+    // The visibility row and its index entries go in the same batch
+    // (read-your-writes). They are rewritten when the run is created, changes
+    // status or goes away, not on every heartbeat.
+    if (!moves_row || !(entry.changed || entry.deleted)) continue;
+    if (entry.stored_visibility_key) {
+      batch.Delete(store::Table::kVisibility, *entry.stored_visibility_key);
+      WriteIndex(batch, entry.record.namespace_id(), entry.stored_row,
+                 *entry.stored_visibility_key, /*put=*/false);
+    }
+    if (!entry.deleted) {
+      const std::string row_key = VisibilityKeyOf(entry.record);
+      const auto row = ListInfo(entry.record);
+      batch.Put(store::Table::kVisibility, row_key, row.SerializeAsString());
+      WriteIndex(batch, entry.record.namespace_id(), row, row_key,
+                 /*put=*/true);
     }
   }
   for (const std::string& key : turn.current_runs_changed_) {

@@ -11,7 +11,8 @@ namespace errand::store {
 namespace {
 
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "default", "namespaces", "executions", "current_runs", "visibility"};
+    "default",      "namespaces", "executions",
+    "current_runs", "visibility", "visibility_index"};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "errand/store/records.h"
+#include "errand/store/visibility_key.h"
 
 namespace errand::visibility {
 namespace {
@@ -435,24 +436,7 @@ absl::StatusOr<Filter> Bind(const Expr& expr, const CustomAttributes& custom) {
 }  // namespace
 
 std::string StatusName(const Row& row) {
-  switch (row.status()) {
-    case enums::ACTIVITY_EXECUTION_STATUS_RUNNING:
-      return "Running";
-    case enums::ACTIVITY_EXECUTION_STATUS_COMPLETED:
-      return "Completed";
-    case enums::ACTIVITY_EXECUTION_STATUS_FAILED:
-      return "Failed";
-    case enums::ACTIVITY_EXECUTION_STATUS_CANCELED:
-      return "Canceled";
-    case enums::ACTIVITY_EXECUTION_STATUS_TERMINATED:
-      return "Terminated";
-    case enums::ACTIVITY_EXECUTION_STATUS_TIMED_OUT:
-      return "TimedOut";
-    case enums::ACTIVITY_EXECUTION_STATUS_PAUSED:
-      return "Paused";
-    default:
-      return "Unspecified";
-  }
+  return store::ExecutionStatusName(row.status());
 }
 
 absl::StatusOr<Filter> BindFilter(const Expr* where,

@@ -1,12 +1,105 @@
 #include "errand/visibility/lister.h"
 
+#include <functional>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "errand/store/visibility_key.h"
 
 namespace errand::visibility {
+namespace {
+
+// How to read the rows a query may match: a range of the visibility table
+// (every row of the namespace, in List order), or the entries of one
+// secondary index value (the same order, fewer rows).
+struct Plan {
+  store::Table table = store::Table::kVisibility;
+  std::string prefix;  // of the keys to scan in `table`
+};
+
+// The planner: an equality on an indexed attribute anywhere in the top-level
+// AND chain narrows the scan to that value's index entries; anything else
+// scans the namespace. The full filter is applied either way.
+std::optional<std::pair<std::string, std::string>> IndexedEquality(
+    const Expr* expr) {
+  if (expr == nullptr) return std::nullopt;
+  if (const auto* both = std::get_if<And>(&expr->node)) {
+    if (auto left = IndexedEquality(both->left.get())) return left;
+    return IndexedEquality(both->right.get());
+  }
+  const auto* cmp = std::get_if<Compare>(&expr->node);
+  if (cmp == nullptr || cmp->op != CompareOp::kEq ||
+      cmp->value.kind != Literal::Kind::kString ||
+      !store::Indexable(cmp->value.text)) {
+    return std::nullopt;
+  }
+  for (const char* indexed : store::kIndexedAttributes) {
+    if (cmp->attribute == indexed) {
+      return std::make_pair(cmp->attribute, cmp->value.text);
+    }
+  }
+  return std::nullopt;
+}
+
+Plan MakePlan(const std::string& namespace_id, const Expr* where,
+              const CustomAttributes& custom) {
+  auto eq = IndexedEquality(where);
+  // A custom attribute of the same name shadows the system one.
+  if (!eq || custom.contains(eq->first)) {
+    return {store::Table::kVisibility, store::VisibilityPrefix(namespace_id)};
+  }
+  return {store::Table::kVisibilityIndex,
+          store::IndexPrefix(namespace_id, eq->first, eq->second)};
+}
+
+// Visits, in List order, the (visibility key, row) pairs the plan covers,
+// starting after `after` (a visibility key), until `visit` returns false.
+absl::Status Scan(
+    const store::Store* store_, const std::string& namespace_id,
+    const Plan& plan, absl::string_view after,
+    const std::function<bool(absl::string_view, const Row&)>& visit) {
+  const std::string row_prefix = store::VisibilityPrefix(namespace_id);
+  absl::Status error;
+  std::string resume;
+  if (!after.empty()) {
+    resume = plan.table == store::Table::kVisibility
+                 ? std::string(after)
+                 : absl::StrCat(plan.prefix, after.substr(row_prefix.size()));
+  }
+  absl::Status scan = store_->Scan(
+      plan.table, plan.prefix,
+      [&](absl::string_view key, absl::string_view value) {
+        std::string row_key;
+        std::string fetched;
+        if (plan.table == store::Table::kVisibilityIndex) {
+          row_key = absl::StrCat(row_prefix, key.substr(plan.prefix.size()));
+          auto got = store_->Get(store::Table::kVisibility, row_key);
+          if (!got.ok()) {
+            error = got.status();
+            return false;
+          }
+          if (!got->has_value()) return true;  // raced with a delete
+          fetched = std::move(**got);
+          value = fetched;
+        } else {
+          row_key.assign(key.data(), key.size());
+        }
+        Row row;
+        if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          error = absl::DataLossError("corrupt visibility row");
+          return false;
+        }
+        return visit(row_key, row);
+      },
+      resume);
+  if (!scan.ok()) return scan;
+  return error;
+}
+
+}  // namespace
 
 absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
                                       const CustomAttributes& custom,
@@ -31,27 +124,20 @@ absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
   ListPage page;
   std::string last_key;
   bool more = false;
-  absl::Status parse_error;
-  absl::Status scan = store_->Scan(
-      store::Table::kVisibility, prefix,
-      [&](absl::string_view key, absl::string_view value) {
-        Row row;
-        if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          parse_error = absl::DataLossError("corrupt visibility row");
-          return false;
-        }
-        if (!(*filter)(row)) return true;
-        if (static_cast<int>(page.executions.size()) == page_size) {
-          more = true;
-          return false;
-        }
-        page.executions.push_back(std::move(row));
-        last_key.assign(key.data(), key.size());
-        return true;
-      },
-      page_token);
+  const Plan plan = MakePlan(namespace_id, parsed->where.get(), custom);
+  absl::Status scan =
+      Scan(store_, namespace_id, plan, page_token,
+           [&](absl::string_view key, const Row& row) {
+             if (!(*filter)(row)) return true;
+             if (static_cast<int>(page.executions.size()) == page_size) {
+               more = true;
+               return false;
+             }
+             page.executions.push_back(row);
+             last_key.assign(key.data(), key.size());
+             return true;
+           });
   if (!scan.ok()) return scan;
-  if (!parse_error.ok()) return parse_error;
   if (more) page.next_page_token = last_key;
   return page;
 }
@@ -71,22 +157,15 @@ absl::StatusOr<CountResult> Lister::Count(const std::string& namespace_id,
   if (!filter.ok()) return filter.status();
   CountResult result;
   std::map<std::string, int64_t> groups;
-  absl::Status parse_error;
-  absl::Status scan = store_->Scan(
-      store::Table::kVisibility, store::VisibilityPrefix(namespace_id),
-      [&](absl::string_view, absl::string_view value) {
-        Row row;
-        if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          parse_error = absl::DataLossError("corrupt visibility row");
-          return false;
-        }
-        if (!(*filter)(row)) return true;
-        ++result.count;
-        if (parsed->group_by) ++groups[StatusName(row)];
-        return true;
-      });
+  const Plan plan = MakePlan(namespace_id, parsed->where.get(), custom);
+  absl::Status scan = Scan(store_, namespace_id, plan, "",
+                           [&](absl::string_view, const Row& row) {
+                             if (!(*filter)(row)) return true;
+                             ++result.count;
+                             if (parsed->group_by) ++groups[StatusName(row)];
+                             return true;
+                           });
   if (!scan.ok()) return scan;
-  if (!parse_error.ok()) return parse_error;
   result.groups.assign(groups.begin(), groups.end());
   return result;
 }

@@ -95,8 +95,9 @@ class Turn {
     bool dispatch = false;
     std::vector<Timer> timers;  // to arm once the change is durable
     // The visibility row as stored before this turn (loaded records only),
-    // so that a change of status can move the row.
+    // so that a change of status can move the row and its index entries.
     std::optional<std::string> stored_visibility_key;
+    temporal::api::activity::v1::ActivityExecutionListInfo stored_row;
     ActivityStatus stored_status = store::v1::ACTIVITY_STATUS_UNSPECIFIED;
   };
   Turn(Shard* shard, absl::Time now) : shard_(shard), now_(now) {}

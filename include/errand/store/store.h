@@ -27,8 +27,9 @@ enum class Table : int {
   kExecutions = 2,   // ActivityRecord by ExecutionKey(namespace, activity, run)
   kCurrentRuns = 3,  // latest run ID by CurrentRunKey(namespace, activity)
   kVisibility = 4,   // ActivityExecutionListInfo by VisibilityKey, list order
+  kVisibilityIndex = 5,  // empty values under IndexKey, see visibility_key.h
 };
-inline constexpr int kTableCount = 5;
+inline constexpr int kTableCount = 6;
 
 struct StoreOptions {
   std::string data_dir;

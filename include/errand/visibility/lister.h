@@ -3,6 +3,7 @@
 #ifndef ERRAND_VISIBILITY_LISTER_H_
 #define ERRAND_VISIBILITY_LISTER_H_
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
