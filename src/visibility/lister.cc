@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -23,25 +24,42 @@ struct Plan {
 // The planner: an equality on an indexed attribute anywhere in the top-level
 // AND chain narrows the scan to that value's index entries; anything else
 // scans the namespace. The full filter is applied either way.
-std::optional<std::pair<std::string, std::string>> IndexedEquality(
-    const Expr* expr) {
-  if (expr == nullptr) return std::nullopt;
+void IndexedEqualities(const Expr* expr,
+                       std::vector<std::pair<std::string, std::string>>& out) {
+  if (expr == nullptr) return;
   if (const auto* both = std::get_if<And>(&expr->node)) {
-    if (auto left = IndexedEquality(both->left.get())) return left;
-    return IndexedEquality(both->right.get());
+    IndexedEqualities(both->left.get(), out);
+    IndexedEqualities(both->right.get(), out);
+    return;
   }
   const auto* cmp = std::get_if<Compare>(&expr->node);
   if (cmp == nullptr || cmp->op != CompareOp::kEq ||
       cmp->value.kind != Literal::Kind::kString ||
       !store::Indexable(cmp->value.text)) {
-    return std::nullopt;
+    return;
   }
   for (const char* indexed : store::kIndexedAttributes) {
     if (cmp->attribute == indexed) {
-      return std::make_pair(cmp->attribute, cmp->value.text);
+      out.emplace_back(cmp->attribute, cmp->value.text);
     }
   }
-  return std::nullopt;
+}
+
+// Among several usable equalities, a closed ExecutionStatus is the best
+// bet: every index lists running rows first, so any other index would walk
+// past all of them before reaching a closed one.
+std::optional<std::pair<std::string, std::string>> IndexedEquality(
+    const Expr* expr) {
+  std::vector<std::pair<std::string, std::string>> found;
+  IndexedEqualities(expr, found);
+  if (found.empty()) return std::nullopt;
+  for (const auto& eq : found) {
+    if (eq.first == "ExecutionStatus" && eq.second != "Running") return eq;
+  }
+  for (const auto& eq : found) {
+    if (eq.first != "ExecutionStatus") return eq;
+  }
+  return found.front();
 }
 
 Plan MakePlan(const std::string& namespace_id, const Expr* where,
