@@ -128,6 +128,18 @@ absl::StatusOr<store::NamespaceRecord> Namespace(
   return deps.namespaces->Get(req.namespace_());
 }
 
+// Client calls that name a run: the namespace must exist, the activity ID
+// be set and bounded, and a run ID, if given, be a UUID.
+template <typename Req>
+absl::StatusOr<RunRef> ClientRunRef(const ActivityServiceDeps& deps,
+                                    const Req& req) {
+  auto ns = Namespace(deps, req);
+  if (!ns.ok()) return ns.status();
+  if (absl::Status s = ValidateActivityId(req.activity_id()); !s.ok()) return s;
+  if (absl::Status s = ValidateRunId(req.run_id()); !s.ok()) return s;
+  return RunRef{ns->id(), req.activity_id(), req.run_id(), std::nullopt};
+}
+
 // Finishes `call` with the engine's error, or OK after `fill` shaped the
 // response from the record.
 template <typename Fill>
@@ -318,16 +330,9 @@ void RegisterActivityService(ServiceTable& table,
       "DescribeActivityExecution",
       [deps](UnaryCall* call, const ws::DescribeActivityExecutionRequest& req,
              ws::DescribeActivityExecutionResponse* resp) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        if (absl::Status s = ValidateActivityId(req.activity_id()); !s.ok()) {
-          return call->Finish(s);
-        }
-        if (absl::Status s = ValidateRunId(req.run_id()); !s.ok()) {
-          return call->Finish(s);
-        }
-        const RunRef ref{ns->id(), req.activity_id(), req.run_id(),
-                         std::nullopt};
+        auto run = ClientRunRef(deps, req);
+        if (!run.ok()) return call->Finish(run.status());
+        const RunRef ref = *run;
         const Clock* clock = deps.clock;
         auto fill = [req, resp, clock](const ActivityRecord& r) {
           resp->set_run_id(r.run_id());
@@ -350,7 +355,7 @@ void RegisterActivityService(ServiceTable& table,
         }
         auto token = DecodeLongPollToken(req.long_poll_token());
         if (!token.ok()) return call->Finish(token.status());
-        if (token->namespace_id() != ns->id() ||
+        if (token->namespace_id() != ref.namespace_id ||
             token->activity_id() != req.activity_id() ||
             token->run_id() != req.run_id()) {
           return call->Finish(absl::InvalidArgumentError(
@@ -373,19 +378,12 @@ void RegisterActivityService(ServiceTable& table,
       "PollActivityExecution",
       [deps](UnaryCall* call, const ws::PollActivityExecutionRequest& req,
              ws::PollActivityExecutionResponse* resp) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        if (absl::Status s = ValidateActivityId(req.activity_id()); !s.ok()) {
-          return call->Finish(s);
-        }
-        if (absl::Status s = ValidateRunId(req.run_id()); !s.ok()) {
-          return call->Finish(s);
-        }
+        auto ref = ClientRunRef(deps, req);
+        if (!ref.ok()) return call->Finish(ref.status());
         const absl::Time expire_at = LongPollExpiry(
             deps.clock->Now(), call->deadline(), kMaxResultPollWait);
         auto cancel = deps.engine->Watch(
-            {ns->id(), req.activity_id(), req.run_id(), std::nullopt}, 0,
-            /*closed_only=*/true, expire_at,
+            *ref, 0, /*closed_only=*/true, expire_at,
             [call, resp](absl::StatusOr<std::optional<ActivityRecord>> r) {
               if (!r.ok()) return call->Finish(r.status());
               if (*r) {
@@ -411,15 +409,9 @@ void RegisterActivityService(ServiceTable& table,
       "DeleteActivityExecution",
       [deps](UnaryCall* call, const ws::DeleteActivityExecutionRequest& req,
              ws::DeleteActivityExecutionResponse*) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        for (absl::Status s : {ValidateActivityId(req.activity_id()),
-                               ValidateRunId(req.run_id())}) {
-          if (!s.ok()) return call->Finish(s);
-        }
-        deps.engine->Delete(
-            {ns->id(), req.activity_id(), req.run_id(), std::nullopt},
-            Answer(call, [](const ActivityRecord&) {}));
+        auto ref = ClientRunRef(deps, req);
+        if (!ref.ok()) return call->Finish(ref.status());
+        deps.engine->Delete(*ref, Answer(call, [](const ActivityRecord&) {}));
       });
 
   table.Handle<ws::ListActivityExecutionsRequest,
