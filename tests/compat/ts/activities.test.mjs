@@ -10,14 +10,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
-  Client, Connection,
   ActivityExecutionAlreadyStartedError, ActivityExecutionFailedError, ActivityNotFoundError, ServiceError,
 } from '@temporalio/client';
-import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Context, CompleteAsyncError } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { Errand, oracleMode } from './harness.mjs';
+import { sleep, unique, withClient as clientAt, withWorker as workerAt, clientIdentity } from './sdk.mjs';
 
 const { temporal } = proto;
 
@@ -28,12 +28,10 @@ let errand;
 before(async () => { errand = await Errand.start(); });
 after(async () => { await errand?.cleanup(); });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const unique = (prefix) => `${prefix}-${randomUUID()}`;
+const withClient = (fn) => clientAt(errand.address, fn);
+const withWorker = (options, fn) => workerAt(errand.address, options, fn);
 
-// The identity every test client sends; Temporal records it as the identity
-// in canceled and terminated outcome failures.
-const clientIdentity = 'compat-ts-client';
+
 
 // A promise with its resolve function, to hand signals between an activity
 // running inside the worker and the test body.
@@ -54,31 +52,9 @@ function within(ms, promise, what) {
 }
 
 // Runs fn(client, connection) with a fresh client connection, always closed.
-async function withClient(fn) {
-  const connection = await Connection.connect({ address: errand.address });
-  try {
-    const client = new Client({ connection, namespace: 'default', identity: clientIdentity });
-    return await fn(client, connection);
-  } finally {
-    await connection.close();
-  }
-}
 
 // Runs fn() while an activity worker polls taskQueue; the worker is shut down
 // and its connection closed however fn ends.
-async function withWorker({ taskQueue, activities, identity }, fn) {
-  const connection = await NativeConnection.connect({ address: errand.address });
-  try {
-    const worker = await Worker.create({
-      connection, namespace: 'default', taskQueue, activities,
-      ...(identity ? { identity } : {}),
-      shutdownGraceTime: '2s',
-    });
-    return await worker.runUntil(fn);
-  } finally {
-    await connection.close();
-  }
-}
 
 const greetingActivities = {
   async composeGreeting(name) { return `Hello, ${name}!`; },

@@ -31,15 +31,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, ActivityExecutionFailedError } from '@temporalio/client';
-import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
+import { ActivityExecutionFailedError } from '@temporalio/client';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, TimeoutFailure, defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { Errand, oracleMode } from './harness.mjs';
+import { sleep, unique, withClient as clientAt, withWorker as workerAt } from './sdk.mjs';
 
 const { TimeoutType, RetryState } = proto.temporal.api.enums.v1;
 
@@ -66,8 +66,10 @@ let errand;
 before(async () => { errand = await Errand.start(); });
 after(async () => { await errand?.cleanup(); });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const unique = (prefix) => `${prefix}-${randomUUID()}`;
+const withClient = (fn) => clientAt(errand.address, fn);
+// Activities left hanging after a timeout are cancelled soon.
+const withWorker = (options, fn) => workerAt(errand.address, { shutdownGraceTime: '500ms', ...options }, fn);
+
 
 function within(ms, promise, what) {
   let timer;
@@ -77,29 +79,7 @@ function within(ms, promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function withClient(fn) {
-  const connection = await Connection.connect({ address: errand.address });
-  try {
-    const client = new Client({ connection, namespace: 'default', identity: 'compat-ts-client' });
-    return await fn(client, connection);
-  } finally {
-    await connection.close();
-  }
-}
 
-async function withWorker({ taskQueue, activities, identity }, fn) {
-  const connection = await NativeConnection.connect({ address: errand.address });
-  try {
-    const worker = await Worker.create({
-      connection, namespace: 'default', taskQueue, activities,
-      ...(identity ? { identity } : {}),
-      shutdownGraceTime: '500ms', // activities left hanging after a timeout are cancelled soon
-    });
-    return await worker.runUntil(fn);
-  } finally {
-    await connection.close();
-  }
-}
 
 // Describes the activity until predicate(description) holds.
 async function describeUntil(handle, predicate, what, { timeoutMs = 10_000, ...options } = {}) {

@@ -10,12 +10,12 @@
 // poll answers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { Client, Connection, ServiceError } from '@temporalio/client';
-import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
+import { ServiceError } from '@temporalio/client';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { Errand } from './harness.mjs';
+import { sleep, unique, withClient as clientAt, withWorker as workerAt } from './sdk.mjs';
 
 const { temporal } = proto;
 
@@ -25,31 +25,12 @@ let errand;
 before(async () => { errand = await Errand.start(); });
 after(async () => { await errand?.cleanup(); });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const unique = (prefix) => `${prefix}-${randomUUID()}`;
+const withClient = (fn) => clientAt(errand.address, fn);
+const withWorker = (options, fn) => workerAt(errand.address, options, fn);
+
 const SETTLE_MS = 10_000; // how long visibility may take to catch up
 
-async function withClient(fn) {
-  const connection = await Connection.connect({ address: errand.address });
-  try {
-    const client = new Client({ connection, namespace: 'default', identity: 'compat-ts-client' });
-    return await fn(client, connection);
-  } finally {
-    await connection.close();
-  }
-}
 
-async function withWorker({ taskQueue, activities }, fn) {
-  const connection = await NativeConnection.connect({ address: errand.address });
-  try {
-    const worker = await Worker.create({
-      connection, namespace: 'default', taskQueue, activities, shutdownGraceTime: '2s',
-    });
-    return await worker.runUntil(fn);
-  } finally {
-    await connection.close();
-  }
-}
 
 // Calls fetch() until check(result) holds; fails with the last result.
 async function eventually(fetch, check, what, timeoutMs = SETTLE_MS) {
