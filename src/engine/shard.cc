@@ -235,10 +235,8 @@ void WriteIndex(
     store::Batch& batch, const std::string& namespace_id,
     const temporal::api::activity::v1::ActivityExecutionListInfo& row,
     const std::string& row_key, bool put) {
-  for (const auto& [attribute, value] : store::IndexedValues(row)) {
-    if (!store::Indexable(value)) continue;
-    const std::string key =
-        store::IndexKey(namespace_id, attribute, value, row_key);
+  for (const std::string& key :
+       store::IndexKeysOf(namespace_id, row, row_key)) {
     if (put) {
       batch.Put(store::Table::kVisibilityIndex, key, "");
     } else {

@@ -8,6 +8,7 @@
 #include "errand/common/payloads.h"
 #include "errand/common/uuid.h"
 #include "errand/engine/activity_state_machine.h"
+#include "errand/visibility/filter.h"
 
 namespace errand::frontend {
 namespace {
@@ -301,10 +302,16 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
                      " exceeds limit ", kMaxSearchAttributes));
   }
   for (const auto& [name, value] : req.search_attributes().indexed_fields()) {
-    if (!ns.search_attributes().contains(name)) {
+    auto registered = ns.search_attributes().find(name);
+    if (registered == ns.search_attributes().end()) {
       return absl::InvalidArgumentError(
           absl::StrCat("Namespace ", ns.name(),
                        " has no mapping defined for search attribute ", name));
+    }
+    if (absl::Status s =
+            visibility::CheckCustomValue(name, registered->second, value);
+        !s.ok()) {
+      return s;
     }
     if (value.data().size() > kMaxSearchAttributeValueBytes) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -11,6 +11,7 @@
 #include "errand/frontend/activity_handler.h"
 #include "errand/frontend/operator_handler.h"
 #include "errand/frontend/workflow_handler.h"
+#include "errand/store/visibility_key.h"
 #include "spdlog/spdlog.h"
 #include "temporal/api/operatorservice/v1/service.pb.h"
 #include "temporal/api/workflowservice/v1/service.pb.h"
@@ -62,6 +63,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
 
+  if (absl::Status s = store::EnsureVisibilityIndex(*server->store_); !s.ok()) {
+    return s;
+  }
   auto cluster_id = LoadOrCreateClusterId(*server->store_);
   if (!cluster_id.ok()) return cluster_id.status();
   server->cluster_id_ = *cluster_id;

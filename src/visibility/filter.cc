@@ -1,6 +1,7 @@
 #include "errand/visibility/filter.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <variant>
 #include <vector>
@@ -10,11 +11,24 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "errand/store/records.h"
 #include "errand/store/visibility_key.h"
 
 namespace errand::visibility {
+
+std::optional<int64_t> DatetimeNanos(const Literal& literal) {
+  if (literal.kind == Literal::Kind::kInteger) return literal.integer;
+  absl::Time t;
+  std::string err;
+  if (literal.kind != Literal::Kind::kString ||
+      !absl::ParseTime(absl::RFC3339_full, literal.text, &t, &err)) {
+    return std::nullopt;
+  }
+  return absl::ToUnixNanos(t);
+}
+
 namespace {
 
 namespace enums = temporal::api::enums::v1;
@@ -290,15 +304,12 @@ absl::StatusOr<Value> Convert(const BoundAttribute& a, const Literal& l) {
       }
       return Value(l.text);
     case Type::kDatetime: {
-      if (l.kind == Literal::Kind::kInteger) return Value(l.integer);
-      absl::Time t;
-      std::string err;
-      if (l.kind != Literal::Kind::kString ||
-          !absl::ParseTime(absl::RFC3339_full, l.text, &t, &err)) {
+      const std::optional<int64_t> nanos = DatetimeNanos(l);
+      if (!nanos) {
         return BadValue(a, l,
                         "an RFC 3339 datetime such as '2026-11-01T00:00:00Z'");
       }
-      return Value(absl::ToUnixNanos(t));
+      return Value(*nanos);
     }
     case Type::kInt: {
       if (l.kind == Literal::Kind::kInteger) return Value(l.integer);
@@ -463,6 +474,72 @@ bool IsSystemAttribute(const std::string& name) {
     if (name == a.name) return true;
   }
   return false;
+}
+
+absl::Status CheckCustomValue(const std::string& name, int32_t indexed_type,
+                              const temporal::api::common::v1::Payload& value) {
+  // A null payload unsets the attribute; there is nothing to check.
+  if (auto it = value.metadata().find("encoding");
+      it != value.metadata().end() && it->second == "binary/null") {
+    return absl::OkStatus();
+  }
+  const absl::string_view text = absl::StripAsciiWhitespace(value.data());
+  const std::optional<Json> decoded = DecodeJson(text);
+  const auto* number = decoded ? std::get_if<double>(&*decoded) : nullptr;
+  const auto* string = decoded ? std::get_if<std::string>(&*decoded) : nullptr;
+  const bool is_bool = text == "true" || text == "false";
+  bool valid = false;
+  switch (indexed_type) {
+    case enums::INDEXED_VALUE_TYPE_KEYWORD:
+    case enums::INDEXED_VALUE_TYPE_TEXT:
+    case enums::INDEXED_VALUE_TYPE_KEYWORD_LIST:
+      valid = string != nullptr ||
+              (decoded &&
+               std::holds_alternative<std::vector<std::string>>(*decoded));
+      break;
+    case enums::INDEXED_VALUE_TYPE_INT:
+      valid = number != nullptr && !is_bool && std::trunc(*number) == *number;
+      break;
+    case enums::INDEXED_VALUE_TYPE_DOUBLE:
+      valid = number != nullptr && !is_bool;
+      break;
+    case enums::INDEXED_VALUE_TYPE_BOOL:
+      valid = is_bool;
+      break;
+    case enums::INDEXED_VALUE_TYPE_DATETIME: {
+      absl::Time t;
+      std::string err;
+      valid = string != nullptr &&
+              absl::ParseTime(absl::RFC3339_full, *string, &t, &err);
+      break;
+    }
+    default:
+      valid = true;  // a type this server does not know: nothing to check
+  }
+  if (valid) return absl::OkStatus();
+  auto type = enums::IndexedValueType_Name(
+      static_cast<enums::IndexedValueType>(indexed_type));
+  // "INDEXED_VALUE_TYPE_KEYWORD_LIST" -> "KeywordList", as Temporal prints it.
+  std::string pretty;
+  bool upper = true;
+  for (char c : absl::string_view(type).substr(
+           std::string_view("INDEXED_VALUE_TYPE_").size())) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    pretty.push_back(upper ? c : absl::ascii_tolower(c));
+    upper = false;
+  }
+  // The value as Go's %v prints the decoded JSON: strings bare, lists as
+  // [a b].
+  std::string shown = string != nullptr ? *string : std::string(text);
+  if (absl::StartsWith(shown, "[")) {
+    shown = absl::StrReplaceAll(shown, {{"\"", ""}, {", ", " "}, {",", " "}});
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid value for search attribute ", name, " of type ",
+                   pretty, ": ", shown));
 }
 
 }  // namespace errand::visibility

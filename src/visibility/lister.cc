@@ -1,6 +1,8 @@
 #include "errand/visibility/lister.h"
 
+#include <algorithm>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <utility>
@@ -13,108 +15,322 @@
 namespace errand::visibility {
 namespace {
 
-// How to read the rows a query may match: a range of the visibility table
-// (every row of the namespace, in List order), or the entries of one
-// secondary index value (the same order, fewer rows).
+// Where the rows a query may match come from:
+//  - kScan: the namespace's whole visibility table, in List order;
+//  - kEquality: the index entries of one attribute value, in List order;
+//  - kTimeRange: a StartTime or CloseTime range of a time index. Its entries
+//    are in time order, so List uses it only when the range is small enough
+//    to collect and sort (`row_keys`); Count streams it in any order.
 struct Plan {
-  store::Table table = store::Table::kVisibility;
-  std::string prefix;  // of the keys to scan in `table`
+  enum class Kind { kScan, kEquality, kTimeRange };
+  Kind kind = Kind::kScan;
+  std::string prefix;  // of the keys to scan: visibility or index keys
+  std::string high;    // kTimeRange: the last time (index bytes) in range
+  std::string after;   // kTimeRange: scan starts after this key
+  // kTimeRange, when the whole range was probed: the rows' keys, sorted,
+  // which is List order.
+  std::optional<std::vector<std::string>> row_keys;
 };
 
-// The planner: an equality on an indexed attribute anywhere in the top-level
-// AND chain narrows the scan to that value's index entries; anything else
-// scans the namespace. The full filter is applied either way.
-void IndexedEqualities(const Expr* expr,
-                       std::vector<std::pair<std::string, std::string>>& out) {
+// How many index entries the planner reads to size an access path. Below
+// it, the path with the fewest entries wins; the cost of probing is a key
+// scan, no row reads.
+constexpr size_t kProbeLimit = 4096;
+
+// The top-level AND chain's terms, the only ones that can narrow a scan.
+void Conjuncts(const Expr* expr, std::vector<const Expr*>& out) {
   if (expr == nullptr) return;
   if (const auto* both = std::get_if<And>(&expr->node)) {
-    IndexedEqualities(both->left.get(), out);
-    IndexedEqualities(both->right.get(), out);
+    Conjuncts(both->left.get(), out);
+    Conjuncts(both->right.get(), out);
     return;
   }
-  const auto* cmp = std::get_if<Compare>(&expr->node);
-  if (cmp == nullptr || cmp->op != CompareOp::kEq ||
-      cmp->value.kind != Literal::Kind::kString ||
-      !store::Indexable(cmp->value.text)) {
-    return;
-  }
+  out.push_back(expr);
+}
+
+bool IsEqualityIndexed(const std::string& attribute) {
   for (const char* indexed : store::kIndexedAttributes) {
-    if (cmp->attribute == indexed) {
-      out.emplace_back(cmp->attribute, cmp->value.text);
+    if (attribute == indexed) return true;
+  }
+  return false;
+}
+
+bool IsTimeIndexed(const std::string& attribute) {
+  for (const char* indexed : store::kTimeIndexedAttributes) {
+    if (attribute == indexed) return true;
+  }
+  return false;
+}
+
+struct Equality {
+  std::string attribute, value;
+};
+
+// Inclusive bounds in Unix nanoseconds.
+struct TimeRange {
+  int64_t low = std::numeric_limits<int64_t>::min();
+  int64_t high = std::numeric_limits<int64_t>::max();
+};
+
+struct Candidates {
+  std::vector<Equality> equalities;
+  std::map<std::string, TimeRange> ranges;  // by attribute
+};
+
+// A custom attribute of the same name shadows the system one, whose index
+// then says nothing about it.
+Candidates FindCandidates(const Expr* where, const CustomAttributes& custom) {
+  std::vector<const Expr*> terms;
+  Conjuncts(where, terms);
+  Candidates found;
+  auto narrow = [&](const std::string& attribute, int64_t low, int64_t high) {
+    TimeRange& r = found.ranges[attribute];
+    r.low = std::max(r.low, low);
+    r.high = std::min(r.high, high);
+  };
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  for (const Expr* term : terms) {
+    if (const auto* cmp = std::get_if<Compare>(&term->node)) {
+      if (custom.contains(cmp->attribute)) continue;
+      if (IsEqualityIndexed(cmp->attribute) && cmp->op == CompareOp::kEq &&
+          cmp->value.kind == Literal::Kind::kString &&
+          store::Indexable(cmp->value.text)) {
+        found.equalities.push_back({cmp->attribute, cmp->value.text});
+      }
+      if (!IsTimeIndexed(cmp->attribute)) continue;
+      const std::optional<int64_t> t = DatetimeNanos(cmp->value);
+      if (!t) continue;
+      switch (cmp->op) {
+        case CompareOp::kEq:
+          narrow(cmp->attribute, *t, *t);
+          break;
+        case CompareOp::kGt:  // nothing is later than kMax
+          *t == kMax ? narrow(cmp->attribute, kMax, kMin)
+                     : narrow(cmp->attribute, *t + 1, kMax);
+          break;
+        case CompareOp::kGe:
+          narrow(cmp->attribute, *t, kMax);
+          break;
+        case CompareOp::kLt:
+          *t == kMin ? narrow(cmp->attribute, kMax, kMin)
+                     : narrow(cmp->attribute, kMin, *t - 1);
+          break;
+        case CompareOp::kLe:
+          narrow(cmp->attribute, kMin, *t);
+          break;
+        default:
+          break;
+      }
+    } else if (const auto* between = std::get_if<Between>(&term->node)) {
+      if (between->negated || custom.contains(between->attribute) ||
+          !IsTimeIndexed(between->attribute)) {
+        continue;
+      }
+      const auto low = DatetimeNanos(between->low);
+      const auto high = DatetimeNanos(between->high);
+      if (low && high) narrow(between->attribute, *low, *high);
     }
   }
+  return found;
 }
 
-// Among several usable equalities, a closed ExecutionStatus is the best
-// bet: every index lists running rows first, so any other index would walk
-// past all of them before reaching a closed one.
-std::optional<std::pair<std::string, std::string>> IndexedEquality(
-    const Expr* expr) {
-  std::vector<std::pair<std::string, std::string>> found;
-  IndexedEqualities(expr, found);
-  if (found.empty()) return std::nullopt;
-  for (const auto& eq : found) {
-    if (eq.first == "ExecutionStatus" && eq.second != "Running") return eq;
-  }
-  for (const auto& eq : found) {
-    if (eq.first != "ExecutionStatus") return eq;
-  }
-  return found.front();
+Plan ScanPlan(const std::string& namespace_id) {
+  return {Plan::Kind::kScan, store::VisibilityPrefix(namespace_id)};
 }
 
-Plan MakePlan(const std::string& namespace_id, const Expr* where,
-              const CustomAttributes& custom) {
-  auto eq = IndexedEquality(where);
-  // A custom attribute of the same name shadows the system one.
-  if (!eq || custom.contains(eq->first)) {
-    return {store::Table::kVisibility, store::VisibilityPrefix(namespace_id)};
-  }
-  return {store::Table::kVisibilityIndex,
-          store::IndexPrefix(namespace_id, eq->first, eq->second)};
+Plan EqualityPlan(const std::string& namespace_id, const Equality& eq) {
+  return {Plan::Kind::kEquality,
+          store::IndexPrefix(namespace_id, eq.attribute, eq.value)};
 }
 
-// Visits, in List order, the (visibility key, row) pairs the plan covers,
-// starting after `after` (a visibility key), until `visit` returns false.
+Plan RangePlan(const std::string& namespace_id, const std::string& attribute,
+               const TimeRange& range) {
+  Plan plan{Plan::Kind::kTimeRange,
+            store::TimeIndexPrefix(namespace_id, attribute)};
+  plan.high = store::TimeIndexBytes(range.high);
+  // Every entry has a row key after its time, so the first entry at `low`
+  // sorts after the bare time.
+  plan.after = plan.prefix + store::TimeIndexBytes(range.low);
+  return plan;
+}
+
+// The keys of an index, counted up to kProbeLimit; nullopt beyond.
+absl::StatusOr<std::optional<size_t>> CountEntries(const store::Store* store,
+                                                   const Plan& plan) {
+  size_t n = 0;
+  absl::Status scan = store->Scan(
+      store::Table::kVisibilityIndex, plan.prefix,
+      [&](absl::string_view, absl::string_view) { return ++n <= kProbeLimit; });
+  if (!scan.ok()) return scan;
+  if (n > kProbeLimit) return std::nullopt;
+  return n;
+}
+
+// Visits the row keys of a time range plan, in time order, until `visit`
+// returns false.
+absl::Status ScanRange(const store::Store* store,
+                       const std::string& namespace_id, const Plan& plan,
+                       const std::function<bool(std::string)>& visit) {
+  const std::string row_prefix = store::VisibilityPrefix(namespace_id);
+  const size_t time_at = plan.prefix.size();
+  return store->Scan(
+      store::Table::kVisibilityIndex, plan.prefix,
+      [&](absl::string_view key, absl::string_view) {
+        if (key.size() <= time_at + store::kTimeIndexBytes ||
+            key.substr(time_at, store::kTimeIndexBytes) > plan.high) {
+          return false;
+        }
+        return visit(absl::StrCat(
+            row_prefix, key.substr(time_at + store::kTimeIndexBytes)));
+      },
+      plan.after);
+}
+
+// Collects a range's row keys, sorted into List order, if there are at most
+// kProbeLimit of them.
+absl::StatusOr<std::optional<std::vector<std::string>>> CollectRange(
+    const store::Store* store, const std::string& namespace_id,
+    const Plan& plan) {
+  std::vector<std::string> keys;
+  bool exhausted = true;
+  absl::Status scan =
+      ScanRange(store, namespace_id, plan, [&](std::string row_key) {
+        if (keys.size() == kProbeLimit) {
+          exhausted = false;
+          return false;
+        }
+        keys.push_back(std::move(row_key));
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!exhausted) return std::nullopt;
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+// The planner. Each equality on an indexed attribute and each time range in
+// the top-level AND chain is a candidate; the one with the fewest entries,
+// if any has at most kProbeLimit, wins. Otherwise List streams an equality
+// index (a closed ExecutionStatus first: every index lists running rows
+// first, so another would walk past all of them) or the whole namespace, and
+// Count may also stream a time range. The full filter is applied either way.
+absl::StatusOr<Plan> MakePlan(const store::Store* store,
+                              const std::string& namespace_id,
+                              const Expr* where, const CustomAttributes& custom,
+                              bool ordered) {
+  const Candidates candidates = FindCandidates(where, custom);
+  std::optional<Plan> best;
+  size_t best_size = 0;
+  auto consider = [&](Plan plan, size_t size) {
+    if (!best || size < best_size) {
+      best = std::move(plan);
+      best_size = size;
+    }
+  };
+  for (const Equality& eq : candidates.equalities) {
+    Plan plan = EqualityPlan(namespace_id, eq);
+    auto size = CountEntries(store, plan);
+    if (!size.ok()) return size.status();
+    if (*size) consider(std::move(plan), **size);
+  }
+  for (const auto& [attribute, range] : candidates.ranges) {
+    Plan plan = RangePlan(namespace_id, attribute, range);
+    if (range.low > range.high) {
+      plan.row_keys.emplace();  // matches nothing
+      return plan;
+    }
+    auto keys = CollectRange(store, namespace_id, plan);
+    if (!keys.ok()) return keys.status();
+    if (!*keys) continue;
+    const size_t size = (*keys)->size();
+    plan.row_keys = std::move(**keys);
+    consider(std::move(plan), size);
+  }
+  if (best) return *best;
+  for (const Equality& eq : candidates.equalities) {
+    if (eq.attribute == "ExecutionStatus" && eq.value != "Running") {
+      return EqualityPlan(namespace_id, eq);
+    }
+  }
+  if (!candidates.equalities.empty()) {
+    return EqualityPlan(namespace_id, candidates.equalities.front());
+  }
+  if (!ordered && !candidates.ranges.empty()) {
+    const auto& [attribute, range] = *candidates.ranges.begin();
+    return RangePlan(namespace_id, attribute, range);
+  }
+  return ScanPlan(namespace_id);
+}
+
+// Reads the row at `row_key` and passes it on; false stops the scan.
+bool VisitRow(const store::Store* store, const std::string& row_key,
+              absl::Status& error,
+              const std::function<bool(absl::string_view, const Row&)>& visit) {
+  auto got = store->Get(store::Table::kVisibility, row_key);
+  if (!got.ok()) {
+    error = got.status();
+    return false;
+  }
+  if (!got->has_value()) return true;  // raced with a delete
+  Row row;
+  if (!row.ParseFromString(**got)) {
+    error = absl::DataLossError("corrupt visibility row");
+    return false;
+  }
+  return visit(row_key, row);
+}
+
+// Visits the (visibility key, row) pairs the plan covers, starting after
+// `after` (a visibility key), until `visit` returns false. Every plan but a
+// streamed time range visits in List order.
 absl::Status Scan(
-    const store::Store* store_, const std::string& namespace_id,
+    const store::Store* store, const std::string& namespace_id,
     const Plan& plan, absl::string_view after,
     const std::function<bool(absl::string_view, const Row&)>& visit) {
-  const std::string row_prefix = store::VisibilityPrefix(namespace_id);
   absl::Status error;
+  if (plan.kind == Plan::Kind::kTimeRange) {
+    if (plan.row_keys) {
+      auto it = std::upper_bound(plan.row_keys->begin(), plan.row_keys->end(),
+                                 std::string(after));
+      for (; it != plan.row_keys->end(); ++it) {
+        if (!VisitRow(store, *it, error, visit)) break;
+      }
+      return error;
+    }
+    absl::Status scan =
+        ScanRange(store, namespace_id, plan, [&](std::string row_key) {
+          return VisitRow(store, row_key, error, visit);
+        });
+    return scan.ok() ? error : scan;
+  }
+  const std::string row_prefix = store::VisibilityPrefix(namespace_id);
   std::string resume;
   if (!after.empty()) {
-    resume = plan.table == store::Table::kVisibility
+    resume = plan.kind == Plan::Kind::kScan
                  ? std::string(after)
                  : absl::StrCat(plan.prefix, after.substr(row_prefix.size()));
   }
-  absl::Status scan = store_->Scan(
-      plan.table, plan.prefix,
+  const store::Table table = plan.kind == Plan::Kind::kScan
+                                 ? store::Table::kVisibility
+                                 : store::Table::kVisibilityIndex;
+  absl::Status scan = store->Scan(
+      table, plan.prefix,
       [&](absl::string_view key, absl::string_view value) {
-        std::string row_key;
-        std::string fetched;
-        if (plan.table == store::Table::kVisibilityIndex) {
-          row_key = absl::StrCat(row_prefix, key.substr(plan.prefix.size()));
-          auto got = store_->Get(store::Table::kVisibility, row_key);
-          if (!got.ok()) {
-            error = got.status();
-            return false;
-          }
-          if (!got->has_value()) return true;  // raced with a delete
-          fetched = std::move(**got);
-          value = fetched;
-        } else {
-          row_key.assign(key.data(), key.size());
+        if (plan.kind == Plan::Kind::kEquality) {
+          return VisitRow(
+              store, absl::StrCat(row_prefix, key.substr(plan.prefix.size())),
+              error, visit);
         }
         Row row;
         if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           error = absl::DataLossError("corrupt visibility row");
           return false;
         }
-        return visit(row_key, row);
+        return visit(key, row);
       },
       resume);
-  if (!scan.ok()) return scan;
-  return error;
+  return scan.ok() ? error : scan;
 }
 
 }  // namespace
@@ -142,9 +358,11 @@ absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
   ListPage page;
   std::string last_key;
   bool more = false;
-  const Plan plan = MakePlan(namespace_id, parsed->where.get(), custom);
+  auto plan = MakePlan(store_, namespace_id, parsed->where.get(), custom,
+                       /*ordered=*/true);
+  if (!plan.ok()) return plan.status();
   absl::Status scan =
-      Scan(store_, namespace_id, plan, page_token,
+      Scan(store_, namespace_id, *plan, page_token,
            [&](absl::string_view key, const Row& row) {
              if (!(*filter)(row)) return true;
              if (static_cast<int>(page.executions.size()) == page_size) {
@@ -175,8 +393,10 @@ absl::StatusOr<CountResult> Lister::Count(const std::string& namespace_id,
   if (!filter.ok()) return filter.status();
   CountResult result;
   std::map<std::string, int64_t> groups;
-  const Plan plan = MakePlan(namespace_id, parsed->where.get(), custom);
-  absl::Status scan = Scan(store_, namespace_id, plan, "",
+  auto plan = MakePlan(store_, namespace_id, parsed->where.get(), custom,
+                       /*ordered=*/false);
+  if (!plan.ok()) return plan.status();
+  absl::Status scan = Scan(store_, namespace_id, *plan, "",
                            [&](absl::string_view, const Row& row) {
                              if (!(*filter)(row)) return true;
                              ++result.count;

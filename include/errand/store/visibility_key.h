@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -102,6 +103,51 @@ inline std::vector<std::pair<const char*, std::string>> IndexedValues(
           {"ActivityType", row.activity_type().name()},
           {"ExecutionStatus", ExecutionStatusName(row.status())}};
 }
+
+// Time indexes serve range predicates. Their entries sort by time, oldest
+// first, not in List order:
+//   <namespace_id> \0 <attribute> \0 \0 <8-byte time> <the row's key without
+//   its namespace prefix>
+// The empty value keeps them apart from the equality entries above. A row
+// has a CloseTime entry only once it is closed.
+inline constexpr const char* kTimeIndexedAttributes[] = {"StartTime",
+                                                         "CloseTime"};
+
+inline std::string TimeIndexPrefix(absl::string_view namespace_id,
+                                   absl::string_view attribute) {
+  return IndexPrefix(namespace_id, attribute, "");
+}
+
+// The 8 bytes for `unix_nanos` in a time index key: big-endian with the sign
+// bit flipped, so that byte order is time order, before 1970 included.
+inline std::string TimeIndexBytes(int64_t unix_nanos) {
+  const uint64_t v = static_cast<uint64_t>(unix_nanos) ^ (uint64_t{1} << 63);
+  std::string out;
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+  return out;
+}
+
+inline constexpr size_t kTimeIndexBytes = 8;
+
+// Every index key of `row`, stored at `visibility_key`: what a writer puts
+// with the row and deletes with it.
+std::vector<std::string> IndexKeysOf(
+    absl::string_view namespace_id,
+    const temporal::api::activity::v1::ActivityExecutionListInfo& row,
+    absl::string_view visibility_key);
+
+// Bumped when the index layout changes; the engine rebuilds the index table
+// from the rows when the stored version differs.
+inline constexpr absl::string_view kVisibilityIndexVersionKey =
+    "visibility_index_version";
+inline constexpr absl::string_view kVisibilityIndexVersion = "2";
+
+class Store;
+// Rebuilds the index table from the rows if it was written by another layout
+// (or by a version before indexes were versioned); a no-op otherwise.
+absl::Status EnsureVisibilityIndex(Store& store);
 
 }  // namespace errand::store
 

@@ -7,6 +7,7 @@
 #include <google/protobuf/map.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "errand/visibility/query.h"
 #include "temporal/api/activity/v1/message.pb.h"
+#include "temporal/api/common/v1/message.pb.h"
 #include "temporal/api/enums/v1/common.pb.h"
 
 namespace errand::visibility {
@@ -33,6 +35,16 @@ absl::StatusOr<Filter> BindFilter(const Expr* where,
 std::vector<std::pair<std::string, temporal::api::enums::v1::IndexedValueType>>
 SystemAttributes();
 bool IsSystemAttribute(const std::string& name);
+
+// A datetime literal as Unix nanoseconds: an RFC 3339 string, or an integer
+// taken as nanoseconds already. nullopt if it is neither.
+std::optional<int64_t> DatetimeNanos(const Literal& literal);
+
+// Checks a custom search attribute value given at start against the type the
+// namespace registered (`indexed_type`, an IndexedValueType): INVALID_ARGUMENT
+// "invalid value for search attribute <name> of type <Type>: <value>".
+absl::Status CheckCustomValue(const std::string& name, int32_t indexed_type,
+                              const temporal::api::common::v1::Payload& value);
 
 // The ExecutionStatus value of a row: Running, Completed, Failed, ...
 std::string StatusName(const Row& row);
