@@ -1,0 +1,725 @@
+// Load generator: drives any server that speaks Temporal's standalone
+// activity API (Errand, or Temporal's own) over gRPC with the asynchronous
+// callback API, so that thousands of calls in flight cost a few threads and
+// little CPU on the box the server shares.
+//
+//   build/bench/errand_loadgen --address 127.0.0.1:7233 --workload throughput
+//       [--seconds 10] [--callers 64] [--workers 16] [--channels 4]
+//   ... --workload latency --rate 1000 [--seconds 10]
+//   ... --workload backlog --activities 1000000 [--starters 64] [--workers 16]
+//       [--server-pid PID]
+//   ... --workload heartbeat --activities 200 [--activity-seconds 5]
+//   ... --workload fill --activities N   (enqueue only, for recovery runs)
+//
+// Workers complete every task at once (a no-op activity). Each workload ends
+// with one line "RESULT {json}" for bench/compare.py; the rest is for people.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "temporal/api/workflowservice/v1/service.grpc.pb.h"
+
+namespace {
+
+namespace ws = temporal::api::workflowservice::v1;
+using Stub = ws::WorkflowService::Stub;
+
+// --- flags -----------------------------------------------------------------
+
+struct Flags {
+  std::map<std::string, std::string> values;
+
+  Flags(int argc, char** argv) {
+    for (int i = 1; i + 1 < argc; i += 2) values[argv[i]] = argv[i + 1];
+  }
+  std::string Get(const std::string& name, const std::string& fallback) const {
+    auto it = values.find(name);
+    return it == values.end() ? fallback : it->second;
+  }
+  int64_t Int(const std::string& name, int64_t fallback) const {
+    int64_t v = fallback;
+    return absl::SimpleAtoi(Get(name, ""), &v) ? v : fallback;
+  }
+  double Double(const std::string& name, double fallback) const {
+    double v = fallback;
+    return absl::SimpleAtod(Get(name, ""), &v) ? v : fallback;
+  }
+};
+
+// --- measurement -----------------------------------------------------------
+
+// Latency samples in microseconds; percentiles by sorting at the end.
+class Samples {
+ public:
+  void Add(absl::Duration d) {
+    std::lock_guard<std::mutex> lock(mu_);
+    micros_.push_back(absl::ToInt64Microseconds(d));
+  }
+  // p in [0, 100]; milliseconds.
+  double Percentile(double p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (micros_.empty()) return 0;
+    std::sort(micros_.begin(), micros_.end());
+    const size_t i = std::min(micros_.size() - 1,
+                              static_cast<size_t>(p / 100.0 * micros_.size()));
+    return micros_[i] / 1000.0;
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return micros_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<int64_t> micros_;
+};
+
+std::string PercentilesJson(const std::string& name, Samples& s) {
+  return absl::StrFormat(
+      R"("%s_p50_ms":%.3f,"%s_p90_ms":%.3f,"%s_p99_ms":%.3f,"%s_p999_ms":%.3f)",
+      name, s.Percentile(50), name, s.Percentile(90), name, s.Percentile(99),
+      name, s.Percentile(99.9));
+}
+
+// Resident and peak resident memory of a process, in bytes (0 if unknown).
+struct Memory {
+  int64_t rss = 0, peak = 0;
+};
+Memory ProcessMemory(int64_t pid) {
+  Memory m;
+  if (pid <= 0) return m;
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    int64_t kb = 0;
+    auto value = [&](const char* key) {
+      if (line.rfind(key, 0) != 0) return false;
+      std::string rest = line.substr(std::string(key).size());
+      rest.erase(rest.find_last_not_of(" kB") + 1);
+      return absl::SimpleAtoi(absl::StripAsciiWhitespace(rest), &kb);
+    };
+    if (value("VmRSS:")) m.rss = kb * 1024;
+    if (value("VmHWM:")) m.peak = kb * 1024;
+  }
+  return m;
+}
+
+// --- the client side -------------------------------------------------------
+
+// Several channels, each its own TCP connection, used round robin: one
+// HTTP/2 connection would cap the calls in flight and serialize framing.
+class Connections {
+ public:
+  Connections(const std::string& address, int count) {
+    for (int i = 0; i < count; ++i) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      args.SetInt("errand.loadgen.channel", i);
+      args.SetMaxReceiveMessageSize(16 << 20);
+      stubs_.push_back(ws::WorkflowService::NewStub(grpc::CreateCustomChannel(
+          address, grpc::InsecureChannelCredentials(), args)));
+    }
+  }
+  Stub::async_interface* Next() {
+    return stubs_[next_.fetch_add(1, std::memory_order_relaxed) % stubs_.size()]
+        ->async();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Stub>> stubs_;
+  std::atomic<size_t> next_{0};
+};
+
+// One unary call through the callback API. The context, request and
+// response live until `done` has run (on a gRPC thread).
+template <typename Req, typename Resp>
+struct Call {
+  grpc::ClientContext ctx;
+  Req req;
+  Resp resp;
+};
+
+template <typename Req, typename Resp, typename Method>
+void Unary(Method method, Req req, absl::Duration timeout,
+           std::function<void(const grpc::Status&, Resp&)> done) {
+  auto call = std::make_shared<Call<Req, Resp>>();
+  call->req = std::move(req);
+  call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  method(&call->ctx, &call->req, &call->resp,
+         [call, done = std::move(done)](grpc::Status status) {
+           done(status, call->resp);
+         });
+}
+
+// Runs functions at given times on one thread (pacing and heartbeats).
+class Scheduler {
+ public:
+  Scheduler() : thread_([this] { Run(); }) {}
+  ~Scheduler() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void At(absl::Time when, std::function<void()> fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push({when, seq_++, std::move(fn)});
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  struct Item {
+    absl::Time when;
+    uint64_t seq;
+    std::function<void()> fn;
+    bool operator>(const Item& o) const {
+      return when != o.when ? when > o.when : seq > o.seq;
+    }
+  };
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      if (queue_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      const absl::Time when = queue_.top().when;
+      const absl::Time now = absl::Now();
+      if (when > now) {
+        // Sleep short intervals precisely: condition variables overshoot.
+        if (when - now > absl::Milliseconds(2)) {
+          cv_.wait_for(lock, absl::ToChronoMicroseconds(when - now -
+                                                        absl::Milliseconds(1)));
+        } else {
+          lock.unlock();
+          absl::SleepFor(when - now);
+          lock.lock();
+        }
+        continue;
+      }
+      Item item = std::move(const_cast<Item&>(queue_.top()));
+      queue_.pop();
+      lock.unlock();
+      item.fn();
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> queue_;
+  uint64_t seq_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+struct Options {
+  std::string ns = "default";
+  std::string task_queue;
+  std::string id_prefix;
+  absl::Duration start_to_close = absl::Seconds(60);
+  absl::Duration heartbeat_timeout = absl::ZeroDuration();
+};
+
+ws::StartActivityExecutionRequest StartRequest(const Options& o,
+                                               const std::string& id) {
+  ws::StartActivityExecutionRequest req;
+  req.set_namespace_(o.ns);
+  req.set_identity("errand-loadgen");
+  req.set_request_id(id);
+  req.set_activity_id(id);
+  req.mutable_activity_type()->set_name("noop");
+  req.mutable_task_queue()->set_name(o.task_queue);
+  req.mutable_start_to_close_timeout()->set_seconds(
+      absl::ToInt64Seconds(o.start_to_close));
+  if (o.heartbeat_timeout > absl::ZeroDuration()) {
+    req.mutable_heartbeat_timeout()->set_seconds(
+        absl::ToInt64Seconds(o.heartbeat_timeout));
+  }
+  auto* payload = req.mutable_input()->add_payloads();
+  (*payload->mutable_metadata())["encoding"] = "json/plain";
+  payload->set_data(absl::StrCat("\"", id, "\""));
+  return req;
+}
+
+// Everything a run counts.
+struct Counters {
+  std::atomic<int64_t> started{0}, completed{0}, results{0}, heartbeats{0},
+      errors{0};
+  std::mutex error_mu;
+  std::string first_error;
+
+  void Error(const grpc::Status& s, const char* what) {
+    if (errors.fetch_add(1) == 0) {
+      std::lock_guard<std::mutex> lock(error_mu);
+      first_error =
+          absl::StrCat(what, ": ", s.error_code(), " ", s.error_message());
+    }
+  }
+};
+
+// Workers: each keeps one long poll open; a task is completed at once, or,
+// with `work`, handed to it along with the function that completes it.
+class Workers {
+ public:
+  using Complete = std::function<void()>;
+  using Work =
+      std::function<void(ws::PollActivityTaskQueueResponse&, Complete)>;
+
+  Workers(Connections* conns, const Options& o, Counters* counters,
+          std::function<void(const ws::PollActivityTaskQueueResponse&)>
+              on_task = nullptr,
+          Work work = nullptr)
+      : conns_(conns),
+        o_(o),
+        c_(counters),
+        on_task_(std::move(on_task)),
+        work_(std::move(work)) {}
+
+  void Start(int count) {
+    for (int i = 0; i < count; ++i) Poll();
+  }
+  // Stops re-polling; polls in flight end at their deadline.
+  void Stop() { stop_ = true; }
+
+ private:
+  void Poll() {
+    if (stop_) return;
+    ws::PollActivityTaskQueueRequest req;
+    req.set_namespace_(o_.ns);
+    req.mutable_task_queue()->set_name(o_.task_queue);
+    req.set_identity("errand-loadgen-worker");
+    Unary<ws::PollActivityTaskQueueRequest, ws::PollActivityTaskQueueResponse>(
+        [this](auto... a) { conns_->Next()->PollActivityTaskQueue(a...); },
+        std::move(req), absl::Seconds(70),
+        [this](const grpc::Status& s, ws::PollActivityTaskQueueResponse& r) {
+          if (!s.ok()) {
+            if (!stop_) c_->Error(s, "PollActivityTaskQueue");
+            if (!stop_) absl::SleepFor(absl::Milliseconds(10));
+            Poll();
+            return;
+          }
+          if (r.task_token().empty()) {  // the long poll expired
+            Poll();
+            return;
+          }
+          if (on_task_) on_task_(r);
+          std::string token = r.task_token();
+          Complete complete = [this, token = std::move(token)] {
+            Respond(token);
+          };
+          if (work_) {
+            work_(r, std::move(complete));
+            Poll();  // the activity runs on; this worker takes the next task
+          } else {
+            complete();
+          }
+        });
+  }
+
+  void Respond(const std::string& token) {
+    ws::RespondActivityTaskCompletedRequest req;
+    req.set_namespace_(o_.ns);
+    req.set_task_token(token);
+    req.set_identity("errand-loadgen-worker");
+    auto* payload = req.mutable_result()->add_payloads();
+    (*payload->mutable_metadata())["encoding"] = "json/plain";
+    payload->set_data("\"done\"");
+    Unary<ws::RespondActivityTaskCompletedRequest,
+          ws::RespondActivityTaskCompletedResponse>(
+        [this](auto... a) {
+          conns_->Next()->RespondActivityTaskCompleted(a...);
+        },
+        std::move(req), absl::Seconds(30),
+        [this](const grpc::Status& s, auto&) {
+          if (s.ok()) {
+            c_->completed.fetch_add(1);
+          } else {
+            c_->Error(s, "RespondActivityTaskCompleted");
+          }
+          if (!work_) Poll();
+        });
+  }
+
+  Connections* conns_;
+  Options o_;
+  Counters* c_;
+  std::function<void(const ws::PollActivityTaskQueueResponse&)> on_task_;
+  Work work_;
+  std::atomic<bool> stop_{false};
+};
+
+// Starts one activity and, if `wait`, long-polls its outcome; `done` gets
+// whether it all succeeded.
+void StartAndWait(Connections* conns, const Options& o, Counters* c,
+                  const std::string& id, bool wait,
+                  std::function<void(bool)> done) {
+  Unary<ws::StartActivityExecutionRequest, ws::StartActivityExecutionResponse>(
+      [conns](auto... a) { conns->Next()->StartActivityExecution(a...); },
+      StartRequest(o, id), absl::Seconds(30),
+      [=](const grpc::Status& s, ws::StartActivityExecutionResponse& r) {
+        if (!s.ok()) {
+          c->Error(s, "StartActivityExecution");
+          done(false);
+          return;
+        }
+        c->started.fetch_add(1);
+        if (!wait) {
+          done(true);
+          return;
+        }
+        auto poll = std::make_shared<std::function<void()>>();
+        *poll = [=, run_id = r.run_id()] {
+          ws::PollActivityExecutionRequest req;
+          req.set_namespace_(o.ns);
+          req.set_activity_id(id);
+          req.set_run_id(run_id);
+          Unary<ws::PollActivityExecutionRequest,
+                ws::PollActivityExecutionResponse>(
+              [conns](auto... a) {
+                conns->Next()->PollActivityExecution(a...);
+              },
+              std::move(req), absl::Seconds(70),
+              [=](const grpc::Status& s, ws::PollActivityExecutionResponse& r) {
+                if (!s.ok() &&
+                    s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+                  c->Error(s, "PollActivityExecution");
+                  done(false);
+                  *poll = nullptr;  // break the cycle
+                  return;
+                }
+                if (!s.ok() || !r.has_outcome()) {
+                  (*poll)();  // long poll expired without an outcome
+                  return;
+                }
+                c->results.fetch_add(1);
+                done(true);
+                *poll = nullptr;
+              });
+        };
+        (*poll)();
+      });
+}
+
+std::string Unique(const std::string& prefix) {
+  return absl::StrCat(prefix, "-", absl::ToUnixMicros(absl::Now()));
+}
+
+void PrintResult(const std::string& json) {
+  std::printf("RESULT {%s}\n", json.c_str());
+  std::fflush(stdout);
+}
+
+// --- workloads -------------------------------------------------------------
+
+// Closed loop: each caller starts an activity, waits for its result, repeats.
+int Throughput(Connections* conns, const Options& o, const Flags& flags) {
+  const int callers = flags.Int("--callers", 64);
+  const int workers = flags.Int("--workers", 16);
+  const absl::Duration run = absl::Seconds(flags.Double("--seconds", 10));
+  const absl::Duration warmup = absl::Seconds(flags.Double("--warmup", 1));
+  Counters c;
+  Samples latency;
+  Workers w(conns, o, &c);
+  w.Start(workers);
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> next_id{0}, measured{0};
+  std::atomic<int> active{callers};
+  absl::Notification all_done;
+  const absl::Time begin = absl::Now();
+  const absl::Time measure_from = begin + warmup;
+  std::function<void()> loop = [&] {
+    if (stop) {
+      if (active.fetch_sub(1) == 1) all_done.Notify();
+      return;
+    }
+    const absl::Time sent = absl::Now();
+    StartAndWait(conns, o, &c, absl::StrCat(o.id_prefix, next_id++), true,
+                 [&, sent](bool ok) {
+                   const absl::Time now = absl::Now();
+                   if (ok && sent >= measure_from) {
+                     latency.Add(now - sent);
+                     measured.fetch_add(1);
+                   }
+                   loop();
+                 });
+  };
+  for (int i = 0; i < callers; ++i) loop();
+  absl::SleepFor(warmup + run);
+  stop = true;
+  all_done.WaitForNotificationWithTimeout(absl::Seconds(80));
+  w.Stop();
+  const double seconds = absl::ToDoubleSeconds(run);
+  const double per_s = measured / seconds;
+  std::printf(
+      "throughput: %.0f activities/s end to end (%lld in %.0f s, %d callers, "
+      "%d workers), %lld errors; start-to-result p50 %.2f ms p99 %.2f ms\n",
+      per_s, static_cast<long long>(measured.load()), seconds, callers, workers,
+      static_cast<long long>(c.errors.load()), latency.Percentile(50),
+      latency.Percentile(99));
+  if (!c.first_error.empty()) {
+    std::printf("first error: %s\n", c.first_error.c_str());
+  }
+  PrintResult(absl::StrCat(R"("workload":"throughput","per_s":)", per_s,
+                           R"(,"completed":)", measured.load(), R"(,"errors":)",
+                           c.errors.load(), R"(,"callers":)", callers, ",",
+                           PercentilesJson("result", latency)));
+  return 0;
+}
+
+// Open loop at a fixed rate. Latencies count from when each start was due,
+// not from when it was sent, so a stalled server is not excused by the load
+// generator waiting for it (coordinated omission).
+int Latency(Connections* conns, const Options& o, const Flags& flags) {
+  const double rate = flags.Double("--rate", 1000);
+  const absl::Duration run = absl::Seconds(flags.Double("--seconds", 10));
+  const int workers = flags.Int("--workers", 16);
+  const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(run));
+  std::vector<absl::Time> due(total);
+  std::vector<std::atomic<int64_t>> dispatched(total);
+  Counters c;
+  Samples to_dispatch, to_result;
+  const std::string prefix = o.id_prefix;
+  Workers w(conns, o, &c, [&](const ws::PollActivityTaskQueueResponse& task) {
+    int64_t i = -1;
+    if (absl::SimpleAtoi(
+            absl::string_view(task.activity_id()).substr(prefix.size()), &i) &&
+        i >= 0 && i < total) {
+      dispatched[i] = absl::ToUnixMicros(absl::Now());
+    }
+  });
+  w.Start(workers);
+  std::atomic<int64_t> finished{0};
+  absl::Notification all_done;
+  {
+    Scheduler scheduler;
+    const absl::Time t0 = absl::Now() + absl::Milliseconds(100);
+    for (int64_t i = 0; i < total; ++i) {
+      due[i] = t0 + absl::Seconds(i / rate);
+      scheduler.At(due[i], [&, i] {
+        StartAndWait(
+            conns, o, &c, absl::StrCat(prefix, i), true, [&, i](bool ok) {
+              if (ok) {
+                const absl::Time now = absl::Now();
+                to_result.Add(now - due[i]);
+                if (dispatched[i] != 0) {
+                  to_dispatch.Add(absl::FromUnixMicros(dispatched[i]) - due[i]);
+                }
+              }
+              if (finished.fetch_add(1) + 1 == total) {
+                all_done.Notify();
+              }
+            });
+      });
+    }
+    all_done.WaitForNotificationWithTimeout(run + absl::Seconds(90));
+  }
+  w.Stop();
+  std::printf(
+      "latency at %.0f/s for %.0f s: start-to-dispatch p50 %.2f p90 %.2f p99 "
+      "%.2f p99.9 %.2f ms; start-to-result p50 %.2f p99 %.2f p99.9 %.2f ms; "
+      "%lld errors\n",
+      rate, absl::ToDoubleSeconds(run), to_dispatch.Percentile(50),
+      to_dispatch.Percentile(90), to_dispatch.Percentile(99),
+      to_dispatch.Percentile(99.9), to_result.Percentile(50),
+      to_result.Percentile(99), to_result.Percentile(99.9),
+      static_cast<long long>(c.errors.load()));
+  if (!c.first_error.empty()) {
+    std::printf("first error: %s\n", c.first_error.c_str());
+  }
+  PrintResult(absl::StrCat(R"("workload":"latency","rate":)", rate,
+                           R"(,"activities":)", total, R"(,"errors":)",
+                           c.errors.load(), ",",
+                           PercentilesJson("dispatch", to_dispatch), ",",
+                           PercentilesJson("result", to_result)));
+  return 0;
+}
+
+// Starts `n` activities with `starters` concurrent callers and no worker;
+// returns the seconds it took.
+double Enqueue(Connections* conns, const Options& o, Counters* c, int64_t n,
+               int starters) {
+  std::atomic<int64_t> next{0};
+  std::atomic<int> active{starters};
+  absl::Notification done;
+  std::function<void()> loop = [&] {
+    const int64_t i = next++;
+    if (i >= n) {
+      if (active.fetch_sub(1) == 1) done.Notify();
+      return;
+    }
+    StartAndWait(conns, o, c, absl::StrCat(o.id_prefix, i), false,
+                 [&](bool) { loop(); });
+  };
+  const absl::Time begin = absl::Now();
+  for (int i = 0; i < starters; ++i) loop();
+  done.WaitForNotification();
+  return absl::ToDoubleSeconds(absl::Now() - begin);
+}
+
+int Backlog(Connections* conns, const Options& o, const Flags& flags,
+            bool drain) {
+  const int64_t n = flags.Int("--activities", 1000000);
+  const int starters = flags.Int("--starters", 64);
+  const int workers = flags.Int("--workers", 16);
+  const int64_t pid = flags.Int("--server-pid", 0);
+  Counters c;
+  const Memory before = ProcessMemory(pid);
+  const double enqueue_s = Enqueue(conns, o, &c, n, starters);
+  const Memory queued = ProcessMemory(pid);
+  const double enqueue_rate = c.started / enqueue_s;
+  std::printf("enqueued %lld activities in %.1f s: %.0f/s, %lld errors\n",
+              static_cast<long long>(c.started.load()), enqueue_s, enqueue_rate,
+              static_cast<long long>(c.errors.load()));
+  if (pid > 0) {
+    std::printf(
+        "server memory: %.1f MiB before, %.1f MiB with the backlog "
+        "(%.0f bytes per queued activity)\n",
+        before.rss / 1048576.0, queued.rss / 1048576.0,
+        static_cast<double>(queued.rss - before.rss) / std::max<int64_t>(1, n));
+  }
+  if (!drain) {
+    PrintResult(absl::StrCat(R"("workload":"fill","activities":)", n,
+                             R"(,"enqueue_per_s":)", enqueue_rate,
+                             R"(,"errors":)", c.errors.load()));
+    return 0;
+  }
+  Workers w(conns, o, &c);
+  const absl::Time begin = absl::Now();
+  w.Start(workers);
+  while (c.completed < c.started) {
+    absl::SleepFor(absl::Milliseconds(20));
+    if (absl::Now() - begin > absl::Minutes(30)) break;
+  }
+  const double drain_s = absl::ToDoubleSeconds(absl::Now() - begin);
+  w.Stop();
+  const Memory after = ProcessMemory(pid);
+  const double drain_rate = c.completed / drain_s;
+  std::printf("drained %lld in %.1f s: %.0f/s; server peak RSS %.1f MiB\n",
+              static_cast<long long>(c.completed.load()), drain_s, drain_rate,
+              after.peak / 1048576.0);
+  if (!c.first_error.empty()) {
+    std::printf("first error: %s\n", c.first_error.c_str());
+  }
+  PrintResult(absl::StrCat(
+      R"("workload":"backlog","activities":)", n, R"(,"enqueue_per_s":)",
+      enqueue_rate, R"(,"drain_per_s":)", drain_rate, R"(,"errors":)",
+      c.errors.load(), R"(,"rss_before":)", before.rss, R"(,"rss_queued":)",
+      queued.rss, R"(,"peak_rss":)", after.peak, R"(,"bytes_per_queued":)",
+      pid > 0 ? static_cast<double>(queued.rss - before.rss) / n : 0.0));
+  return 0;
+}
+
+// Long activities that heartbeat every 100 ms until they have run for
+// --activity-seconds, then complete.
+int Heartbeat(Connections* conns, Options o, const Flags& flags) {
+  const int64_t n = flags.Int("--activities", 200);
+  const absl::Duration length =
+      absl::Seconds(flags.Double("--activity-seconds", 5));
+  const absl::Duration every = absl::Milliseconds(flags.Int("--every-ms", 100));
+  o.heartbeat_timeout = absl::Seconds(10);
+  Counters c;
+  Samples rpc;
+  Scheduler scheduler;
+  std::function<void(std::string, absl::Time, Workers::Complete)> beat =
+      [&](std::string token, absl::Time end, Workers::Complete complete) {
+        if (absl::Now() >= end) {
+          complete();
+          return;
+        }
+        ws::RecordActivityTaskHeartbeatRequest req;
+        req.set_namespace_(o.ns);
+        req.set_task_token(token);
+        req.set_identity("errand-loadgen-worker");
+        const absl::Time sent = absl::Now();
+        Unary<ws::RecordActivityTaskHeartbeatRequest,
+              ws::RecordActivityTaskHeartbeatResponse>(
+            [conns](auto... a) {
+              conns->Next()->RecordActivityTaskHeartbeat(a...);
+            },
+            std::move(req), absl::Seconds(10),
+            [&, token, end, complete, sent](const grpc::Status& s, auto&) {
+              if (s.ok()) {
+                rpc.Add(absl::Now() - sent);
+                c.heartbeats.fetch_add(1);
+              } else {
+                c.Error(s, "RecordActivityTaskHeartbeat");
+              }
+              scheduler.At(sent + every, [&, token, end, complete] {
+                beat(token, end, complete);
+              });
+            });
+      };
+  Workers w(
+      conns, o, &c, nullptr,
+      [&](ws::PollActivityTaskQueueResponse& task, Workers::Complete complete) {
+        beat(task.task_token(), absl::Now() + length, std::move(complete));
+      });
+  w.Start(flags.Int("--workers", 16));
+  const absl::Time begin = absl::Now();
+  Enqueue(conns, o, &c, n, flags.Int("--starters", 64));
+  while (c.completed < n && absl::Now() - begin < length + absl::Minutes(2)) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - begin);
+  w.Stop();
+  const double per_s = c.heartbeats / seconds;
+  std::printf(
+      "heartbeat: %lld activities, %lld heartbeats in %.1f s (%.0f/s), RPC "
+      "p50 %.2f ms p99 %.2f ms, %lld completed, %lld errors\n",
+      static_cast<long long>(n), static_cast<long long>(c.heartbeats.load()),
+      seconds, per_s, rpc.Percentile(50), rpc.Percentile(99),
+      static_cast<long long>(c.completed.load()),
+      static_cast<long long>(c.errors.load()));
+  if (!c.first_error.empty()) {
+    std::printf("first error: %s\n", c.first_error.c_str());
+  }
+  PrintResult(absl::StrCat(R"("workload":"heartbeat","activities":)", n,
+                           R"(,"heartbeats_per_s":)", per_s, R"(,"completed":)",
+                           c.completed.load(), R"(,"errors":)", c.errors.load(),
+                           ",", PercentilesJson("heartbeat", rpc)));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Flags flags(argc, argv);
+  const std::string workload = flags.Get("--workload", "throughput");
+  Connections conns(flags.Get("--address", "127.0.0.1:7233"),
+                    flags.Int("--channels", 4));
+  Options o;
+  o.ns = flags.Get("--namespace", "default");
+  o.task_queue = flags.Get("--task-queue", Unique("loadgen-" + workload));
+  o.id_prefix = Unique(workload) + "-";
+  if (workload == "throughput") return Throughput(&conns, o, flags);
+  if (workload == "latency") return Latency(&conns, o, flags);
+  if (workload == "backlog") return Backlog(&conns, o, flags, true);
+  if (workload == "fill") return Backlog(&conns, o, flags, false);
+  if (workload == "heartbeat") return Heartbeat(&conns, o, flags);
+  std::fprintf(stderr, "unknown workload %s\n", workload.c_str());
+  return 2;
+}
