@@ -231,10 +231,10 @@ Effects AttemptTimedOut(ActivityRecord& r, enums::TimeoutType type,
     // The retry would not fit before the schedule-to-close deadline.
     failure_v1::Failure gave_up =
         TimeoutFailure(r, enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE);
+    // No cause, as in Temporal: last_failure keeps this attempt's timeout.
     gave_up.set_message(
         "Not enough time to schedule next retry before activity "
         "ScheduleToClose timeout, giving up retrying");
-    *gave_up.mutable_cause() = final_failure;
     *outcome->mutable_failure() = std::move(gave_up);
   } else {
     *outcome->mutable_failure() = std::move(final_failure);
@@ -286,6 +286,12 @@ absl::StatusOr<Effects> OnHeartbeat(ActivityRecord& r, const RecordHeartbeat& e,
 
 absl::StatusOr<Effects> OnComplete(ActivityRecord& r, const CompleteAttempt& e,
                                    absl::Time now) {
+  // A by-ID completion skips the attempt check, so on a closed run it is
+  // the transition itself that is refused.
+  if (e.by_id && IsTerminal(r.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("invalid transition from ", StatusName(r.status())));
+  }
   const bool forced =
       e.by_id && r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED;
   if (!HasAttemptInProgress(r.status()) && !forced) {
@@ -331,13 +337,14 @@ absl::StatusOr<Effects> OnFail(ActivityRecord& r, const FailAttempt& e,
   return Effects{};
 }
 
+// `details` absent (the worker sent none) stays absent, as in Temporal.
 failure_v1::Failure CanceledFailure(
     const ActivityRecord& r,
-    const temporal::api::common::v1::Payloads& details) {
+    const std::optional<temporal::api::common::v1::Payloads>& details) {
   failure_v1::Failure f;
   f.set_message("Activity canceled");
   auto* info = f.mutable_canceled_failure_info();
-  *info->mutable_details() = details;
+  if (details) *info->mutable_details() = *details;
   info->set_identity(r.cancel_identity());
   return f;
 }
@@ -353,11 +360,11 @@ absl::StatusOr<Effects> OnCancelAttempt(ActivityRecord& r,
     }
     return ActivityNotFound(r.activity_id());
   }
-  *r.mutable_attempt_complete_time() = ToProtoTime(now);
+  // Unlike completion and failure, Temporal records no attempt complete
+  // time for an acknowledged cancel.
   r.set_last_worker_identity(e.identity);
   Close(r, store::v1::ACTIVITY_STATUS_CANCELED, now);
-  *r.mutable_outcome()->mutable_failure() = CanceledFailure(
-      r, e.details.value_or(temporal::api::common::v1::Payloads()));
+  *r.mutable_outcome()->mutable_failure() = CanceledFailure(r, e.details);
   return Effects{};
 }
 
@@ -369,7 +376,7 @@ absl::StatusOr<Effects> OnRequestCancel(ActivityRecord& r,
   }
   if (IsTerminal(r.status())) {
     return absl::FailedPreconditionError(
-        absl::StrCat("invalid transition from ", StatusName(r.status())));
+        absl::StrCat("activity is in terminal state ", StatusName(r.status())));
   }
   if (r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED) {
     return absl::FailedPreconditionError(

@@ -128,6 +128,36 @@ absl::StatusOr<store::NamespaceRecord> Namespace(
   return deps.namespaces->Get(req.namespace_());
 }
 
+struct AcceptedPoll {
+  store::NamespaceRecord ns;
+  absl::Time expire_at;
+};
+
+// The checks every task queue poll passes before it may wait.
+template <typename Req>
+absl::StatusOr<AcceptedPoll> AcceptTaskPoll(const ActivityServiceDeps& deps,
+                                            UnaryCall* call, const Req& req) {
+  auto ns = Namespace(deps, req);
+  if (!ns.ok()) return ns.status();
+  if (req.task_queue().name().empty()) {
+    return absl::InvalidArgumentError("missing task queue name");
+  }
+  if (req.identity().size() > kMaxIdLength) {
+    return absl::InvalidArgumentError("Identity length exceeds limit.");
+  }
+  // Workers always set a deadline (about 70 s); Temporal refuses polls
+  // without one, or with too little time to be useful.
+  const absl::Time now = deps.clock->Now();
+  if (call->deadline() == absl::InfiniteFuture()) {
+    return absl::InvalidArgumentError("Context timeout is not set.");
+  }
+  if (call->deadline() - now < kMinTaskPollTimeout) {
+    return absl::FailedPreconditionError("Context timeout is too short.");
+  }
+  return AcceptedPoll{*std::move(ns),
+                      LongPollExpiry(now, call->deadline(), kMaxTaskPollWait)};
+}
+
 // Client calls that name a run: the namespace must exist, the activity ID
 // be set and bounded, and a run ID, if given, be a UUID.
 template <typename Req>
@@ -167,7 +197,11 @@ absl::StatusOr<RunRef> ByIdRef(const Req& req,
     return absl::InvalidArgumentError("ActivityId is not set on request.");
   }
   if (absl::Status s = CheckStandalone(req.workflow_id()); !s.ok()) return s;
-  if (absl::Status s = ValidateRunId(req.run_id()); !s.ok()) return s;
+  // The worker-side by-ID calls word this check differently from the
+  // client calls.
+  if (!req.run_id().empty() && !IsUuid(req.run_id())) {
+    return absl::InvalidArgumentError("RunId is not valid UUID.");
+  }
   return RunRef{ns.id(), req.activity_id(), req.run_id(), std::nullopt};
 }
 
@@ -456,36 +490,37 @@ void RegisterActivityService(ServiceTable& table,
       "PollActivityTaskQueue",
       [deps](UnaryCall* call, const ws::PollActivityTaskQueueRequest& req,
              ws::PollActivityTaskQueueResponse* resp) {
-        auto ns = Namespace(deps, req);
-        if (!ns.ok()) return call->Finish(ns.status());
-        if (req.task_queue().name().empty()) {
-          return call->Finish(
-              absl::InvalidArgumentError("missing task queue name"));
-        }
-        if (req.identity().size() > kMaxIdLength) {
-          return call->Finish(
-              absl::InvalidArgumentError("Identity length exceeds limit."));
-        }
-        // Workers always set a deadline (about 70 s); Temporal refuses polls
-        // without one, or with too little time to be useful.
-        const absl::Time now = deps.clock->Now();
-        if (call->deadline() == absl::InfiniteFuture()) {
-          return call->Finish(
-              absl::InvalidArgumentError("Context timeout is not set."));
-        }
-        if (call->deadline() - now < kMinTaskPollTimeout) {
-          return call->Finish(
-              absl::FailedPreconditionError("Context timeout is too short."));
-        }
-        const absl::Time expire_at =
-            LongPollExpiry(now, call->deadline(), kMaxTaskPollWait);
+        auto poll = AcceptTaskPoll(deps, call, req);
+        if (!poll.ok()) return call->Finish(poll.status());
         spdlog::debug("{} poll on task queue {} in namespace {}",
                       req.identity(), req.task_queue().name(),
                       req.namespace_());
-        std::make_shared<TaskPoll>(call, resp, deps, *ns,
+        std::make_shared<TaskPoll>(call, resp, deps, poll->ns,
                                    req.task_queue().name(), req.identity(),
-                                   expire_at)
+                                   poll->expire_at)
             ->Begin();
+      });
+
+  // Errand runs no workflows, yet SDK workers may poll for workflow tasks
+  // (Go's do by default). Such a poll waits and comes back empty, as on a
+  // Temporal server with no workflows on the queue, instead of failing and
+  // making the worker log and back off.
+  table.HandleAsync<ws::PollWorkflowTaskQueueRequest,
+                    ws::PollWorkflowTaskQueueResponse>(
+      "PollWorkflowTaskQueue",
+      [deps](UnaryCall* call, const ws::PollWorkflowTaskQueueRequest& req,
+             ws::PollWorkflowTaskQueueResponse*) {
+        auto poll = AcceptTaskPoll(deps, call, req);
+        if (!poll.ok()) return call->Finish(poll.status());
+        // A queue key no activity task uses: the poll can only expire.
+        auto handle = deps.matcher->AddPoll(
+            {poll->ns.id(), absl::StrCat(req.task_queue().name(),
+                                         absl::string_view("\0workflow", 9))},
+            poll->expire_at, [call](std::optional<matching::TaskRef>) {
+              call->Finish(absl::OkStatus());
+            });
+        call->SetCancelCallback(
+            [deps, handle] { deps.matcher->CancelPoll(handle); });
       });
 
   // Worker calls: each names its run by task token or by ID, turns the

@@ -40,7 +40,7 @@ void FillActivityInfo(
   *info->mutable_heartbeat_timeout() = o.heartbeat_timeout();
   *info->mutable_retry_policy() = o.retry_policy();
   if (o.has_priority()) *info->mutable_priority() = o.priority();
-  *info->mutable_start_delay() = o.start_delay();
+  if (o.has_start_delay()) *info->mutable_start_delay() = o.start_delay();
   if (options.include_heartbeat_details && r.has_heartbeat_details()) {
     *info->mutable_heartbeat_details() = r.heartbeat_details();
   }

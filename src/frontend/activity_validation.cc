@@ -335,7 +335,7 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
   r.set_activity_id(req.activity_id());
   *r.mutable_activity_type() = req.activity_type();
   *r.mutable_input() = req.input();
-  *r.mutable_header() = req.header();
+  if (req.has_header()) *r.mutable_header() = req.header();
   *r.mutable_search_attributes() = req.search_attributes();
   r.set_start_identity(req.identity());
   return out;

@@ -166,6 +166,8 @@ std::optional<Json> DecodeJson(absl::string_view text) {
   return std::nullopt;
 }
 
+Value Null(const Row&) { return std::monostate(); }
+
 const Attribute kAttributes[] = {
     {"ActivityId", Type::kKeyword,
      [](const Row& r) -> Value { return r.activity_id(); }},
@@ -193,7 +195,70 @@ const Attribute kAttributes[] = {
      }},
     {"StateTransitionCount", Type::kInt,
      [](const Row& r) -> Value { return r.state_transition_count(); }},
+    {"HistorySizeBytes", Type::kInt,
+     [](const Row& r) -> Value { return r.state_size_bytes(); }},
+    // Temporal's workflow-only system attributes: queries may name them, as
+    // on the real server, and an activity never has a value for them.
+    {"WorkflowType", Type::kKeyword, Null},
+    {"HistoryLength", Type::kInt, Null},
+    {"ParentWorkflowId", Type::kKeyword, Null},
+    {"ParentRunId", Type::kKeyword, Null},
+    {"RootWorkflowId", Type::kKeyword, Null},
+    {"RootRunId", Type::kKeyword, Null},
+    {"BinaryChecksums", Type::kKeywordList, Null},
+    {"BuildIds", Type::kKeywordList, Null},
+    {"BatcherUser", Type::kKeyword, Null},
+    {"TemporalChangeVersion", Type::kKeywordList, Null},
+    {"TemporalScheduledStartTime", Type::kDatetime, Null},
+    {"TemporalScheduledById", Type::kKeyword, Null},
+    {"TemporalSchedulePaused", Type::kBool, Null},
+    {"TemporalNamespaceDivision", Type::kKeyword, Null},
+    {"TemporalPauseInfo", Type::kKeywordList, Null},
+    {"TemporalReportedProblems", Type::kKeywordList, Null},
+    {"TemporalWorkerDeployment", Type::kKeyword, Null},
+    {"TemporalWorkerDeploymentVersion", Type::kKeyword, Null},
+    {"TemporalWorkflowVersioningBehavior", Type::kKeyword, Null},
 };
+
+const char* TypeName(Type type) {
+  switch (type) {
+    case Type::kKeyword:
+      return "Keyword";
+    case Type::kText:
+      return "Text";
+    case Type::kDatetime:
+      return "Datetime";
+    case Type::kInt:
+      return "Int";
+    case Type::kDouble:
+      return "Double";
+    case Type::kBool:
+      return "Bool";
+    case Type::kKeywordList:
+      return "KeywordList";
+  }
+  return "Unspecified";
+}
+
+enums::IndexedValueType IndexedType(Type type) {
+  switch (type) {
+    case Type::kKeyword:
+      return enums::INDEXED_VALUE_TYPE_KEYWORD;
+    case Type::kText:
+      return enums::INDEXED_VALUE_TYPE_TEXT;
+    case Type::kDatetime:
+      return enums::INDEXED_VALUE_TYPE_DATETIME;
+    case Type::kInt:
+      return enums::INDEXED_VALUE_TYPE_INT;
+    case Type::kDouble:
+      return enums::INDEXED_VALUE_TYPE_DOUBLE;
+    case Type::kBool:
+      return enums::INDEXED_VALUE_TYPE_BOOL;
+    case Type::kKeywordList:
+      return enums::INDEXED_VALUE_TYPE_KEYWORD_LIST;
+  }
+  return enums::INDEXED_VALUE_TYPE_UNSPECIFIED;
+}
 
 std::optional<Type> CustomType(int32_t indexed_type) {
   switch (indexed_type) {
@@ -279,17 +344,26 @@ absl::StatusOr<BoundAttribute> Lookup(const std::string& name,
       return BoundAttribute{a.name, a.type, a.get};
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "invalid query: '", name, "' is not a valid search attribute"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid query: invalid search attribute: ", name));
 }
 
-absl::Status BadValue(const BoundAttribute& a, const Literal& l,
-                      absl::string_view expected) {
+// Temporal's wording for a literal the attribute's type cannot take.
+absl::Status BadValue(const BoundAttribute& a, const Literal& l) {
+  if (a.type == Type::kDatetime && l.kind == Literal::Kind::kString) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid query: invalid expression: unable to parse datetime '", l.text,
+        "'"));
+  }
+  const char* literal_type = l.kind == Literal::Kind::kString    ? "string"
+                             : l.kind == Literal::Kind::kInteger ? "int64"
+                             : l.kind == Literal::Kind::kFloat   ? "float64"
+                                                                 : "bool";
   return absl::InvalidArgumentError(absl::StrCat(
-      "invalid query: invalid value ",
-      l.kind == Literal::Kind::kString ? absl::StrCat("'", l.text, "'")
-                                       : l.text,
-      " for ", a.name, ": expected ", expected));
+      "invalid query: invalid expression: invalid value type for search "
+      "attribute ",
+      a.name, " of type ", TypeName(a.type), ": ", l.text,
+      " (type: ", literal_type, ")"));
 }
 
 absl::StatusOr<Value> Convert(const BoundAttribute& a, const Literal& l) {
@@ -300,14 +374,13 @@ absl::StatusOr<Value> Convert(const BoundAttribute& a, const Literal& l) {
       // Like Temporal, an unknown ExecutionStatus value (they are case
       // sensitive) matches nothing rather than failing.
       if (l.kind != Literal::Kind::kString) {
-        return BadValue(a, l, "a quoted string");
+        return BadValue(a, l);
       }
       return Value(l.text);
     case Type::kDatetime: {
       const std::optional<int64_t> nanos = DatetimeNanos(l);
       if (!nanos) {
-        return BadValue(a, l,
-                        "an RFC 3339 datetime such as '2026-11-01T00:00:00Z'");
+        return BadValue(a, l);
       }
       return Value(*nanos);
     }
@@ -317,20 +390,19 @@ absl::StatusOr<Value> Convert(const BoundAttribute& a, const Literal& l) {
       if (l.kind == Literal::Kind::kString && absl::ParseDuration(l.text, &d)) {
         return Value(absl::ToInt64Nanoseconds(d));
       }
-      return BadValue(a, l,
-                      "an integer (or, for durations, a value like '10m')");
+      return BadValue(a, l);
     }
     case Type::kDouble:
       if (l.kind == Literal::Kind::kInteger ||
           l.kind == Literal::Kind::kFloat) {
         return Value(l.number);
       }
-      return BadValue(a, l, "a number");
+      return BadValue(a, l);
     case Type::kBool:
       if (l.kind == Literal::Kind::kBool) return Value(int64_t{l.boolean});
-      return BadValue(a, l, "true or false");
+      return BadValue(a, l);
   }
-  return BadValue(a, l, "a value");
+  return BadValue(a, l);
 }
 
 // SQL semantics: any comparison with NULL is false. A keyword list matches
@@ -460,10 +532,7 @@ std::vector<std::pair<std::string, enums::IndexedValueType>>
 SystemAttributes() {
   std::vector<std::pair<std::string, enums::IndexedValueType>> out;
   for (const Attribute& a : kAttributes) {
-    out.emplace_back(
-        a.name, a.type == Type::kKeyword    ? enums::INDEXED_VALUE_TYPE_KEYWORD
-                : a.type == Type::kDatetime ? enums::INDEXED_VALUE_TYPE_DATETIME
-                                            : enums::INDEXED_VALUE_TYPE_INT);
+    out.emplace_back(a.name, IndexedType(a.type));
   }
   return out;
 }
@@ -517,20 +586,8 @@ absl::Status CheckCustomValue(const std::string& name, int32_t indexed_type,
       valid = true;  // a type this server does not know: nothing to check
   }
   if (valid) return absl::OkStatus();
-  auto type = enums::IndexedValueType_Name(
-      static_cast<enums::IndexedValueType>(indexed_type));
-  // "INDEXED_VALUE_TYPE_KEYWORD_LIST" -> "KeywordList", as Temporal prints it.
-  std::string pretty;
-  bool upper = true;
-  for (char c : absl::string_view(type).substr(
-           std::string_view("INDEXED_VALUE_TYPE_").size())) {
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    pretty.push_back(upper ? c : absl::ascii_tolower(c));
-    upper = false;
-  }
+  const auto type = CustomType(indexed_type);
+  const std::string pretty = type ? TypeName(*type) : "Unspecified";
   // The value as Go's %v prints the decoded JSON: strings bare, lists as
   // [a b].
   std::string shown = string != nullptr ? *string : std::string(text);

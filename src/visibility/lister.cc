@@ -341,10 +341,7 @@ absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
                                       const std::string& page_token) const {
   auto parsed = ParseQuery(query);
   if (!parsed.ok()) return parsed.status();
-  if (parsed->group_by) {
-    return absl::InvalidArgumentError(
-        "invalid query: 'GROUP BY' clause is only supported by Count");
-  }
+  // Like Temporal, List accepts a GROUP BY and lists the rows ungrouped.
   auto filter = BindFilter(parsed->where.get(), custom);
   if (!filter.ok()) return filter.status();
   const std::string prefix = store::VisibilityPrefix(namespace_id);
@@ -385,8 +382,8 @@ absl::StatusOr<CountResult> Lister::Count(const std::string& namespace_id,
   if (!parsed.ok()) return parsed.status();
   if (parsed->group_by && *parsed->group_by != "ExecutionStatus") {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid query: 'GROUP BY' clause is only supported for "
-                     "ExecutionStatus, not ",
+        absl::StrCat("invalid query: operation is not supported: 'GROUP BY' "
+                     "clause is not supported for search attribute ",
                      *parsed->group_by));
   }
   auto filter = BindFilter(parsed->where.get(), custom);

@@ -41,9 +41,19 @@ bool IsKeyword(const std::string& upper) {
   return false;
 }
 
+// Temporal's wording ("invalid query: malformed SQL query: syntax error at
+// position N"), followed by what was wrong there.
 absl::Status Error(size_t position, absl::string_view what) {
   return absl::InvalidArgumentError(
-      absl::StrCat("invalid query: ", what, " at position ", position));
+      absl::StrCat("invalid query: malformed SQL query: syntax error at "
+                   "position ",
+                   position, ": ", what));
+}
+
+// Valid syntax the server does not support.
+absl::Status Unsupported(absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid query: operation is not supported: ", what));
 }
 
 absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view text) {
@@ -170,15 +180,14 @@ class Parser {
       }
       query.group_by = Next().text;
       if (Peek().kind == TokenKind::kComma) {
-        return Error(Peek().position,
-                     "'GROUP BY' clause supports only a single field");
+        return Unsupported("'GROUP BY' clause supports only a single field");
       }
     }
     if (AtKeyword("ORDER")) {
-      return Error(Peek().position, "'ORDER BY' clause is not supported");
+      return Unsupported("'ORDER BY' clause");
     }
     if (AtKeyword("LIMIT")) {
-      return Error(Peek().position, "'LIMIT' clause is not supported");
+      return Unsupported("'LIMIT' clause");
     }
     if (Peek().kind != TokenKind::kEnd) {
       return Expected("AND, OR, GROUP BY or the end of the query");

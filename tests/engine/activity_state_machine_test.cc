@@ -106,6 +106,10 @@ TEST_F(StateMachineTest, CompleteByIdWorksBeforeAnyWorkerStarted) {
   ASSERT_TRUE(Apply(record_, CompleteAttempt{result, "w", true}, now()).ok());
   EXPECT_EQ(record_.status(), store::v1::ACTIVITY_STATUS_COMPLETED);
   EXPECT_TRUE(record_.has_started_time());
+  // A second by-ID completion is refused as a transition, not "not found".
+  auto again = Apply(record_, CompleteAttempt{result, "w", true}, now());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(again.status().message(), "invalid transition from Completed");
 }
 
 TEST_F(StateMachineTest, RetryableFailureReschedulesWithBackoff) {
@@ -223,7 +227,7 @@ TEST_F(StateMachineTest, CancelOfScheduledActivityIsImmediate) {
   EXPECT_TRUE(Apply(record_, RequestCancel{"req-1", "", ""}, now())->unchanged);
   auto other = Apply(record_, RequestCancel{"req-2", "", ""}, now());
   EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(other.status().message(), "invalid transition from Canceled");
+  EXPECT_EQ(other.status().message(), "activity is in terminal state Canceled");
 }
 
 TEST_F(StateMachineTest, CancelOfStartedActivityWaitsForWorker) {

@@ -168,6 +168,29 @@ TEST_F(ServerTest, UnservedMethodsSayNotImplementedWithTheirName) {
             "method DeleteNamespace not implemented");
 }
 
+// Workers that poll for workflow tasks (Go's by default) get an empty answer
+// when their long poll runs out, not an error.
+TEST_F(ServerTest, WorkflowTaskPollsWaitAndComeBackEmpty) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  ws::PollWorkflowTaskQueueRequest req;
+  req.set_namespace_("default");
+  req.mutable_task_queue()->set_name("any-queue");
+  ws::PollWorkflowTaskQueueResponse resp;
+  const auto start = std::chrono::steady_clock::now();
+  const grpc::Status s = stub_->PollWorkflowTaskQueue(&ctx, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(resp.task_token().empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+
+  grpc::ClientContext bad_ctx;
+  bad_ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(3));
+  req.set_namespace_("no-such-namespace");
+  EXPECT_EQ(stub_->PollWorkflowTaskQueue(&bad_ctx, req, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(ServerTest, AcceptsGzipCompressedRequests) {
   grpc::ClientContext ctx;
   ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);

@@ -138,7 +138,27 @@ TEST_F(ListerTest, CountGroupsByStatus) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   auto unknown = lister_->List("ns", custom_, "Nope = 'x'", 10, "");
   EXPECT_EQ(unknown.status().message(),
-            "invalid query: 'Nope' is not a valid search attribute");
+            "invalid query: invalid search attribute: Nope");
+  // Temporal's workflow-only attributes are known, and activities have no
+  // value for them; a value of the wrong type is refused in its words.
+  auto workflow_only =
+      lister_->List("ns", custom_, "WorkflowType = 'x'", 10, "");
+  ASSERT_TRUE(workflow_only.ok()) << workflow_only.status();
+  EXPECT_TRUE(workflow_only->executions.empty());
+  EXPECT_EQ(
+      lister_->List("ns", custom_, "TaskQueue = 5", 10, "").status().message(),
+      "invalid query: invalid expression: invalid value type for search "
+      "attribute TaskQueue of type Keyword: 5 (type: int64)");
+  EXPECT_EQ(lister_->List("ns", custom_, "StartTime > 'yesterday'", 10, "")
+                .status()
+                .message(),
+            "invalid query: invalid expression: unable to parse datetime "
+            "'yesterday'");
+  // List takes a GROUP BY and ignores it.
+  auto grouped = lister_->List(
+      "ns", custom_, "TaskQueue = 'q' GROUP BY ExecutionStatus", 10, "");
+  ASSERT_TRUE(grouped.ok());
+  EXPECT_EQ(grouped->executions.size(), 5u);
 }
 
 std::string Rfc3339(absl::Time t) {

@@ -79,43 +79,44 @@ TEST(QueryParserTest, GroupByAndEmptyQuery) {
   EXPECT_FALSE(empty->group_by.has_value());
 }
 
+// Syntax errors start as Temporal's do ("malformed SQL query: syntax error
+// at position N") and then say what was wrong.
 TEST(QueryParserTest, ErrorsSayWhatAndWhere) {
+  const std::string syntax =
+      "invalid query: malformed SQL query: syntax error at position ";
   EXPECT_EQ(ErrorOf("ActivityType = "),
-            "invalid query: expected a value (a quoted string, a number, true "
-            "or false), found end of query at position 16");
-  EXPECT_EQ(ErrorOf("ActivityType 'x'"),
-            "invalid query: expected an operator (=, !=, <, <=, >, >=, IN, NOT "
-            "IN, BETWEEN, STARTS_WITH, IS NULL) after ActivityType, found "
-            "string 'x' at position 14");
-  EXPECT_EQ(ErrorOf("A = 'unterminated"),
-            "invalid query: unterminated string at position 5");
-  EXPECT_EQ(ErrorOf("(A = 1"),
-            "invalid query: expected ')', found end of query at position 7");
+            syntax +
+                "16: expected a value (a quoted string, a number, true or "
+                "false), found end of query");
+  EXPECT_EQ(
+      ErrorOf("ActivityType 'x'"),
+      syntax +
+          "14: expected an operator (=, !=, <, <=, >, >=, IN, NOT IN, BETWEEN, "
+          "STARTS_WITH, IS NULL) after ActivityType, found string 'x'");
+  EXPECT_EQ(ErrorOf("A = 'unterminated"), syntax + "5: unterminated string");
+  EXPECT_EQ(ErrorOf("(A = 1"), syntax + "7: expected ')', found end of query");
   EXPECT_EQ(
       ErrorOf("A = 1 B = 2"),
-      "invalid query: expected AND, OR, GROUP BY or the end of the query, "
-      "found 'B' at position 7");
-  EXPECT_EQ(ErrorOf("A IN ()"),
-            "invalid query: expected a value (a quoted string, a number, true "
-            "or false), found ')' at position 7");
-  EXPECT_EQ(ErrorOf("A == 1"),
-            "invalid query: use = for equality, not == at position 3");
-  EXPECT_EQ(ErrorOf("A = 1 ORDER BY StartTime"),
-            "invalid query: 'ORDER BY' clause is not supported at position 7");
-  EXPECT_EQ(ErrorOf("A = 1 LIMIT 3"),
-            "invalid query: 'LIMIT' clause is not supported at position 7");
-  EXPECT_EQ(ErrorOf("GROUP BY A, B"),
-            "invalid query: 'GROUP BY' clause supports only a single field at "
-            "position 11");
-  EXPECT_EQ(ErrorOf("A = 1 AND"),
-            "invalid query: expected a search attribute name, found end of "
-            "query at position 10");
-  EXPECT_EQ(ErrorOf("A = 1 ; DROP"),
-            "invalid query: unexpected character ';' at position 7");
+      syntax +
+          "7: expected AND, OR, GROUP BY or the end of the query, found 'B'");
+  EXPECT_EQ(ErrorOf("A IN ()"), syntax +
+                                    "7: expected a value (a quoted string, a "
+                                    "number, true or false), found ')'");
+  EXPECT_EQ(ErrorOf("A == 1"), syntax + "3: use = for equality, not ==");
   EXPECT_EQ(
-      ErrorOf("A BETWEEN 1 OR 2"),
-      "invalid query: expected AND between the BETWEEN bounds, found 'OR' "
-      "at position 13");
+      ErrorOf("A = 1 AND"),
+      syntax + "10: expected a search attribute name, found end of query");
+  EXPECT_EQ(ErrorOf("A = 1 ; DROP"), syntax + "7: unexpected character ';'");
+  EXPECT_EQ(ErrorOf("A BETWEEN 1 OR 2"),
+            syntax + "13: expected AND between the BETWEEN bounds, found 'OR'");
+  // Valid syntax the server does not support, in Temporal's words.
+  EXPECT_EQ(ErrorOf("A = 1 ORDER BY StartTime"),
+            "invalid query: operation is not supported: 'ORDER BY' clause");
+  EXPECT_EQ(ErrorOf("A = 1 LIMIT 3"),
+            "invalid query: operation is not supported: 'LIMIT' clause");
+  EXPECT_EQ(ErrorOf("GROUP BY A, B"),
+            "invalid query: operation is not supported: 'GROUP BY' clause "
+            "supports only a single field");
 }
 
 TEST(QueryParserTest, NumbersAreTyped) {
