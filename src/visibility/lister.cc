@@ -333,6 +333,18 @@ absl::Status Scan(
   return scan.ok() ? error : scan;
 }
 
+// Only ExecutionStatus can group activities (Temporal's allow-list has no
+// other activity attribute).
+absl::Status CheckGroupBy(const Query& query) {
+  if (query.group_by && *query.group_by != "ExecutionStatus") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid query: operation is not supported: 'GROUP BY' "
+                     "clause is not supported for search attribute ",
+                     *query.group_by));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
@@ -341,7 +353,9 @@ absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
                                       const std::string& page_token) const {
   auto parsed = ParseQuery(query);
   if (!parsed.ok()) return parsed.status();
-  // Like Temporal, List accepts a GROUP BY and lists the rows ungrouped.
+  // Like Temporal, List accepts a valid GROUP BY and lists the rows
+  // ungrouped.
+  if (absl::Status s = CheckGroupBy(*parsed); !s.ok()) return s;
   auto filter = BindFilter(parsed->where.get(), custom);
   if (!filter.ok()) return filter.status();
   const std::string prefix = store::VisibilityPrefix(namespace_id);
@@ -380,12 +394,7 @@ absl::StatusOr<CountResult> Lister::Count(const std::string& namespace_id,
                                           absl::string_view query) const {
   auto parsed = ParseQuery(query);
   if (!parsed.ok()) return parsed.status();
-  if (parsed->group_by && *parsed->group_by != "ExecutionStatus") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid query: operation is not supported: 'GROUP BY' "
-                     "clause is not supported for search attribute ",
-                     *parsed->group_by));
-  }
+  if (absl::Status s = CheckGroupBy(*parsed); !s.ok()) return s;
   auto filter = BindFilter(parsed->where.get(), custom);
   if (!filter.ok()) return filter.status();
   CountResult result;
