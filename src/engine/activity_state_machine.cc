@@ -218,7 +218,11 @@ Effects AttemptTimedOut(ActivityRecord& r, enums::TimeoutType type,
   const failure_v1::Failure timeout = TimeoutFailure(r, type);
   const RetryDecision d = DecideRetry(r, &timeout, now);
   if (d.state == enums::RETRY_STATE_IN_PROGRESS) {
-    return Reschedule(r, &timeout, d.interval, now);
+    // As in Temporal, a retried attempt's timeout is kept without the
+    // heartbeat details: they stay on the record for the next attempt.
+    failure_v1::Failure retried = timeout;
+    retried.mutable_timeout_failure_info()->clear_last_heartbeat_details();
+    return Reschedule(r, &retried, d.interval, now);
   }
   failure_v1::Failure final_failure = timeout;
   if (r.has_last_failure()) *final_failure.mutable_cause() = r.last_failure();

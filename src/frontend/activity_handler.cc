@@ -374,7 +374,9 @@ void RegisterActivityService(ServiceTable& table,
               r, clock->Now(),
               {req.include_heartbeat_details(), req.include_last_failure()},
               resp->mutable_info());
-          if (req.include_input()) *resp->mutable_input() = r.input();
+          if (req.include_input() && r.has_input()) {
+            *resp->mutable_input() = r.input();
+          }
           if (req.include_outcome() && r.has_outcome()) {
             *resp->mutable_outcome() = r.outcome();
           }

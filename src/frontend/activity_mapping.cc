@@ -101,7 +101,7 @@ void FillActivityTask(
   task->set_activity_id(r.activity_id());
   task->set_activity_run_id(r.run_id());
   if (r.has_header()) *task->mutable_header() = r.header();
-  *task->mutable_input() = r.input();
+  if (r.has_input()) *task->mutable_input() = r.input();
   if (r.has_heartbeat_details()) {
     *task->mutable_heartbeat_details() = r.heartbeat_details();
   }

@@ -334,7 +334,7 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
   *r.mutable_retention() = ns.retention();
   r.set_activity_id(req.activity_id());
   *r.mutable_activity_type() = req.activity_type();
-  *r.mutable_input() = req.input();
+  if (req.has_input()) *r.mutable_input() = req.input();
   if (req.has_header()) *r.mutable_header() = req.header();
   *r.mutable_search_attributes() = req.search_attributes();
   r.set_start_identity(req.identity());

@@ -31,6 +31,7 @@ void FillNamespace(const store::NamespaceRecord& record,
   info->set_id(record.id());
   // Only what Errand really does; workers change behaviour on these flags.
   info->mutable_capabilities()->set_standalone_activities(true);
+  info->mutable_capabilities()->set_standalone_activity_start_delay(true);
   info->mutable_limits()->set_blob_size_limit_error(kBlobSizeLimit);
   info->mutable_limits()->set_memo_size_limit_error(kBlobSizeLimit);
 
@@ -79,6 +80,7 @@ void RegisterWorkflowService(ServiceTable& table,
         caps->set_internal_error_differentiation(true);
         caps->set_encoded_failure_attributes(true);
         caps->set_activity_failure_include_heartbeat(true);
+        caps->set_count_group_by_execution_status(true);
         return absl::OkStatus();
       });
 
