@@ -1,9 +1,10 @@
 """Standalone Activity scenarios with the Python SDK.
 
 Every scenario here was checked against a real Temporal dev server (CLI 1.8.2,
-Server 1.31.2) in oracle mode (COMPAT_ORACLE_ADDRESS); see conftest.py. The
-exact messages asserted (e.g. "activity not found for ID: <id>") are the real
-server's.
+Server 1.31.2, and again CLI 1.9.1, Server 1.32.0) in oracle mode
+(COMPAT_ORACLE_ADDRESS); see conftest.py. The exact messages asserted (e.g.
+"activity not found for ID: <id>") are the real server's; where 1.32.0
+answers differently from 1.31.2, they are 1.32.0's.
 """
 import asyncio
 import uuid
@@ -19,7 +20,9 @@ from temporalio.api.errordetails.v1 import (
 )
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
+    CountActivityExecutionsRequest,
     DeleteActivityExecutionRequest,
+    ListActivityExecutionsRequest,
     StartActivityExecutionRequest,
 )
 from temporalio.client import (
@@ -29,7 +32,7 @@ from temporalio.client import (
     Client,
     PendingActivityState,
 )
-from temporalio.common import ActivityIDConflictPolicy, RetryPolicy
+from temporalio.common import ActivityIDConflictPolicy, ActivityIDReusePolicy, RetryPolicy
 from temporalio.exceptions import (
     ActivityAlreadyStartedError,
     ApplicationError,
@@ -152,7 +155,7 @@ async def test_start_then_handle_by_id_and_describe(client):
     assert await desc.input() == ["World"]
 
 
-# 3. ID conflicts and request IDs -------------------------------------------
+# 3. ID conflicts, request IDs and ID reuse ---------------------------------
 
 async def test_second_start_with_same_id_is_already_started(client):
     task_queue = unique("tq")  # no worker: the activity stays running
@@ -214,6 +217,68 @@ async def test_same_request_id_returns_existing_run(client):
     after_close = await client.workflow_service.start_activity_execution(request())
     assert after_close.started is False
     assert after_close.run_id == first.run_id
+
+
+async def test_id_reuse_policy_after_the_run_closes(client):
+    task_queue = unique("tq")
+    ok_id, failed_id = unique("reuse-ok"), unique("reuse-failed")
+
+    @activity.defn
+    async def explode() -> str:
+        raise ApplicationError("boom", non_retryable=True)
+
+    async def start(activity_id, policy=None, fn=compose_greeting, *args):
+        extra = {} if policy is None else {"id_reuse_policy": policy}
+        return await client.start_activity(
+            fn, *args, id=activity_id, task_queue=task_queue,
+            start_to_close_timeout=TIMEOUT, **extra)
+
+    async def assert_rejected(activity_id, policy, closed_run_id):
+        with pytest.raises(ActivityAlreadyStartedError) as err:
+            await start(activity_id, policy, compose_greeting, "again")
+        assert err.value.activity_id == activity_id
+        assert err.value.run_id == closed_run_id
+        assert str(err.value) == "Activity execution already started"
+
+    async with Worker(client, task_queue=task_queue, activities=[compose_greeting, explode]):
+        completed = await start(ok_id, None, compose_greeting, "World")
+        assert await completed.result() == "Hello, World!"
+        failed = await start(failed_id, None, explode)
+        with pytest.raises(ActivityFailureError):
+            await failed.result()
+
+        # After a COMPLETED run: REJECT_DUPLICATE and ALLOW_DUPLICATE_FAILED_ONLY
+        # refuse the ID, naming the closed run.
+        await assert_rejected(ok_id, ActivityIDReusePolicy.REJECT_DUPLICATE, completed.run_id)
+        await assert_rejected(ok_id, ActivityIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                              completed.run_id)
+        # ALLOW_DUPLICATE starts a new run, and so does the default policy.
+        second = await start(ok_id, ActivityIDReusePolicy.ALLOW_DUPLICATE, compose_greeting, "again")
+        assert second.run_id != completed.run_id
+        assert await second.result() == "Hello, again!"
+        third = await start(ok_id, None, compose_greeting, "third")
+        assert third.run_id not in (completed.run_id, second.run_id)
+        assert await third.result() == "Hello, third!"
+
+        # After a FAILED run: REJECT_DUPLICATE still refuses,
+        # ALLOW_DUPLICATE_FAILED_ONLY starts a new run.
+        await assert_rejected(failed_id, ActivityIDReusePolicy.REJECT_DUPLICATE, failed.run_id)
+        retried = await start(failed_id, ActivityIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                              compose_greeting, "again")
+        assert retried.run_id != failed.run_id
+        assert await retried.result() == "Hello, again!"
+
+    # A handle by ID alone follows the latest run; the older runs stay
+    # readable by run ID.
+    desc = await client.get_activity_handle(ok_id).describe()
+    assert desc.activity_run_id == third.run_id
+    assert desc.status == ActivityExecutionStatus.COMPLETED
+    assert await client.get_activity_handle(ok_id, run_id=completed.run_id).result() \
+        == "Hello, World!"
+    desc = await client.get_activity_handle(failed_id).describe()
+    assert desc.activity_run_id == retried.run_id
+    assert (await client.get_activity_handle(failed_id, run_id=failed.run_id).describe()).status \
+        == ActivityExecutionStatus.FAILED
 
 
 # 4. Cancellation -------------------------------------------------------------
@@ -288,15 +353,17 @@ async def test_cancel_before_any_worker_cancels_at_once(client):
     assert cause.details == ("never mind",)
     assert cause.failure.canceled_failure_info.identity == client.identity
 
-    # A closed activity cannot be cancelled or terminated again.
-    for again in (handle.cancel, handle.terminate):
+    # A closed activity cannot be cancelled or terminated again (spec §1.7,
+    # §1.8; Server 1.31.2 answered both with "invalid transition from ...").
+    for again, message in ((handle.cancel, "activity is in terminal state Canceled"),
+                           (handle.terminate, "invalid transition from Canceled")):
         with pytest.raises(RPCError) as rpc:
             await again(reason="again")
         assert rpc.value.status == RPCStatusCode.FAILED_PRECONDITION
-        assert rpc.value.message == "invalid transition from Canceled"
+        assert rpc.value.message == message
 
 
-# 5. Terminate and delete ----------------------------------------------------
+# 5. Terminate, delete, unknown IDs -------------------------------------------
 
 async def test_terminate(client):
     task_queue = unique("tq")
@@ -343,6 +410,23 @@ async def describe_until_deleted(handle, closed_status: ActivityExecutionStatus)
     pytest.fail(f"activity {handle.id} still visible 5s after delete")
 
 
+async def list_until_gone(client, activity_id: str) -> None:
+    """Lists and counts by activity ID until the execution is no longer there."""
+    query = f"ActivityId = '{activity_id}'"
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        listed = await client.workflow_service.list_activity_executions(
+            ListActivityExecutionsRequest(namespace="default", query=query))
+        counted = await client.workflow_service.count_activity_executions(
+            CountActivityExecutionsRequest(namespace="default", query=query))
+        if not listed.executions and counted.count == 0:
+            return
+        if asyncio.get_running_loop().time() >= deadline:
+            pytest.fail(f"{activity_id} still listed ({len(listed.executions)}) or counted "
+                        f"({counted.count}) 10s after delete")
+        await asyncio.sleep(0.1)
+
+
 async def test_delete(client):
     task_queue = unique("tq")
     activity_id = unique("del")
@@ -362,6 +446,8 @@ async def test_delete(client):
         await client.workflow_service.delete_activity_execution(DeleteActivityExecutionRequest(
             namespace="default", activity_id=activity_id))
     assert_not_found(err.value, activity_id)
+    # It is gone from visibility too (the real server's store may lag).
+    await list_until_gone(client, activity_id)
 
 
 async def test_delete_running_activity_terminates_it(client):
@@ -375,6 +461,37 @@ async def test_delete_running_activity_terminates_it(client):
         failure = await last.outcome_failure()
         assert isinstance(failure, TerminatedError)
         assert failure.message == "Delete activity execution"
+
+
+async def test_unknown_activity_is_not_found(client):
+    """Every call on an activity ID that was never used is NOT_FOUND, with
+    Temporal's message and a NotFoundFailure detail."""
+    missing = unique("missing")
+    handle = client.get_activity_handle(missing)
+    calls = {
+        "describe": handle.describe,
+        "result": handle.result,
+        "cancel": lambda: handle.cancel(reason="nothing there"),
+        "terminate": lambda: handle.terminate(reason="nothing there"),
+        "heartbeat": lambda: client.get_async_activity_handle(activity_id=missing).heartbeat(),
+        "complete": lambda: client.get_async_activity_handle(activity_id=missing).complete("x"),
+        "delete": lambda: client.workflow_service.delete_activity_execution(
+            DeleteActivityExecutionRequest(namespace="default", activity_id=missing)),
+    }
+    for name, call in calls.items():
+        with pytest.raises(RPCError) as err:
+            await call()
+        assert err.value.status == RPCStatusCode.NOT_FOUND, name
+        assert_not_found(err.value, missing)
+
+    # A known activity ID with a run ID that is not one of its runs.
+    known = await client.start_activity(
+        compose_greeting, "World", id=unique("known"), task_queue=unique("tq"),
+        start_to_close_timeout=TIMEOUT)
+    with pytest.raises(RPCError) as err:
+        await client.get_activity_handle(known.id, run_id=str(uuid.uuid4())).describe()
+    assert_not_found(err.value, known.id)
+    await known.terminate(reason="cleanup")
 
 
 # 6. Asynchronous completion by activity ID ---------------------------------
@@ -416,11 +533,15 @@ async def test_async_completion_by_activity_id(client):
     assert desc.status == ActivityExecutionStatus.COMPLETED
     assert desc.close_time is not None
 
-    # Completing a closed activity again: NOT_FOUND.
-    with pytest.raises(RPCError) as err:
-        await client.get_async_activity_handle(
-            activity_id=activity_id, run_id=handle.run_id).complete("again")
-    assert_not_found(err.value, activity_id)
+    # Completing a closed activity again: a by-ID completion needs no attempt
+    # in progress, so it is the transition that is refused (Server 1.32.0;
+    # 1.31.2 said NOT_FOUND).
+    for run_id in (handle.run_id, None):
+        with pytest.raises(RPCError) as err:
+            await client.get_async_activity_handle(
+                activity_id=activity_id, run_id=run_id).complete("again")
+        assert err.value.status == RPCStatusCode.FAILED_PRECONDITION
+        assert err.value.message == "invalid transition from Completed"
 
 
 async def test_async_heartbeat_reports_cancel_request(client):
@@ -451,6 +572,60 @@ async def test_async_heartbeat_reports_cancel_request(client):
     assert cause.message == "Activity canceled"
     assert cause.details == ("bye",)
     assert (await handle.describe()).status == ActivityExecutionStatus.CANCELED
+
+
+async def test_async_failure_by_activity_id(client):
+    task_queue = unique("tq")
+    activity_id = unique("async-fail")
+    attempts = []
+    started = asyncio.Event()
+
+    @activity.defn
+    async def fail_later() -> str:
+        attempts.append(activity.info().attempt)
+        started.set()
+        activity.raise_complete_async()
+
+    async with Worker(client, task_queue=task_queue, activities=[fail_later]):
+        handle = await client.start_activity(
+            fail_later, id=activity_id, task_queue=task_queue,
+            start_to_close_timeout=TIMEOUT,
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200)))
+        await asyncio.wait_for(started.wait(), 10)
+        started.clear()
+        async_handle = client.get_async_activity_handle(activity_id=activity_id)
+
+        # A retryable failure from outside the worker is retried like any
+        # other attempt failure.
+        await async_handle.fail(ApplicationError("try again", type="Transient"))
+        await asyncio.wait_for(started.wait(), 10)
+        desc = await handle.describe(include_last_failure=True)
+        assert desc.status == ActivityExecutionStatus.RUNNING
+        assert desc.attempt == 2
+        last = await desc.last_failure()
+        assert isinstance(last, ApplicationError)
+        assert (last.message, last.type) == ("try again", "Transient")
+
+        # A non-retryable one ends the run.
+        await async_handle.fail(ApplicationError("given up", type="External", non_retryable=True))
+        with pytest.raises(ActivityFailureError) as err:
+            await handle.result()
+    assert attempts == [1, 2]
+    cause = err.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert (cause.message, cause.type, cause.non_retryable) == ("given up", "External", True)
+    desc = await handle.describe(include_outcome=True)
+    assert desc.status == ActivityExecutionStatus.FAILED
+    assert desc.attempt == 2
+    failure = await desc.outcome_failure()
+    assert isinstance(failure, ApplicationError)
+    assert (failure.message, failure.type) == ("given up", "External")
+
+    # Failing it again finds no running attempt.
+    with pytest.raises(RPCError) as again:
+        await client.get_async_activity_handle(activity_id=activity_id).fail(
+            ApplicationError("twice"))
+    assert_not_found(again.value, activity_id)
 
 
 # 7. Non-retryable application failure ---------------------------------------

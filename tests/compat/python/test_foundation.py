@@ -22,6 +22,11 @@ async def test_client_connects_and_reads_system_info(client):
     assert info.server_version
 
 
+async def test_health_check_reports_serving(client):
+    # grpc.health.v1.Health/Check for the WorkflowService.
+    assert await client.service_client.check_health() is True
+
+
 async def test_describe_default_namespace(client):
     resp = await client.workflow_service.describe_namespace(
         DescribeNamespaceRequest(namespace="default"))
@@ -106,3 +111,32 @@ async def test_register_needs_retention_and_a_new_name(client):
     assert err.value.status == RPCStatusCode.ALREADY_EXISTS
     assert err.value.message == 'Namespace "default" already exists'
     assert err.value.grpc_status.details[0].Is(NamespaceAlreadyExistsFailure.DESCRIPTOR)
+
+
+async def test_register_namespace_then_describe_and_list_it(client):
+    name = f"compat-ns-{uuid.uuid4()}"
+    resp = await client.workflow_service.register_namespace(RegisterNamespaceRequest(
+        namespace=name, description="order jobs", owner_email="ops@example.com",
+        workflow_execution_retention_period=Duration(seconds=3 * 86400)))
+    assert resp.ByteSize() == 0
+    desc = await client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace=name))
+    assert desc.namespace_info.name == name
+    assert desc.namespace_info.state == 1  # NAMESPACE_STATE_REGISTERED
+    assert desc.namespace_info.description == "order jobs"
+    assert desc.namespace_info.owner_email == "ops@example.com"
+    assert desc.namespace_info.id
+    assert desc.namespace_info.capabilities.standalone_activities
+    assert desc.config.workflow_execution_retention_ttl.ToSeconds() == 3 * 86400
+    assert not desc.is_global_namespace
+
+    names, token = [], b""
+    while True:
+        page = await client.workflow_service.list_namespaces(
+            ListNamespacesRequest(page_size=100, next_page_token=token))
+        names += [ns.namespace_info.name for ns in page.namespaces]
+        token = page.next_page_token
+        if not token:
+            break
+    assert name in names
+    assert "default" in names

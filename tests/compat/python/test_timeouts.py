@@ -1,42 +1,12 @@
 """Standalone Activity timeout and retry scenarios with the Python SDK.
 
-Two references, two modes:
-
-- Normal mode (CI, against errand) asserts the Temporal behaviour errand
-  implements: /work/shared/spec/temporal-semantics.md, i.e. Temporal Server
-  main after 1.32 (§1.3-1.6, §1.10, §4.1). Where that server does something
-  1.31.2 lacks, the assertion is guarded by `SPEC` and cites the section.
-- Oracle mode (COMPAT_ORACLE_ADDRESS, see conftest.py) runs the same
-  scenarios against a real Temporal dev server (CLI 1.8.2, Server 1.31.2) and
-  asserts what that server does, so the scenarios stay checked against a real
-  server. Everything not guarded by `SPEC` holds in both.
-
-Oracle facts these scenarios rely on (Server 1.31.2):
-- Timeout outcome failures are a bare TimeoutFailure: message
-  "activity <Type> timeout" (StartToClose, ScheduleToStart, ScheduleToClose,
-  Heartbeat), timeout_failure_info.timeout_type set, no cause, no
-  last_heartbeat_details; the outcome's retry_state is left UNSPECIFIED.
-- A failed attempt that is retried leaves last_failure (the attempt's failure),
-  last_attempt_complete_time, current_retry_interval and
-  next_attempt_schedule_time = last_attempt_complete_time +
-  current_retry_interval; attempt is already the next attempt's number and
-  run_state is SCHEDULED while waiting.
-- A retry is scheduled only if now + retry interval is before the
-  schedule-to-close deadline; otherwise the attempt's own failure becomes the
-  outcome (FAILED for an application failure, TIMED_OUT/START_TO_CLOSE for a
-  start-to-close timeout). A schedule-to-close timer that fires while a retry
-  is pending or running ends it TIMED_OUT/SCHEDULE_TO_CLOSE.
-- Unset timeouts are filled in: start_to_close and schedule_to_start default
-  to schedule_to_close; the retry policy's maximum_interval defaults to 100 x
-  initial_interval.
-- start_delay is dropped: the first attempt is dispatched at once, so the
-  start-delay scenario skips itself there.
-- "TemporalTimeout:StartToClose" in non_retryable_error_types is ignored: the
-  start-to-close timeout is retried anyway.
-
-Where the spec differs (asserted only when SPEC):
-- Every timeout failure carries timeout_failure_info.last_heartbeat_details =
-  the last recorded heartbeat details (§1.5 table).
+The reference is /work/shared/spec/temporal-semantics.md (Temporal Server
+main after 1.32; §1.3-1.6, §1.10, §4.1), which errand implements. Oracle mode
+(COMPAT_ORACLE_ADDRESS, see conftest.py) runs the same scenarios against a
+real Temporal dev server (CLI 1.9.1, Server 1.32.0), which shares that
+behaviour, so the assertions hold in both modes:
+- Every terminal timeout failure carries timeout_failure_info.last_heartbeat_details
+  = the last recorded heartbeat details (§1.5 table).
 - The outcome's retry_state follows the retry-state table (§1.4, §1.5): S2S
   and S2C timeouts TIMEOUT; StartToClose/Heartbeat timeout with attempts
   exhausted MAXIMUM_ATTEMPTS_REACHED; non-retryable failure, or a timeout
@@ -49,16 +19,34 @@ Where the spec differs (asserted only when SPEC):
 - A StartToClose/Heartbeat timeout whose retry would not fit before the S2C
   deadline ends with a SCHEDULE_TO_CLOSE timeout failure "Not enough time to
   schedule next retry before activity ScheduleToClose timeout, giving up
-  retrying" (errand: cause = the StartToClose/Heartbeat failure), retry_state
-  TIMEOUT, and last_failure keeps the StartToClose/Heartbeat failure (§1.5
-  special case).
+  retrying" without a cause, retry_state TIMEOUT, and last_failure keeps the
+  StartToClose/Heartbeat failure (§1.5 special case).
+- A failed attempt that is retried leaves last_failure (the attempt's failure),
+  last_attempt_complete_time, current_retry_interval and
+  next_attempt_schedule_time = last_attempt_complete_time +
+  current_retry_interval; attempt is already the next attempt's number and
+  run_state is SCHEDULED while waiting. current_retry_interval and
+  next_attempt_schedule_time are reported only while the activity waits in
+  SCHEDULED for a future dispatch (§4.1).
+- A retry is scheduled only if now + retry interval is before the
+  schedule-to-close deadline; a schedule-to-close timer that fires while a
+  retry is pending or running ends it TIMED_OUT/SCHEDULE_TO_CLOSE.
+- Unset timeouts are filled in: start_to_close and schedule_to_start default
+  to schedule_to_close; the retry policy's maximum_interval defaults to 100 x
+  initial_interval.
 - start_delay is honoured: execution_time and the first dispatch are
   schedule_time + start_delay, reported as next_attempt_schedule_time while
   waiting (§1.2 Scheduled, §1.10, §4.1).
-- current_retry_interval and next_attempt_schedule_time are reported only
-  while the activity waits in SCHEDULED for a future dispatch (§4.1), so they
-  are asserted only then (and as absent once closed).
 - total_heartbeat_count counts heartbeats across attempts (§1.4, §4.1).
+
+A retried StartToClose timeout failure (the last_failure while the retry
+waits, the cause of a later timeout) is recorded without heartbeat details, as
+Server 1.32.0 does; the details stay on the activity for the next attempt.
+
+The older oracle (Server 1.31.2) predates most of the spec behaviour above
+(it left retry_state UNSPECIFIED, recorded no heartbeat details or causes,
+retried a listed TemporalTimeout type and dropped start_delay); these
+scenarios no longer run against it.
 """
 import asyncio
 import os
@@ -82,10 +70,6 @@ from temporalio.worker import Worker
 
 ORACLE_ADDRESS = os.environ.get("COMPAT_ORACLE_ADDRESS", "").strip()
 ORACLE_MODE = bool(ORACLE_ADDRESS)
-# SPEC: assert errand's reference behaviour (/work/shared/spec/temporal-semantics.md),
-# which the oracle (Server 1.31.2) predates. Only branches guarded by SPEC differ
-# between the modes; see the module docstring.
-SPEC = not ORACLE_MODE
 
 STC_TIMEOUT = "activity StartToClose timeout"
 S2S_TIMEOUT = "activity ScheduleToStart timeout"
@@ -117,8 +101,7 @@ def assert_timeout_failure(failure, timeout_type: TimeoutType, message: str, *,
                            spec_heartbeat_details=(), spec_cause=None) -> None:
     """The shape of a server-generated timeout failure.
 
-    Oracle (1.31.2): no cause, no heartbeat details.
-    SPEC: timeout_failure_info.last_heartbeat_details is the activity's last
+    timeout_failure_info.last_heartbeat_details is the activity's last
     recorded heartbeat details (spec §1.5 table), given as
     spec_heartbeat_details. spec_cause, if given, checks the cause (the
     previous attempt's failure, spec §1.4 "Last failure" and §1.5 table);
@@ -128,11 +111,8 @@ def assert_timeout_failure(failure, timeout_type: TimeoutType, message: str, *,
     assert failure.message == message
     assert failure.type == timeout_type
     assert failure.failure.HasField("timeout_failure_info")
-    if SPEC:
-        assert list(failure.last_heartbeat_details) == list(spec_heartbeat_details)
-    else:
-        assert list(failure.last_heartbeat_details) == []
-    if SPEC and spec_cause is not None:
+    assert list(failure.last_heartbeat_details) == list(spec_heartbeat_details)
+    if spec_cause is not None:
         assert failure.cause is not None, f"{failure!r} has no cause"
         spec_cause(failure.cause)
     else:
@@ -140,16 +120,16 @@ def assert_timeout_failure(failure, timeout_type: TimeoutType, message: str, *,
         assert not failure.failure.HasField("cause")
 
 
-def is_retried_start_to_close_timeout(failure, spec_heartbeat_details=()) -> None:
-    """A start-to-close timeout that was retried: no cause chain (spec §1.4)."""
+def is_retried_start_to_close_timeout(failure) -> None:
+    """A start-to-close timeout that was retried: no cause chain (spec §1.4)
+    and, as Server 1.32.0 records it, no heartbeat details."""
     assert_timeout_failure(failure, TimeoutType.START_TO_CLOSE, STC_TIMEOUT,
-                           spec_heartbeat_details=spec_heartbeat_details)
+                           spec_heartbeat_details=())
 
 
 def assert_retry_state(desc, spec_retry_state: int) -> None:
-    """The outcome's retry state: 1.31.2 leaves it UNSPECIFIED for standalone
-    activities; the spec fills it from the retry-state table (§1.5, §1.4)."""
-    expected = spec_retry_state if SPEC else RetryState.RETRY_STATE_UNSPECIFIED
+    """The outcome's retry state, from the retry-state table (§1.5, §1.4)."""
+    expected = spec_retry_state
     assert desc.raw_outcome.retry_state == expected, (
         f"{RetryState.Name(desc.raw_outcome.retry_state)} != {RetryState.Name(expected)}")
 
@@ -226,9 +206,9 @@ async def test_dead_worker_start_to_close_timeout_retries_on_another_worker(erra
         include_heartbeat_details=True, include_last_failure=True)
     assert desc.status == ActivityExecutionStatus.RUNNING
     assert desc.run_state == PendingActivityState.SCHEDULED
-    # SPEC: the timeout carries worker A's heartbeat (spec §1.5 table); it was
-    # retried, so it has no cause (spec §1.4).
-    is_retried_start_to_close_timeout(await desc.last_failure(), spec_heartbeat_details=[1])
+    # The timeout was retried, so it has no cause (spec §1.4) and no
+    # heartbeat details (worker A's heartbeat stays on the activity).
+    is_retried_start_to_close_timeout(await desc.last_failure())
     # Attempt 2 waits for its dispatch 0.5 s after the timeout; describe_until
     # sees it well within that, while the retry interval is reported (spec §4.1).
     assert desc.current_retry_interval == backoff
@@ -268,12 +248,11 @@ async def test_dead_worker_start_to_close_timeout_retries_on_another_worker(erra
     assert desc.last_started_time >= retry_scheduled_for
     assert await desc.result() == "recovered"
     # Success keeps the last failed attempt's failure and the heartbeat.
-    is_retried_start_to_close_timeout(await desc.last_failure(), spec_heartbeat_details=[1])
+    is_retried_start_to_close_timeout(await desc.last_failure())
     assert await desc.heartbeat_details() == [1]
     assert desc.raw_outcome.retry_state == RetryState.RETRY_STATE_UNSPECIFIED
-    if SPEC:
-        # Worker A's one heartbeat (spec §1.4, §4.1: counted across attempts).
-        assert desc.total_heartbeat_count == 1
+    # Worker A's one heartbeat (spec §1.4, §4.1: counted across attempts).
+    assert desc.total_heartbeat_count == 1
 
 
 # 2. Heartbeat timeout --------------------------------------------------------
@@ -298,7 +277,7 @@ async def test_heartbeat_timeout_on_last_attempt_times_out(client):
         await asyncio.wait_for(heartbeated.wait(), 10)
         with pytest.raises(ActivityFailureError) as err:
             await asyncio.wait_for(handle.result(), 15)
-    # SPEC: the heartbeat details ride along (spec §1.5 table); attempt 1 had no
+    # The heartbeat details ride along (spec §1.5 table); attempt 1 had no
     # previous attempt, so there is no cause (spec §1.4 "Last failure").
     assert_timeout_failure(err.value.cause, TimeoutType.HEARTBEAT, HB_TIMEOUT,
                            spec_heartbeat_details=[1])
@@ -308,7 +287,7 @@ async def test_heartbeat_timeout_on_last_attempt_times_out(client):
     assert desc.status == ActivityExecutionStatus.TIMED_OUT
     assert desc.run_state is None
     assert desc.attempt == 1
-    # SPEC: heartbeat timeout with attempts exhausted -> MAXIMUM_ATTEMPTS_REACHED
+    # Heartbeat timeout with attempts exhausted -> MAXIMUM_ATTEMPTS_REACHED
     # (spec §1.5 retry-state table).
     await assert_outcome_is_timeout(
         desc, TimeoutType.HEARTBEAT, HB_TIMEOUT,
@@ -317,8 +296,7 @@ async def test_heartbeat_timeout_on_last_attempt_times_out(client):
     assert_timeout_failure(await desc.last_failure(), TimeoutType.HEARTBEAT, HB_TIMEOUT,
                            spec_heartbeat_details=[1])
     assert await desc.heartbeat_details() == [1]
-    if SPEC:
-        assert desc.total_heartbeat_count == 1  # spec §1.4, §4.1
+    assert desc.total_heartbeat_count == 1  # spec §1.4, §4.1
     assert desc.last_heartbeat_time is not None
     assert desc.close_time is not None
     assert timedelta(seconds=1) <= desc.close_time - desc.last_heartbeat_time < timedelta(seconds=10)
@@ -351,27 +329,25 @@ async def test_start_to_close_timeout_on_last_attempt_times_out(client):
     assert attempts == [(1, []), (2, [1])]
 
     def is_final_timeout(failure) -> None:
-        # SPEC: a terminal start-to-close timeout carries the last heartbeat (2)
-        # and has cause = the previous attempt's failure, attempt 1's retried
-        # timeout with the heartbeat it had then (spec §1.4 "Last failure",
-        # §1.5 table).
+        # A terminal start-to-close timeout carries the last heartbeat (2) and
+        # has cause = the previous attempt's failure, attempt 1's retried
+        # timeout (spec §1.4 "Last failure", §1.5 table).
         assert_timeout_failure(
             failure, TimeoutType.START_TO_CLOSE, STC_TIMEOUT, spec_heartbeat_details=[2],
-            spec_cause=lambda cause: is_retried_start_to_close_timeout(cause, [1]))
+            spec_cause=is_retried_start_to_close_timeout)
 
     is_final_timeout(err.value.cause)
     desc = await handle.describe(include_outcome=True, include_last_failure=True,
                                  include_heartbeat_details=True)
     assert desc.status == ActivityExecutionStatus.TIMED_OUT
     assert desc.attempt == 2
-    # SPEC: start-to-close timeout with attempts exhausted ->
+    # Start-to-close timeout with attempts exhausted ->
     # MAXIMUM_ATTEMPTS_REACHED (spec §1.5 retry-state table).
     assert_retry_state(desc, RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED)
     is_final_timeout(await desc.outcome_failure())
     is_final_timeout(await desc.last_failure())
     assert await desc.heartbeat_details() == [2]
-    if SPEC:
-        assert desc.total_heartbeat_count == 2  # spec §1.4, §4.1
+    assert desc.total_heartbeat_count == 2  # spec §1.4, §4.1
     assert desc.current_retry_interval is None
     assert desc.next_attempt_schedule_time is None
 
@@ -399,7 +375,7 @@ async def test_schedule_to_start_timeout_without_worker(client):
     assert desc.status == ActivityExecutionStatus.TIMED_OUT
     assert desc.run_state is None
     assert desc.attempt == 1
-    # SPEC: S2S timeout -> TIMEOUT (spec §1.5 table).
+    # S2S timeout -> TIMEOUT (spec §1.5 table).
     await assert_outcome_is_timeout(desc, TimeoutType.SCHEDULE_TO_START, S2S_TIMEOUT,
                                     spec_retry_state=RetryState.RETRY_STATE_TIMEOUT)
     # No attempt ever started, so no attempt failed.
@@ -435,7 +411,7 @@ async def test_schedule_to_close_timeout_while_retrying(client):
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=0.1)))
         with pytest.raises(ActivityFailureError) as err:
             await asyncio.wait_for(handle.result(), 15)
-    # SPEC: the ScheduleToClose timeout's cause is the last attempt failure,
+    # The ScheduleToClose timeout's cause is the last attempt failure,
     # attempt 1's start-to-close timeout (spec §1.5 table).
     assert_timeout_failure(err.value.cause, TimeoutType.SCHEDULE_TO_CLOSE, S2C_TIMEOUT,
                            spec_cause=is_retried_start_to_close_timeout)
@@ -448,7 +424,7 @@ async def test_schedule_to_close_timeout_while_retrying(client):
     # schedule-to-start was not given: the server uses schedule-to-close.
     assert desc.schedule_to_start_timeout == timedelta(seconds=3)
     assert desc.retry_policy.maximum_interval == timedelta(seconds=10)  # 100 x initial
-    # SPEC: S2C timeout -> TIMEOUT (spec §1.5 table).
+    # S2C timeout -> TIMEOUT (spec §1.5 table).
     await assert_outcome_is_timeout(desc, TimeoutType.SCHEDULE_TO_CLOSE, S2C_TIMEOUT,
                                     spec_retry_state=RetryState.RETRY_STATE_TIMEOUT,
                                     spec_cause=is_retried_start_to_close_timeout)
@@ -488,7 +464,7 @@ async def test_retry_that_would_pass_schedule_to_close_fails_with_attempt_failur
     desc = await handle.describe(include_outcome=True, include_last_failure=True)
     assert desc.status == ActivityExecutionStatus.FAILED
     assert desc.attempt == 1
-    # SPEC: retryable failure whose backoff passes the S2C deadline -> TIMEOUT
+    # Retryable failure whose backoff passes the S2C deadline -> TIMEOUT
     # (spec §1.5 table, §1.4 "Enough time").
     assert_retry_state(desc, RetryState.RETRY_STATE_TIMEOUT)
     failure = await desc.outcome_failure()
@@ -521,16 +497,11 @@ async def test_start_to_close_timeout_with_no_time_to_retry_times_out(client):
             await asyncio.wait_for(handle.result(), 15)
 
     def assert_outcome(failure) -> None:
-        if SPEC:
-            # Spec §1.5 special case: the retry would not fit before the S2C
-            # deadline, so the outcome is a SCHEDULE_TO_CLOSE timeout failure
-            # (errand puts the start-to-close timeout in as its cause).
-            assert_timeout_failure(
-                failure, TimeoutType.SCHEDULE_TO_CLOSE, NOT_ENOUGH_TIME,
-                spec_cause=lambda cause: assert_timeout_failure(
-                    cause, TimeoutType.START_TO_CLOSE, STC_TIMEOUT))
-        else:
-            assert_timeout_failure(failure, TimeoutType.START_TO_CLOSE, STC_TIMEOUT)
+        # Spec §1.5 special case: the retry would not fit before the S2C
+        # deadline, so the outcome is a SCHEDULE_TO_CLOSE timeout failure,
+        # without a cause (Server 1.32.0; last_failure has the start-to-close
+        # timeout).
+        assert_timeout_failure(failure, TimeoutType.SCHEDULE_TO_CLOSE, NOT_ENOUGH_TIME)
 
     assert_outcome(err.value.cause)
 
@@ -539,7 +510,7 @@ async def test_start_to_close_timeout_with_no_time_to_retry_times_out(client):
     assert desc.attempt == 1
     assert desc.raw_outcome is not None and desc.raw_outcome.HasField("failure")
     assert_outcome(await desc.outcome_failure())
-    # SPEC: start-to-close timeout whose retry cannot fit -> TIMEOUT (§1.5 table).
+    # Start-to-close timeout whose retry cannot fit -> TIMEOUT (§1.5 table).
     assert_retry_state(desc, RetryState.RETRY_STATE_TIMEOUT)
     # last_failure is the start-to-close timeout in both (spec §1.5 special
     # case); attempt 1 had no previous failure, so no cause (spec §1.4).
@@ -621,7 +592,7 @@ async def test_non_retryable_error_type_fails_after_one_attempt(client):
     assert desc.status == ActivityExecutionStatus.FAILED
     assert desc.attempt == 1
     assert desc.retry_policy.non_retryable_error_types == ["MyFatal"]
-    # SPEC: non-retryable failure -> NON_RETRYABLE_FAILURE (spec §1.5 table).
+    # Non-retryable failure -> NON_RETRYABLE_FAILURE (spec §1.5 table).
     assert_retry_state(desc, RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE)
     failure = await desc.outcome_failure()
     assert isinstance(failure, ApplicationError)
@@ -650,16 +621,7 @@ async def test_timeout_type_listed_as_non_retryable(client):
             start_to_close_timeout=timedelta(seconds=1),
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=0.2),
                                      non_retryable_error_types=["TemporalTimeout:StartToClose"]))
-        if not SPEC:
-            # Server 1.31.2 ignores the TemporalTimeout:* entries (checked in
-            # oracle mode): the timeout is retried anyway.
-            desc = await describe_until(handle, lambda d: d.attempt >= 2, "a retry",
-                                        include_last_failure=True)
-            assert desc.status == ActivityExecutionStatus.RUNNING
-            is_retried_start_to_close_timeout(await desc.last_failure())
-            await handle.terminate(reason="cleanup")
-            return
-        # SPEC: a StartToClose timeout is not retryable when
+        # A StartToClose timeout is not retryable when
         # "TemporalTimeout:StartToClose" is listed (spec §1.4 IsRetryableFailure).
         with pytest.raises(ActivityFailureError) as err:
             await asyncio.wait_for(handle.result(), 15)
@@ -681,12 +643,12 @@ async def test_timeout_type_listed_as_non_retryable(client):
 # 7. Start delay -----------------------------------------------------------------
 
 async def test_start_delay_holds_back_the_first_attempt(client):
-    # Spec only (§1.2 Scheduled, §1.3, §1.10, §4.1): the first attempt is
-    # dispatched at schedule_time + start_delay, which is the execution_time,
-    # the next_attempt_schedule_time while waiting and the attempt's scheduled
-    # time. Server 1.31.2 has no start_delay for standalone activities (it drops
-    # the field and dispatches at once), so this skips itself in oracle mode;
-    # in normal mode it always runs.
+    # Spec §1.2 Scheduled, §1.3, §1.10, §4.1: the first attempt is dispatched
+    # at schedule_time + start_delay, which is the execution_time, the
+    # next_attempt_schedule_time while waiting and the attempt's scheduled
+    # time. Server 1.31.2 had no start_delay for standalone activities (it
+    # dropped the field and dispatched at once), so this skips itself against
+    # such an oracle; in normal mode it always runs.
     task_queue = unique("tq")
     delay = timedelta(seconds=2)
     started = []

@@ -1,16 +1,19 @@
 // Standalone Activity scenarios with the TypeScript SDK 1.24: execute, start
-// and describe, ID conflicts and request-ID dedup, cancellation, termination
-// and deletion, asynchronous completion by activity ID, application failures,
-// and an activity surviving a SIGKILL of the server.
+// and describe, ID conflicts, request-ID dedup and ID reuse, cancellation,
+// termination and deletion, unknown IDs, asynchronous completion and failure
+// by activity ID, application failures, and an activity surviving a SIGKILL
+// of the server.
 //
 // Every scenario also runs against a real Temporal dev server (oracle mode:
-// COMPAT_ORACLE_ADDRESS=host:port, see harness.mjs); the ones that need to
-// kill or restart the server skip themselves there.
+// COMPAT_ORACLE_ADDRESS=host:port, see harness.mjs; checked with CLI 1.9.1,
+// Server 1.32.0); the ones that need to kill or restart the server skip
+// themselves there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
-  ActivityExecutionAlreadyStartedError, ActivityExecutionFailedError, ActivityNotFoundError, ServiceError,
+  ActivityCompletionError, ActivityExecutionAlreadyStartedError, ActivityExecutionFailedError, ActivityNotFoundError,
+  ServiceError,
 } from '@temporalio/client';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Context, CompleteAsyncError } from '@temporalio/activity';
@@ -229,6 +232,65 @@ test('a second start with a running ID conflicts; USE_EXISTING and a repeated re
   });
 });
 
+test('ID reuse policy after a run closes: allow, reject, allow failed only', async () => {
+  const taskQueue = unique('tq');
+  const okId = unique('reuse-ok');
+  const failedId = unique('reuse-failed');
+  const activities = {
+    ...greetingActivities,
+    async explode() { throw ApplicationFailure.nonRetryable('boom'); },
+  };
+  await withClient(async (client) => {
+    const start = (id, idReusePolicy, type = 'composeGreeting', args = ['again']) => client.activity.start(type, {
+      id, taskQueue, args, startToCloseTimeout: '10s', ...(idReusePolicy ? { idReusePolicy } : {}),
+    });
+    const rejected = (id, policy, closedRunId) => assert.rejects(start(id, policy), (err) => {
+      assert.ok(err instanceof ActivityExecutionAlreadyStartedError, `got ${err}`);
+      assert.equal(err.activityId, id);
+      assert.equal(err.runId, closedRunId);
+      return true;
+    }, policy);
+
+    const runs = await withWorker({ taskQueue, activities }, async () => {
+      const completed = await start(okId, undefined, 'composeGreeting', ['World']);
+      assert.equal(await within(15_000, completed.result(), 'result()'), 'Hello, World!');
+      const failed = await start(failedId, undefined, 'explode', []);
+      await assert.rejects(within(15_000, failed.result(), 'result()'), ActivityExecutionFailedError);
+
+      // After a COMPLETED run: REJECT_DUPLICATE and ALLOW_DUPLICATE_FAILED_ONLY
+      // refuse the ID, naming the closed run.
+      await rejected(okId, 'REJECT_DUPLICATE', completed.runId);
+      await rejected(okId, 'ALLOW_DUPLICATE_FAILED_ONLY', completed.runId);
+      // ALLOW_DUPLICATE starts a new run, and so does the default policy.
+      const second = await start(okId, 'ALLOW_DUPLICATE');
+      assert.notEqual(second.runId, completed.runId);
+      assert.equal(await within(15_000, second.result(), 'result()'), 'Hello, again!');
+      const third = await start(okId, undefined, 'composeGreeting', ['third']);
+      assert.ok(![completed.runId, second.runId].includes(third.runId));
+      assert.equal(await within(15_000, third.result(), 'result()'), 'Hello, third!');
+
+      // After a FAILED run: REJECT_DUPLICATE still refuses,
+      // ALLOW_DUPLICATE_FAILED_ONLY starts a new run.
+      await rejected(failedId, 'REJECT_DUPLICATE', failed.runId);
+      const retried = await start(failedId, 'ALLOW_DUPLICATE_FAILED_ONLY');
+      assert.notEqual(retried.runId, failed.runId);
+      assert.equal(await within(15_000, retried.result(), 'result()'), 'Hello, again!');
+      return { completed, third, failed, retried };
+    });
+
+    // A handle by ID alone follows the latest run; older runs stay readable
+    // by run ID.
+    let desc = await client.activity.getHandle(okId).describe();
+    assert.equal(desc.activityRunId, runs.third.runId);
+    assert.equal(desc.status, 'COMPLETED');
+    assert.equal(await client.activity.getHandle(okId, runs.completed.runId).result(), 'Hello, World!');
+    desc = await client.activity.getHandle(failedId).describe();
+    assert.equal(desc.activityRunId, runs.retried.runId);
+    assert.equal((await client.activity.getHandle(failedId, runs.failed.runId).describe()).status, 'FAILED');
+  });
+});
+
+
 // Scenario 4 ---------------------------------------------------------------
 
 test('cancelling a heartbeating activity: the worker sees it and the outcome is CANCELED', async () => {
@@ -370,6 +432,16 @@ test('terminate ends the activity TERMINATED; delete removes it', async () => {
         assert.equal(err.details, `activity not found for ID: ${id}`);
         return true;
       });
+
+    // It is gone from visibility too (the real server's store may lag).
+    const query = `ActivityId = '${id}'`;
+    for (;;) {
+      const listed = await connection.workflowService.listActivityExecutions({ namespace: 'default', query });
+      const counted = await client.activity.count(query);
+      if (listed.executions.length === 0 && counted.count === 0) break;
+      assert.ok(Date.now() < deadline, `${id} still listed or counted 10 s after delete`);
+      await sleep(100);
+    }
   });
 });
 
@@ -401,6 +473,54 @@ test('deleting a running activity removes it', async () => {
     await again.terminate('cleanup');
   });
 });
+
+test("an unknown activity ID is NOT_FOUND with Temporal's message", async () => {
+  const missing = unique('missing');
+  const message = `activity not found for ID: ${missing}`;
+  await withClient(async (client, connection) => {
+    const handle = client.activity.getHandle(missing);
+    const calls = {
+      describe: () => handle.describe(),
+      result: () => handle.result(),
+      cancel: () => handle.cancel('nothing there'),
+      terminate: () => handle.terminate('nothing there'),
+      heartbeat: () => client.activity.heartbeat({ activityId: missing }, 'x'),
+      complete: () => client.activity.complete({ activityId: missing }, 'x'),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      await assert.rejects(call(), (err) => {
+        assert.ok(err instanceof ActivityNotFoundError, `${name}: got ${err}`);
+        return true;
+      }, name);
+    }
+    // The gRPC status behind it: NOT_FOUND, the message and a NotFoundFailure.
+    for (const call of [
+      () => connection.workflowService.describeActivityExecution({ namespace: 'default', activityId: missing }),
+      () => connection.workflowService.deleteActivityExecution({ namespace: 'default', activityId: missing }),
+    ]) {
+      await assert.rejects(call(), (err) => {
+        assert.equal(err.code, 5); // NOT_FOUND
+        assert.equal(err.details, message);
+        const [bin] = err.metadata.get('grpc-status-details-bin');
+        const status = proto.google.rpc.Status.decode(bin);
+        assert.equal(status.details[0].type_url ?? status.details[0].typeUrl,
+          'type.googleapis.com/temporal.api.errordetails.v1.NotFoundFailure');
+        return true;
+      });
+    }
+    // A known activity ID with a run ID that is not one of its runs.
+    const known = await client.activity.start('composeGreeting', {
+      id: unique('known'), taskQueue: unique('tq-nobody'), args: ['World'], startToCloseTimeout: '10s',
+    });
+    await assert.rejects(client.activity.getHandle(known.activityId, randomUUID()).describe(), (err) => {
+      assert.ok(err instanceof ActivityNotFoundError, `got ${err}`);
+      assert.equal(err.message, `activity not found for ID: ${known.activityId}`);
+      return true;
+    });
+    await known.terminate('cleanup');
+  });
+});
+
 
 // Scenario 6 ---------------------------------------------------------------
 
@@ -437,10 +557,70 @@ test('asynchronous completion and heartbeat by activity ID', async () => {
     desc = await handle.describe();
     assert.equal(desc.status, 'COMPLETED');
 
-    // Completing it again finds no running activity.
-    await assert.rejects(client.activity.complete({ activityId: id }, 'twice'), ActivityNotFoundError);
+    // Completing it again: a by-ID completion needs no attempt in progress, so
+    // it is the transition that is refused (Server 1.32.0; 1.31.2 said NOT_FOUND).
+    await assert.rejects(client.activity.complete({ activityId: id }, 'twice'), (err) => {
+      assert.ok(err instanceof ActivityCompletionError, `got ${err}`);
+      assert.equal(err.message, 'invalid transition from Completed');
+      return true;
+    });
   });
 });
+
+test('asynchronous failure by activity ID: retried, then failed for good', async () => {
+  const taskQueue = unique('tq');
+  const id = unique('async-fail');
+  const attempts = [];
+  let running = signal();
+  const activities = {
+    async failLater() {
+      attempts.push(Context.current().info.attempt);
+      running.resolve();
+      throw new CompleteAsyncError();
+    },
+  };
+  await withClient(async (client) => {
+    const handle = await client.activity.start('failLater', {
+      id, taskQueue, startToCloseTimeout: '10s', retry: { initialInterval: '200ms' },
+    });
+    await withWorker({ taskQueue, activities }, async () => {
+      await within(15_000, running.promise, 'attempt 1');
+      running = signal();
+      // A retryable failure from outside the worker is retried like any
+      // other attempt failure.
+      await client.activity.fail({ activityId: id }, ApplicationFailure.retryable('try again', 'Transient'));
+      await within(15_000, running.promise, 'attempt 2');
+      const desc = await handle.describe({ includeLastFailure: true });
+      assert.equal(desc.status, 'RUNNING');
+      assert.equal(desc.attempt, 2);
+      const last = await desc.getLastFailure();
+      assert.ok(last instanceof ApplicationFailure, `last failure is ${last}`);
+      assert.equal(last.message, 'try again');
+      assert.equal(last.type, 'Transient');
+
+      // A non-retryable one ends the run.
+      await client.activity.fail({ activityId: id }, ApplicationFailure.nonRetryable('given up', 'External'));
+      await assert.rejects(within(15_000, handle.result(), 'result()'), (err) => {
+        assert.ok(err instanceof ActivityExecutionFailedError, `got ${err}`);
+        assert.ok(err.cause instanceof ApplicationFailure, `cause is ${err.cause}`);
+        assert.equal(err.cause.message, 'given up');
+        assert.equal(err.cause.type, 'External');
+        assert.equal(err.cause.nonRetryable, true);
+        return true;
+      });
+    });
+    assert.deepEqual(attempts, [1, 2]);
+    const desc = await handle.describe({ includeOutcome: true });
+    assert.equal(desc.status, 'FAILED');
+    assert.equal(desc.attempt, 2);
+    const failure = await desc.getOutcomeFailure();
+    assert.ok(failure instanceof ApplicationFailure, `outcome failure is ${failure}`);
+    assert.equal(failure.message, 'given up');
+    // Failing it again finds no running attempt.
+    await assert.rejects(client.activity.fail({ activityId: id }, new Error('twice')), ActivityNotFoundError);
+  });
+});
+
 
 // Scenario 7 ---------------------------------------------------------------
 
