@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything Errand's build and tests need on a fresh Debian 12
 # machine: system packages, the Python venv with the pinned Temporal Python SDK
-# (whose descriptors the build generates the Temporal API from), and the
-# pinned TypeScript SDK. Safe to run again: it only installs what is missing
-# or what a lock file changed.
+# (whose descriptors the build generates the Temporal API from), the pinned
+# TypeScript SDK, the Go SDK modules and the pinned Temporal CLI. Safe to run
+# again: it only installs what is missing or what a lock file changed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,4 +67,22 @@ if [ ! -d "$TS_DIR/node_modules" ] || ! cmp -s "$TS_DIR/package-lock.json" "$TS_
 else
   log "TypeScript SDK up to date"
 fi
+# Go SDK suite: needs a Go toolchain at least as new as the SDK's go.mod says
+# (machines of this project's kind come with one; Debian's is too old).
+GO_DIR="$ROOT/tests/compat/go"
+GO_NEEDS="$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$GO_DIR/go.mod")"
+if ! command -v go >/dev/null 2>&1; then
+  log "no Go toolchain on PATH: install Go $GO_NEEDS or newer (the Go SDK suite needs it)"
+  exit 1
+fi
+GO_HAS="$(go env GOVERSION | sed 's/^go//')"
+if [ "$(printf '%s\n%s\n' "$GO_NEEDS" "$GO_HAS" | sort -V | head -n1)" != "$GO_NEEDS" ]; then
+  log "Go $GO_HAS is older than the $GO_NEEDS the Go SDK suite needs"
+  exit 1
+fi
+log "downloading the Go SDK modules (versions pinned in go.mod and go.sum)"
+(cd "$GO_DIR" && go mod download)
+
+# The Temporal CLI the CLI suite drives, into the cache (a no-op when present).
+"$ROOT/scripts/install_temporal_cli.sh" >/dev/null
 log "done"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine, builds Errand and runs every test: the C++ unit and
 # server tests (ctest), then the compatibility scenarios with the real
-# TypeScript and Python SDKs against a real errand process.
+# TypeScript, Python and Go SDKs and the Temporal CLI against a real errand
+# process, and regenerates the compatibility matrix from their reports.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
@@ -19,11 +20,41 @@ echo "== C++ formatting"
 echo "== C++ tests (ctest)"
 (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 300 -j2) || failed_suites+=(ctest)
 
+# Each client suite writes a report; scripts/compat_matrix.py joins them into
+# the matrix in docs/compatibility.md.
+RESULTS="${COMPAT_RESULTS:-$BUILD_DIR/compat-results}"
+mkdir -p "$RESULTS"
+rm -f "$RESULTS"/python.xml "$RESULTS"/ts.xml "$RESULTS"/go.json "$RESULTS"/cli.xml
+export TEMPORAL_CLI="$("$ROOT/scripts/install_temporal_cli.sh")"
+
 echo "== Python SDK scenarios (pytest)"
-(cd "$ROOT/tests/compat/python" && "$ERRAND_CACHE/venv/bin/python" -m pytest -q) || failed_suites+=(python)
+(cd "$ROOT/tests/compat/python" &&
+  "$ERRAND_CACHE/venv/bin/python" -m pytest -q --junitxml="$RESULTS/python.xml") ||
+  failed_suites+=(python)
 
 echo "== TypeScript SDK scenarios (node --test)"
-(cd "$ROOT/tests/compat/ts" && node --test --test-concurrency=1 ./*.test.mjs) || failed_suites+=(typescript)
+(cd "$ROOT/tests/compat/ts" && node --test --test-concurrency=1 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=junit --test-reporter-destination="$RESULTS/ts.xml" \
+  ./*.test.mjs) || failed_suites+=(typescript)
+
+echo "== Go SDK scenarios (go test)"
+# -json for the matrix; the filter prints the usual test output meanwhile.
+(cd "$ROOT/tests/compat/go" && go test -count=1 -json ./... | tee "$RESULTS/go.json" |
+  python3 -u -c 'import json, sys
+for line in sys.stdin:
+    if line.startswith("{"):
+        sys.stdout.write(json.loads(line).get("Output", ""))') ||
+  failed_suites+=(go)
+
+echo "== Temporal CLI scenarios (pytest)"
+(cd "$ROOT/tests/compat/cli" &&
+  "$ERRAND_CACHE/venv/bin/python" -m pytest -q --junitxml="$RESULTS/cli.xml") ||
+  failed_suites+=(cli)
+
+echo "== Compatibility matrix"
+python3 "$ROOT/scripts/compat_matrix.py" --results "$RESULTS" \
+  --out "$ROOT/docs/compatibility.md" || failed_suites+=(matrix)
 
 if [ "${#failed_suites[@]}" -gt 0 ]; then
   echo "FAILED suites: ${failed_suites[*]}"
