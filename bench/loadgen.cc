@@ -10,6 +10,7 @@
 //       [--server-pid PID]
 //   ... --workload heartbeat --activities 200 [--activity-seconds 5]
 //   ... --workload fill --activities N   (enqueue only, for recovery runs)
+//   ... --workload ping                   (succeeds once the server answers)
 //
 // Workers complete every task at once (a no-op activity). Each workload ends
 // with one line "RESULT {json}" for bench/compare.py; the rest is for people.
@@ -704,6 +705,28 @@ int Heartbeat(Connections* conns, Options o, const Flags& flags) {
   return 0;
 }
 
+// Succeeds once the server answers a namespace describe: "ready".
+int Ping(Connections* conns, const Options& o) {
+  ws::DescribeNamespaceRequest req;
+  req.set_namespace_(o.ns);
+  absl::Notification done;
+  grpc::Status status;
+  Unary<ws::DescribeNamespaceRequest, ws::DescribeNamespaceResponse>(
+      [conns](auto... a) { conns->Next()->DescribeNamespace(a...); },
+      std::move(req), absl::Seconds(5),
+      [&](const grpc::Status& s, auto&) {
+        status = s;
+        done.Notify();
+      });
+  done.WaitForNotification();
+  if (!status.ok()) {
+    std::fprintf(stderr, "not ready: %s\n", status.error_message().c_str());
+    return 1;
+  }
+  PrintResult(R"("workload":"ping")");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -720,6 +743,7 @@ int main(int argc, char** argv) {
   if (workload == "backlog") return Backlog(&conns, o, flags, true);
   if (workload == "fill") return Backlog(&conns, o, flags, false);
   if (workload == "heartbeat") return Heartbeat(&conns, o, flags);
+  if (workload == "ping") return Ping(&conns, o);
   std::fprintf(stderr, "unknown workload %s\n", workload.c_str());
   return 2;
 }

@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""Runs the side-by-side benchmark suite and prints one table.
+
+    bench/run.sh [--quick] [--only throughput,latency,...] [--markdown FILE]
+
+Peers, all on this machine in the same run:
+  errand    build/errand with its defaults (RocksDB, sync on: every
+            acknowledged change is fsynced before the reply);
+  temporal  `temporal server start-dev` from the pinned CLI, with a file-backed
+            SQLite database (durable, like errand);
+  bullmq    BullMQ on Debian's redis-server with AOF, appendfsync everysec and
+            always.
+The gRPC workloads come from build/bench/errand_loadgen, the SDK workload from
+bench/gosdk, the BullMQ ones from bench/bullmq/bench.mjs. Each prints a
+`RESULT {json}` line; this script adds server CPU seconds and peak RSS read
+from /proc, and the machine the run was on.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build"))
+LOADGEN = BUILD / "bench" / "errand_loadgen"
+ERRAND = Path(os.environ.get("ERRAND_BIN", BUILD / "errand"))
+GOSDK = ROOT / "bench" / "gosdk" / "bin" / "gosdk"
+BULLMQ = ROOT / "bench" / "bullmq" / "bench.mjs"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def log(*args) -> None:
+    print("[bench]", *args, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return time.monotonic() - start
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"nothing listened on {port} within {timeout} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
+    return (utime + stime + cutime + cstime) / TICKS
+
+
+def peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Linux resets VmHWM when 5 is written to clear_refs (best effort)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def run_result(cmd: list[str], timeout: float) -> dict:
+    log("$", " ".join(str(c) for c in cmd))
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+        print(line, file=sys.stderr)
+    raise RuntimeError(f"{cmd[0]} printed no RESULT (exit {out.returncode})")
+
+
+class Server:
+    """A server process whose CPU and memory the suite reads."""
+
+    started: list["Server"] = []  # every server, stopped on the way out
+
+    def __init__(self, name: str, args: list[str], port: int, data: Path, env=None):
+        self.name, self.args, self.port, self.data, self.env = name, args, port, data, env
+        self.proc: subprocess.Popen | None = None
+        self.address = f"127.0.0.1:{port}"
+
+    def start(self, timeout: float = 60) -> float:
+        self.log = open(self.data / f"{self.name}.log", "ab")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log,
+                                     env=self.env, start_new_session=True)
+        Server.started.append(self)
+        return wait_port(self.port, self.proc, timeout)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def errand_server(root: Path) -> Server:
+    port = free_port()
+    data = root / "errand"
+    data.mkdir(parents=True, exist_ok=True)
+    return Server("errand", [str(ERRAND), "serve", "--listen", f"127.0.0.1:{port}",
+                             "--data-dir", str(data / "db"), "--log-level", "warn"], port, data)
+
+
+def temporal_server(root: Path, cli: str) -> Server:
+    port, ui = free_port(), free_port()
+    data = root / "temporal"
+    data.mkdir(parents=True, exist_ok=True)
+    return Server("temporal", [cli, "server", "start-dev", "--ip", "127.0.0.1",
+                               "--port", str(port), "--ui-port", str(ui), "--headless",
+                               "--db-filename", str(data / "temporal.db"),
+                               "--dynamic-config-value", "activity.enableStandalone=true",
+                               "--log-level", "error"], port, data)
+
+
+def wait_ready(server: Server, timeout: float = 120) -> float:
+    """Seconds until the server answers a namespace describe (after listening)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            run_result([str(LOADGEN), "--address", server.address, "--workload", "ping"], 10)
+            return time.monotonic() - start
+        except (RuntimeError, subprocess.TimeoutExpired):
+            time.sleep(0.1)
+    raise RuntimeError(f"{server.name} not ready in {timeout} s")
+
+
+def measured(server: Server, cmd: list[str], timeout: float, count_key: str | None) -> dict:
+    """Runs a workload and adds the server's CPU seconds (per 1,000 activities
+    when `count_key` names the count) and peak RSS over it."""
+    reset_peak_rss(server.pid)
+    cpu0 = cpu_seconds(server.pid)
+    result = run_result(cmd, timeout)
+    cpu = cpu_seconds(server.pid) - cpu0
+    result["server_cpu_s"] = round(cpu, 2)
+    if count_key and result.get(count_key):
+        result["cpu_s_per_1000"] = round(cpu / result[count_key] * 1000, 3)
+    result["server_peak_rss"] = peak_rss(server.pid)
+    return result
+
+
+def machine() -> dict:
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) * 1024
+    disk = subprocess.run(["df", "-h", "--output=source,fstype,size", tempfile.gettempdir()],
+                          capture_output=True, text=True).stdout.splitlines()[-1].split()
+    return {"cores": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem / 2**30, 1),
+            "kernel": platform.release(), "tmp_disk": " ".join(disk)}
+
+
+def fsync_cost(root: Path) -> float:
+    """Median milliseconds of a 4 KiB write + fdatasync on the data disk: what
+    a durable acknowledgement costs at least."""
+    path = root / "fsync-probe"
+    samples = []
+    with open(path, "wb") as f:
+        for _ in range(50):
+            start = time.perf_counter()
+            f.write(b"x" * 4096)
+            f.flush()
+            os.fdatasync(f.fileno())
+            samples.append((time.perf_counter() - start) * 1000)
+    path.unlink()
+    return round(sorted(samples)[len(samples) // 2], 3)
+
+
+def redis_server(root: Path, fsync: str) -> Server:
+    port = free_port()
+    data = root / f"redis-{fsync}"
+    data.mkdir(exist_ok=True)
+    return Server(f"redis-{fsync}", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                     "--appendonly", "yes", "--appendfsync", fsync,
+                                     "--save", "", "--dir", str(data)], port, data)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short runs, to check the suite works")
+    ap.add_argument("--only", default="", help="comma-separated workloads")
+    ap.add_argument("--skip-peers", action="store_true", help="errand only")
+    ap.add_argument("--json", help="write all results to this file")
+    ap.add_argument("--markdown", help="write the table to this file")
+    args = ap.parse_args()
+    # An interrupted run still stops its servers (see the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    q = args.quick
+    seconds = "3" if q else "10"
+    backlog_n = 20000 if q else 1000000
+    temporal_backlog_n = 300 if q else 2000
+    only = set(filter(None, args.only.split(",")))
+    want = lambda w: not only or w in only  # noqa: E731
+
+    cli = subprocess.run([str(ROOT / "scripts" / "install_temporal_cli.sh")], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    root = Path(tempfile.mkdtemp(prefix="errand-bench-"))
+    results: dict = {"machine": machine(), "date": dt.datetime.now(dt.timezone.utc).isoformat(),
+                     "quick": q, "fsync_ms": fsync_cost(root), "runs": []}
+    log("machine:", results["machine"], "fsync p50 ms:", results["fsync_ms"])
+
+    def record(system: str, workload: str, result: dict) -> None:
+        result.update(system=system, workload=workload)
+        results["runs"].append(result)
+        log(system, workload, json.dumps(result))
+
+    def grpc_workloads(server: Server, backlog: int) -> None:
+        lg = [str(LOADGEN), "--address", server.address]
+        if want("throughput"):
+            record(server.name, "throughput", measured(
+                server, lg + ["--workload", "throughput", "--seconds", seconds,
+                              "--callers", "64", "--workers", "16"], 600, "completed"))
+        if want("latency"):
+            rate = "1000" if server.name == "errand" else "20"
+            record(server.name, "latency", measured(
+                server, lg + ["--workload", "latency", "--rate", rate, "--seconds", seconds],
+                600, "activities"))
+        if want("sdk"):
+            record(server.name, "sdk", measured(
+                server, [str(GOSDK), "--address", server.address, "--callers", "64",
+                         "--seconds", seconds, "--pollers", "8"], 600, "completed"))
+        if want("heartbeat"):
+            record(server.name, "heartbeat", measured(
+                server, lg + ["--workload", "heartbeat", "--activities", "200" if server.name == "errand" else "20",
+                              "--activity-seconds", "3" if q else "5"], 600, None))
+        if want("backlog"):
+            record(server.name, "backlog", measured(
+                server, lg + ["--workload", "backlog", "--activities", str(backlog),
+                              "--server-pid", str(server.pid)], 7200, "activities"))
+
+    def recovery(make) -> None:
+        if not want("recovery"):
+            return
+        server = make()
+        server.start()
+        wait_ready(server)
+        pending = (20000 if q else 100000) if server.name == "errand" else (300 if q else 1000)
+        run_result([str(LOADGEN), "--address", server.address, "--workload", "fill",
+                    "--activities", str(pending)], 3600)
+        server.stop(signal.SIGKILL)
+        start = time.monotonic()
+        server.start(timeout=600)
+        wait_ready(server)
+        record(server.name, "recovery", {"pending": pending, "restart_s": round(time.monotonic() - start, 2)})
+        server.stop()
+
+    try:
+        errand = errand_server(root)
+        errand.start()
+        wait_ready(errand)
+        grpc_workloads(errand, backlog_n)
+        errand.stop()
+        recovery(lambda: errand_server(root / "recovery"))
+
+        if not args.skip_peers:
+            temporal = temporal_server(root, cli)
+            temporal.start()
+            wait_ready(temporal)
+            grpc_workloads(temporal, temporal_backlog_n)
+            temporal.stop()
+            recovery(lambda: temporal_server(root / "recovery", cli))
+
+            for fsync in ("everysec", "always"):
+                if not (want("bullmq") and shutil.which("redis-server")):
+                    continue
+                redis = redis_server(root, fsync)
+                redis.start()
+                node = ["node", str(BULLMQ), "--redis", redis.address]
+                record(redis.name, "drain", measured(
+                    redis, node + ["--workload", "drain", "--jobs", "20000" if q else "200000"],
+                    3600, "jobs"))
+                record(redis.name, "add-and-wait", measured(
+                    redis, node + ["--workload", "add-and-wait", "--callers", "64",
+                                   "--seconds", seconds], 600, "completed"))
+                redis.stop()
+    finally:
+        for server in Server.started:
+            server.stop(signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+
+    table = render(results)
+    print(table)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    if args.markdown:
+        Path(args.markdown).write_text(table)
+    return 0
+
+
+def render(results: dict) -> str:
+    runs = {(r["system"], r["workload"]): r for r in results["runs"]}
+    m = results["machine"]
+    lines = [f"Run {results['date'][:19]}Z on {m['cores']} cores ({m['cpu']}), "
+             f"{m['memory_gib']} GiB, kernel {m['kernel']}, temp disk {m['tmp_disk']}; "
+             f"4 KiB write+fdatasync p50 {results['fsync_ms']} ms"
+             + (" (quick mode: short runs)" if results["quick"] else ""), ""]
+
+    def value(system, workload, key):
+        v = runs.get((system, workload), {}).get(key)
+        if v is not None and key.endswith("rss"):
+            v = v / 2**20  # MiB
+        return v
+
+    def cell(v, decimals):
+        return "—" if v is None else f"{v:,.{decimals}f}"
+
+    def ratio(a, b):
+        return f"{a / b:.1f}×" if a and b else "—"
+
+    lines += ["| figure | Errand | Temporal | Errand/Temporal |", "|---|---|---|---|"]
+    # (label, workload, key, decimals, higher is better)
+    for label, workload, key, decimals, higher in [
+        ("throughput, activities/s (64 callers)", "throughput", "per_s", 0, True),
+        ("  start-to-result p99, ms", "throughput", "result_p99_ms", 1, False),
+        ("  server CPU s per 1,000 activities", "throughput", "cpu_s_per_1000", 3, False),
+        ("  server peak RSS, MiB", "throughput", "server_peak_rss", 0, False),
+        ("latency run, start-to-dispatch p50, ms", "latency", "dispatch_p50_ms", 2, False),
+        ("  p99, ms", "latency", "dispatch_p99_ms", 2, False),
+        ("  p99.9, ms", "latency", "dispatch_p999_ms", 2, False),
+        ("  start-to-result p99, ms", "latency", "result_p99_ms", 2, False),
+        ("Go SDK execute+get, activities/s", "sdk", "per_s", 0, True),
+        ("  p99, ms", "sdk", "p99_ms", 1, False),
+        ("heartbeats/s", "heartbeat", "heartbeats_per_s", 0, True),
+        ("backlog enqueue, activities/s", "backlog", "enqueue_per_s", 0, True),
+        ("backlog drain, activities/s", "backlog", "drain_per_s", 0, True),
+        ("  server bytes per queued activity", "backlog", "bytes_per_queued", 0, False),
+        ("  server peak RSS, MiB", "backlog", "peak_rss", 0, False),
+        ("recovery: restart with pending, s", "recovery", "restart_s", 2, False),
+    ]:
+        e, t = value("errand", workload, key), value("temporal", workload, key)
+        r = ratio(e, t) if higher else ratio(t, e)
+        lines.append(f"| {label} | {cell(e, decimals)} | {cell(t, decimals)} | {r} |")
+    lines += ["", "Ratios are \"how many times better\": Errand/peer for rates, peer/Errand for "
+              "times and sizes. Temporal's latency run uses a lower rate (its throughput is far "
+              "below 1,000/s), and its backlog and recovery runs fewer activities; see the JSON.", ""]
+    lines += ["| figure | Errand | BullMQ everysec | Errand/BullMQ | BullMQ always | Errand/BullMQ always |",
+              "|---|---|---|---|---|---|"]
+    for label, mine, workload, key in [
+            ("closed loop enqueue+wait, per s", value("errand", "throughput", "per_s"), "add-and-wait", "per_s"),
+            ("drain a backlog, per s", value("errand", "backlog", "drain_per_s"), "drain", "drain_per_s"),
+            ("enqueue, per s", value("errand", "backlog", "enqueue_per_s"), "drain", "enqueue_per_s")]:
+        cells = [cell(mine, 0)]
+        for fsync in ("everysec", "always"):
+            p = value(f"redis-{fsync}", workload, key)
+            cells += [cell(p, 0), ratio(mine, p)]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    errors = [r for r in results["runs"] if r.get("errors")]
+    if errors:
+        lines += ["", "Errors: " + ", ".join(f"{r['system']} {r['workload']}: {r['errors']}" for r in errors)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
