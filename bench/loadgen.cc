@@ -11,6 +11,7 @@
 //   ... --workload heartbeat --activities 200 [--activity-seconds 5]
 //   ... --workload fill --activities N   (enqueue only, for recovery runs)
 //   ... --workload ping                   (succeeds once the server answers)
+//   ... --workload rpc [--callers 64]     (GetSystemInfo: the RPC floor)
 //
 // Workers complete every task at once (a no-op activity). Each workload ends
 // with one line "RESULT {json}" for bench/compare.py; the rest is for people.
@@ -705,6 +706,40 @@ int Heartbeat(Connections* conns, Options o, const Flags& flags) {
   return 0;
 }
 
+// The floor under every workload: closed-loop GetSystemInfo calls, which the
+// server answers inline, measure what the RPC layer alone costs here.
+int Rpc(Connections* conns, const Flags& flags) {
+  const int callers = flags.Int("--callers", 64);
+  const absl::Duration run = absl::Seconds(flags.Double("--seconds", 5));
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> calls{0};
+  std::atomic<int> active{callers};
+  absl::Notification all_done;
+  std::function<void()> loop = [&] {
+    if (stop) {
+      if (active.fetch_sub(1) == 1) all_done.Notify();
+      return;
+    }
+    Unary<ws::GetSystemInfoRequest, ws::GetSystemInfoResponse>(
+        [conns](auto... a) { conns->Next()->GetSystemInfo(a...); },
+        ws::GetSystemInfoRequest(), absl::Seconds(10),
+        [&](const grpc::Status& s, auto&) {
+          if (s.ok()) calls.fetch_add(1);
+          loop();
+        });
+  };
+  for (int i = 0; i < callers; ++i) loop();
+  absl::SleepFor(run);
+  stop = true;
+  all_done.WaitForNotificationWithTimeout(absl::Seconds(20));
+  const double per_s = calls / absl::ToDoubleSeconds(run);
+  std::printf("rpc: %.0f GetSystemInfo calls/s with %d callers\n", per_s,
+              callers);
+  PrintResult(absl::StrCat(R"("workload":"rpc","per_s":)", per_s,
+                           R"(,"calls":)", calls.load()));
+  return 0;
+}
+
 // Succeeds once the server answers a namespace describe: "ready".
 int Ping(Connections* conns, const Options& o) {
   ws::DescribeNamespaceRequest req;
@@ -744,6 +779,7 @@ int main(int argc, char** argv) {
   if (workload == "fill") return Backlog(&conns, o, flags, false);
   if (workload == "heartbeat") return Heartbeat(&conns, o, flags);
   if (workload == "ping") return Ping(&conns, o);
+  if (workload == "rpc") return Rpc(&conns, flags);
   std::fprintf(stderr, "unknown workload %s\n", workload.c_str());
   return 2;
 }

@@ -57,9 +57,11 @@ absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
       return absl::DataLossError(
           absl::StrCat("activity record for ", activity_id, " is corrupt"));
     }
-    entry.stored_visibility_key = VisibilityKeyOf(entry.record);
-    entry.stored_row = ListInfo(entry.record);
+    entry.loaded = true;
     entry.stored_status = entry.record.status();
+    if (entry.record.has_close_time()) {
+      entry.stored_close_time = entry.record.close_time();
+    }
     it = entries_.emplace(key, std::move(entry)).first;
   }
   if (it->second.deleted) return ActivityNotFound(activity_id);
@@ -250,8 +252,11 @@ void WriteIndex(
 void Shard::Commit(Turn& turn) {
   store::Batch batch = store_->NewBatch();
   for (auto& [key, entry] : turn.entries_) {
-    const bool moves_row = entry.deleted || entry.is_new ||
-                           entry.record.status() != entry.stored_status;
+    // Internal steps within one public status (Scheduled -> Started, a
+    // retry) leave the row where it is.
+    const bool moves_row =
+        entry.deleted || entry.is_new ||
+        ApiStatus(entry.record.status()) != ApiStatus(entry.stored_status);
     if (entry.deleted) {
       batch.Delete(store::Table::kExecutions, key);
     } else if (entry.changed) {
@@ -262,10 +267,18 @@ void Shard::Commit(Turn& turn) {
     // (read-your-writes). They are rewritten when the run is created, changes
     // status or goes away, not on every heartbeat.
     if (!moves_row || !(entry.changed || entry.deleted)) continue;
-    if (entry.stored_visibility_key) {
-      batch.Delete(store::Table::kVisibility, *entry.stored_visibility_key);
-      WriteIndex(batch, entry.record.namespace_id(), entry.stored_row,
-                 *entry.stored_visibility_key, /*put=*/false);
+    if (entry.loaded) {
+      ActivityRecord stored = entry.record;
+      stored.set_status(entry.stored_status);
+      if (entry.stored_close_time) {
+        *stored.mutable_close_time() = *entry.stored_close_time;
+      } else {
+        stored.clear_close_time();
+      }
+      const std::string stored_key = VisibilityKeyOf(stored);
+      batch.Delete(store::Table::kVisibility, stored_key);
+      WriteIndex(batch, entry.record.namespace_id(), ListInfo(stored),
+                 stored_key, /*put=*/false);
     }
     if (!entry.deleted) {
       const std::string row_key = VisibilityKeyOf(entry.record);

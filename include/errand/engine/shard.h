@@ -94,11 +94,12 @@ class Turn {
     bool is_new = false;
     bool dispatch = false;
     std::vector<Timer> timers;  // to arm once the change is durable
-    // The visibility row as stored before this turn (loaded records only),
-    // so that a change of status can move the row and its index entries.
-    std::optional<std::string> stored_visibility_key;
-    temporal::api::activity::v1::ActivityExecutionListInfo stored_row;
+    // What the stored visibility row depends on, as loaded (loaded records
+    // only), so that a change of public status can move the row and its
+    // index entries. Nothing else it indexes changes during a run.
+    bool loaded = false;
     ActivityStatus stored_status = store::v1::ACTIVITY_STATUS_UNSPECIFIED;
+    std::optional<google::protobuf::Timestamp> stored_close_time;
   };
   Turn(Shard* shard, absl::Time now) : shard_(shard), now_(now) {}
 
