@@ -243,11 +243,12 @@ def main() -> int:
         if want("throughput"):
             record(server.name, "throughput", measured(
                 server, lg + ["--workload", "throughput", "--seconds", seconds,
-                              "--callers", "64", "--workers", "16"], 600, "completed"))
+                              "--callers", "64", "--workers", "64"], 600, "completed"))
         if want("latency"):
             rate = "1000" if server.name == "errand" else "20"
             record(server.name, "latency", measured(
-                server, lg + ["--workload", "latency", "--rate", rate, "--seconds", seconds],
+                server, lg + ["--workload", "latency", "--rate", rate, "--seconds", seconds,
+                              "--workers", "64"],
                 600, "activities"))
         if want("sdk"):
             record(server.name, "sdk", measured(
@@ -260,7 +261,8 @@ def main() -> int:
         if want("backlog"):
             record(server.name, "backlog", measured(
                 server, lg + ["--workload", "backlog", "--activities", str(backlog),
-                              "--server-pid", str(server.pid)], 7200, "activities"))
+                              "--workers", "64", "--server-pid", str(server.pid)], 7200,
+                "activities"))
 
     def recovery(make) -> None:
         if not want("recovery"):

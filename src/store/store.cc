@@ -1,7 +1,10 @@
 #include "errand/store/store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <utility>
 
@@ -9,6 +12,12 @@
 
 namespace errand::store {
 namespace {
+
+// Memory and disk bounds of the embedded store (see Store::Open).
+constexpr size_t kBlockCacheBytes = 64 << 20;
+constexpr size_t kMemtableBudgetBytes = 128 << 20;
+constexpr size_t kWriteBufferBytes = 32 << 20;
+constexpr uint64_t kMaxWalBytes = 256 << 20;
 
 constexpr std::array<const char*, kTableCount> kTableNames = {
     "default",      "namespaces", "executions",
@@ -50,7 +59,22 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
+  // Memory stays bounded however many activities are stored or queued: all
+  // memtables share one budget, and reads share one block cache.
+  auto cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  db_options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(kMemtableBudgetBytes,
+                                                    cache);
+  // A table written once (namespaces, meta) would otherwise pin every WAL
+  // file since its last write: past this size its memtable is flushed so the
+  // old logs can go (the default allows gigabytes).
+  db_options.max_total_wal_size = kMaxWalBytes;
   rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = kWriteBufferBytes;
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = cache;
+  cf_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(table_options));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kTableNames) {
