@@ -47,11 +47,13 @@ absl::Status CheckAttempt(const RunRef& ref, const ActivityRecord& record) {
 // Replies with the run as committed, once the turn's batch is durable.
 void ReplyWhenDurable(Turn& turn, const ActivityRecord& record,
                       Reply<ActivityRecord> reply) {
-  turn.AfterCommit(
-      [reply = std::move(reply), snapshot = record](const absl::Status& s) {
-        if (!s.ok()) return reply(s);
-        reply(snapshot);
-      });
+  // The snapshot is taken now (later commands of the turn may change the
+  // run) and moved into the reply, not copied again.
+  turn.AfterCommit([reply = std::move(reply),
+                    snapshot = record](const absl::Status& s) mutable {
+    if (!s.ok()) return reply(s);
+    reply(std::move(snapshot));
+  });
 }
 
 }  // namespace
