@@ -29,48 +29,18 @@ from temporalio.client import Client
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python"))  # errand_harness
 
-from errand_harness import REPO, ErrandProcess  # noqa: E402
+from errand_harness import REPO  # noqa: E402
 
-ORACLE_ADDRESS = os.environ.get("COMPAT_ORACLE_ADDRESS", "").strip()
+from oracle_mode import (  # noqa: E402,F401 (pytest hooks)
+    ORACLE_ADDRESS,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    server_per_test,
+)
 
 # Long enough for `activity result` / `execute` waits in these scenarios; a
 # command that takes longer is a hang, and the test fails with its output.
 CLI_TIMEOUT = 30.0
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "needs_errand_process: the test kills, stops or restarts the server process; "
-        "skipped in oracle mode (COMPAT_ORACLE_ADDRESS)")
-
-
-def pytest_collection_modifyitems(config, items):
-    if not ORACLE_ADDRESS:
-        return
-    skip = pytest.mark.skip(
-        reason=f"oracle mode ({ORACLE_ADDRESS}): the server process is not ours to kill or restart")
-    for item in items:
-        if "needs_errand_process" in item.keywords:
-            item.add_marker(skip)
-
-
-class OracleServer:
-    """Stands in for ErrandProcess when the scenarios run against an external server."""
-
-    def __init__(self, address: str):
-        self.address = address
-        self.log = ""
-
-    def _unsupported(self, *args, **kwargs):
-        raise RuntimeError(
-            "oracle mode cannot control the server process; "
-            "mark the test with @pytest.mark.needs_errand_process")
-
-    start = stop = kill = restart = _unsupported
-
-    def cleanup(self) -> None:
-        pass
 
 
 @pytest.fixture(scope="session")
@@ -90,13 +60,7 @@ def temporal_cli() -> str:
 @pytest.fixture
 def errand():
     """A fresh errand per test: free port, empty data directory."""
-    if ORACLE_ADDRESS:
-        yield OracleServer(ORACLE_ADDRESS)
-        return
-    server = ErrandProcess()
-    server.start()
-    yield server
-    server.cleanup()
+    yield from server_per_test()
 
 
 @pytest_asyncio.fixture

@@ -513,25 +513,8 @@ func TestCancelHeartbeatingActivity(t *testing.T) {
 	e := newEnv(t)
 	tq := unique("tq")
 	workerIdentity := unique("worker")
-	gotStarted := make(chan struct{})
-	sawCancel := make(chan struct{})
-	var once atomic.Bool
-	e.startWorker(tq, workerIdentity, func(w worker.Worker) {
-		w.RegisterActivityWithOptions(func(ctx context.Context) (string, error) {
-			if once.CompareAndSwap(false, true) {
-				close(gotStarted)
-			}
-			for {
-				activity.RecordHeartbeat(ctx, "tick")
-				select {
-				case <-ctx.Done():
-					close(sawCancel)
-					return "", ctx.Err()
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		}, activity.RegisterOptions{Name: "heartbeater"})
-	})
+	register, gotStarted, sawCancel := heartbeatingActivity("heartbeater", "tick")
+	e.startWorker(tq, workerIdentity, register)
 	opts := startOptions(unique("cancel"), tq)
 	opts.HeartbeatTimeout = 2 * time.Second
 	h := e.start(opts, "heartbeater")
@@ -646,25 +629,8 @@ func TestTerminate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	tq := unique("tq")
-	gotStarted := make(chan struct{})
-	sawEnd := make(chan struct{})
-	var once atomic.Bool
-	e.startWorker(tq, unique("worker"), func(w worker.Worker) {
-		w.RegisterActivityWithOptions(func(ctx context.Context) (string, error) {
-			if once.CompareAndSwap(false, true) {
-				close(gotStarted)
-			}
-			for {
-				activity.RecordHeartbeat(ctx, "working")
-				select {
-				case <-ctx.Done():
-					close(sawEnd)
-					return "", ctx.Err()
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		}, activity.RegisterOptions{Name: "long_job"})
-	})
+	register, gotStarted, sawEnd := heartbeatingActivity("long_job", "working")
+	e.startWorker(tq, unique("worker"), register)
 	opts := startOptions(unique("term"), tq)
 	opts.HeartbeatTimeout = 5 * time.Second
 	h := e.start(opts, "long_job")
@@ -995,4 +961,29 @@ func TestNotFoundError(t *testing.T) {
 	expectNotFound(t, err, existing.GetID(), "describe with a wrong run ID")
 	expectNotFound(t, wrongRun.Terminate(e.ctx(), client.TerminateActivityOptions{}), existing.GetID(),
 		"terminate with a wrong run ID")
+}
+
+// heartbeatingActivity returns what registers, under name, an activity that
+// heartbeats details every 50 ms until its context ends; started closes when
+// it first runs and ended when it sees its context end.
+func heartbeatingActivity(name, details string) (register func(worker.Worker), started, ended chan struct{}) {
+	started, ended = make(chan struct{}), make(chan struct{})
+	var once atomic.Bool
+	register = func(w worker.Worker) {
+		w.RegisterActivityWithOptions(func(ctx context.Context) (string, error) {
+			if once.CompareAndSwap(false, true) {
+				close(started)
+			}
+			for {
+				activity.RecordHeartbeat(ctx, details)
+				select {
+				case <-ctx.Done():
+					close(ended)
+					return "", ctx.Err()
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}, activity.RegisterOptions{Name: name})
+	}
+	return register, started, ended
 }
