@@ -69,6 +69,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   // file since its last write: past this size its memtable is flushed so the
   // old logs can go (the default allows gigabytes).
   db_options.max_total_wal_size = kMaxWalBytes;
+  // Shard threads commit concurrently: let one write group's WAL write (and
+  // fsync) overlap the previous group's memtable inserts, done by the group
+  // leader, which on two cores beat inserting in parallel (throughput
+  // workload: about 3.1k/s against 2.9k/s). Acknowledgements still wait for
+  // the fsync.
+  db_options.enable_pipelined_write = true;
+  db_options.allow_concurrent_memtable_write = false;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = kWriteBufferBytes;
   rocksdb::BlockBasedTableOptions table_options;
