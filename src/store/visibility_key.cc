@@ -35,9 +35,6 @@ absl::Status EnsureVisibilityIndex(Store& store) {
   if (*version && **version == kVisibilityIndexVersion) {
     return absl::OkStatus();
   }
-  spdlog::info("rebuilding the visibility indexes (layout {} -> {})",
-               *version ? **version : std::string("none"),
-               std::string(kVisibilityIndexVersion));
   // Batches of bounded size: a large store must not need one huge write.
   constexpr int kPerBatch = 10000;
   Batch batch = store.NewBatch();
@@ -83,7 +80,12 @@ absl::Status EnsureVisibilityIndex(Store& store) {
   if (!error.ok() || !flush()) return error;
   batch.Put(Table::kMeta, kVisibilityIndexVersionKey, kVisibilityIndexVersion);
   if (absl::Status s = store.Write(batch); !s.ok()) return s;
-  spdlog::info("visibility indexes rebuilt for {} rows", rows);
+  // A new store has nothing to rebuild; only an upgrade is worth a line.
+  if (*version || rows > 0) {
+    spdlog::info("visibility indexes rebuilt for {} rows (layout {} -> {})",
+                 rows, *version ? **version : std::string("unversioned"),
+                 std::string(kVisibilityIndexVersion));
+  }
   return absl::OkStatus();
 }
 
