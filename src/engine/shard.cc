@@ -268,17 +268,23 @@ void Shard::Commit(Turn& turn) {
     // status or goes away, not on every heartbeat.
     if (!moves_row || !(entry.changed || entry.deleted)) continue;
     if (entry.loaded) {
-      ActivityRecord stored = entry.record;
-      stored.set_status(entry.stored_status);
+      // The stored row is today's row with the loaded status and close time
+      // (rebuilt from the list fields, not from a copy of the whole record
+      // with its payloads).
+      auto stored_row = ListInfo(entry.record);
+      stored_row.set_status(ApiStatus(entry.stored_status));
       if (entry.stored_close_time) {
-        *stored.mutable_close_time() = *entry.stored_close_time;
+        *stored_row.mutable_close_time() = *entry.stored_close_time;
       } else {
-        stored.clear_close_time();
+        stored_row.clear_close_time();
       }
-      const std::string stored_key = VisibilityKeyOf(stored);
+      const std::string stored_key = store::VisibilityKey(
+          entry.record.namespace_id(), IsTerminal(entry.stored_status),
+          FromProtoTime(stored_row.close_time()),
+          FromProtoTime(entry.record.schedule_time()), entry.record.run_id());
       batch.Delete(store::Table::kVisibility, stored_key);
-      WriteIndex(batch, entry.record.namespace_id(), ListInfo(stored),
-                 stored_key, /*put=*/false);
+      WriteIndex(batch, entry.record.namespace_id(), stored_row, stored_key,
+                 /*put=*/false);
     }
     if (!entry.deleted) {
       const std::string row_key = VisibilityKeyOf(entry.record);

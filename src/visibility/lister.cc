@@ -48,18 +48,10 @@ void Conjuncts(const Expr* expr, std::vector<const Expr*>& out) {
   out.push_back(expr);
 }
 
-bool IsEqualityIndexed(const std::string& attribute) {
-  for (const char* indexed : store::kIndexedAttributes) {
-    if (attribute == indexed) return true;
-  }
-  return false;
-}
-
-bool IsTimeIndexed(const std::string& attribute) {
-  for (const char* indexed : store::kTimeIndexedAttributes) {
-    if (attribute == indexed) return true;
-  }
-  return false;
+template <size_t N>
+bool OneOf(const char* const (&names)[N], const std::string& attribute) {
+  return std::find(std::begin(names), std::end(names), attribute) !=
+         std::end(names);
 }
 
 struct Equality {
@@ -93,12 +85,13 @@ Candidates FindCandidates(const Expr* where, const CustomAttributes& custom) {
   for (const Expr* term : terms) {
     if (const auto* cmp = std::get_if<Compare>(&term->node)) {
       if (custom.contains(cmp->attribute)) continue;
-      if (IsEqualityIndexed(cmp->attribute) && cmp->op == CompareOp::kEq &&
+      if (OneOf(store::kIndexedAttributes, cmp->attribute) &&
+          cmp->op == CompareOp::kEq &&
           cmp->value.kind == Literal::Kind::kString &&
           store::Indexable(cmp->value.text)) {
         found.equalities.push_back({cmp->attribute, cmp->value.text});
       }
-      if (!IsTimeIndexed(cmp->attribute)) continue;
+      if (!OneOf(store::kTimeIndexedAttributes, cmp->attribute)) continue;
       const std::optional<int64_t> t = DatetimeNanos(cmp->value);
       if (!t) continue;
       switch (cmp->op) {
@@ -124,7 +117,7 @@ Candidates FindCandidates(const Expr* where, const CustomAttributes& custom) {
       }
     } else if (const auto* between = std::get_if<Between>(&term->node)) {
       if (between->negated || custom.contains(between->attribute) ||
-          !IsTimeIndexed(between->attribute)) {
+          !OneOf(store::kTimeIndexedAttributes, between->attribute)) {
         continue;
       }
       const auto low = DatetimeNanos(between->low);
