@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 ERRAND_CACHE="${ERRAND_CACHE:-$HOME/.cache/errand}"
 
-"$ROOT/scripts/setup.sh" || exit 1
+"$ROOT/scripts/setup.sh" --tests || exit 1
 "$ROOT/scripts/build.sh" || exit 1
 
 export ERRAND_BIN="$BUILD_DIR/errand"
