@@ -44,18 +44,6 @@ absl::Status CheckAttempt(const RunRef& ref, const ActivityRecord& record) {
   return absl::OkStatus();
 }
 
-// Replies with the run as committed, once the turn's batch is durable.
-void ReplyWhenDurable(Turn& turn, const ActivityRecord& record,
-                      Reply<ActivityRecord> reply) {
-  // The snapshot is taken now (later commands of the turn may change the
-  // run) and moved into the reply, not copied again.
-  turn.AfterCommit([reply = std::move(reply),
-                    snapshot = record](const absl::Status& s) mutable {
-    if (!s.ok()) return reply(s);
-    reply(std::move(snapshot));
-  });
-}
-
 }  // namespace
 
 ActivityEngine::ActivityEngine(int shard_count, store::Store* store,
@@ -162,18 +150,20 @@ void ActivityEngine::Start(StartRequest request, Reply<StartResult> reply) {
   });
 }
 
-void ActivityEngine::Describe(const RunRef& ref, Reply<ActivityRecord> reply) {
+void ActivityEngine::Describe(const RunRef& ref, Reply<RecordSnapshot> reply) {
   ShardFor(ref.namespace_id, ref.activity_id)
       .Submit([ref, reply = std::move(reply)](Turn& turn) {
         auto record = turn.Load(ref.namespace_id, ref.activity_id, ref.run_id);
         if (!record.ok()) return reply(record.status());
-        reply(**record);
+        reply(std::make_shared<const ActivityRecord>(**record));
       });
 }
 
-std::function<void()> ActivityEngine::Watch(
-    const RunRef& ref, int64_t seen_version, bool closed_only,
-    absl::Time expire_at, Reply<std::optional<ActivityRecord>> reply) {
+std::function<void()> ActivityEngine::Watch(const RunRef& ref,
+                                            int64_t seen_version,
+                                            bool closed_only,
+                                            absl::Time expire_at,
+                                            Reply<RecordSnapshot> reply) {
   // The watcher settles once: from the shard (change or error), from the
   // timer (expiry) or from the caller (cancel).
   auto watcher =
@@ -189,19 +179,18 @@ std::function<void()> ActivityEngine::Watch(
           return;
         }
         if (watcher->Wants(**record)) {
-          watcher->Settle(std::optional<ActivityRecord>(**record));
+          watcher->Settle(std::make_shared<const ActivityRecord>(**record));
           return;
         }
         std::weak_ptr<Watcher> weak_w = watcher;
         watcher->timer = timers->Schedule(expire_at, [weak_w] {
-          if (auto w = weak_w.lock())
-            w->Settle(std::optional<ActivityRecord>());
+          if (auto w = weak_w.lock()) w->Settle(RecordSnapshot());
         });
         turn.Watch(**record, watcher);
       });
   return [weak, timers] {
     if (auto w = weak.lock()) {
-      if (w->Settle(std::optional<ActivityRecord>())) timers->Cancel(w->timer);
+      if (w->Settle(RecordSnapshot())) timers->Cancel(w->timer);
     }
   };
 }
@@ -209,7 +198,7 @@ std::function<void()> ActivityEngine::Watch(
 void ActivityEngine::StartTask(const std::string& namespace_id,
                                const matching::TaskRef& task,
                                StartAttempt attempt,
-                               Reply<ActivityRecord> reply) {
+                               Reply<RecordSnapshot> reply) {
   ShardFor(namespace_id, task.activity_id)
       .Submit([namespace_id, task, attempt = std::move(attempt),
                reply = std::move(reply)](Turn& turn) mutable {
@@ -221,12 +210,12 @@ void ActivityEngine::StartTask(const std::string& namespace_id,
         auto effects = Apply(**record, attempt, turn.now());
         if (!effects.ok()) return reply(effects.status());
         turn.Changed(*record, *effects);
-        ReplyWhenDurable(turn, **record, std::move(reply));
+        turn.ReplyWhenDurable(*record, std::move(reply));
       });
 }
 
 void ActivityEngine::Update(const RunRef& ref, ActivityEvent event,
-                            Reply<ActivityRecord> reply) {
+                            Reply<RecordSnapshot> reply) {
   ShardFor(ref.namespace_id, ref.activity_id)
       .Submit([ref, event = std::move(event),
                reply = std::move(reply)](Turn& turn) {
@@ -238,11 +227,11 @@ void ActivityEngine::Update(const RunRef& ref, ActivityEvent event,
         auto effects = Apply(**record, event, turn.now());
         if (!effects.ok()) return reply(effects.status());
         turn.Changed(*record, *effects);
-        ReplyWhenDurable(turn, **record, std::move(reply));
+        turn.ReplyWhenDurable(*record, std::move(reply));
       });
 }
 
-void ActivityEngine::Delete(const RunRef& ref, Reply<ActivityRecord> reply) {
+void ActivityEngine::Delete(const RunRef& ref, Reply<RecordSnapshot> reply) {
   ShardFor(ref.namespace_id, ref.activity_id)
       .Submit([ref, reply = std::move(reply)](Turn& turn) {
         auto record = turn.Load(ref.namespace_id, ref.activity_id, ref.run_id);
@@ -254,7 +243,7 @@ void ActivityEngine::Delete(const RunRef& ref, Reply<ActivityRecord> reply) {
           if (!effects.ok()) return reply(effects.status());
           turn.Changed(*record, *effects);
         }
-        ReplyWhenDurable(turn, **record, std::move(reply));
+        turn.ReplyWhenDurable(*record, std::move(reply));
         turn.Delete(*record);
       });
 }

@@ -49,13 +49,19 @@ absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
   const std::string key = ExecutionKey(namespace_id, activity_id, run);
   auto it = entries_.find(key);
   if (it == entries_.end()) {
-    auto stored = shard_->store_->Get(store::Table::kExecutions, key);
-    if (!stored.ok()) return stored.status();
-    if (!stored->has_value()) return ActivityNotFound(activity_id);
     Entry entry;
-    if (!entry.record.ParseFromString(**stored)) {
-      return absl::DataLossError(
-          absl::StrCat("activity record for ", activity_id, " is corrupt"));
+    if (auto cached = shard_->cache_.Take(key)) {
+      entry.record = Unshare(std::move(cached->record));
+      entry.bytes = cached->bytes;
+    } else {
+      auto stored = shard_->store_->Get(store::Table::kExecutions, key);
+      if (!stored.ok()) return stored.status();
+      if (!stored->has_value()) return ActivityNotFound(activity_id);
+      if (!entry.record.ParseFromString(**stored)) {
+        return absl::DataLossError(
+            absl::StrCat("activity record for ", activity_id, " is corrupt"));
+      }
+      entry.bytes = (*stored)->size();
     }
     entry.loaded = true;
     entry.stored_status = entry.record.status();
@@ -63,9 +69,34 @@ absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
       entry.stored_close_time = entry.record.close_time();
     }
     it = entries_.emplace(key, std::move(entry)).first;
+  } else if (!it->second.replies.empty()) {
+    // This command may change the run: earlier replies keep what they saw.
+    BindReplies(it->second);
   }
   if (it->second.deleted) return ActivityNotFound(activity_id);
   return &it->second.record;
+}
+
+Turn::Entry* Turn::Find(const ActivityRecord& record) {
+  return &entries_.at(ExecutionKey(record.namespace_id(), record.activity_id(),
+                                   record.run_id()));
+}
+
+void Turn::BindReplies(Entry& entry) {
+  auto snapshot = std::make_shared<const ActivityRecord>(entry.record);
+  for (auto& reply : entry.replies) {
+    AfterCommit(
+        [reply = std::move(reply), snapshot](const absl::Status& written) {
+          if (!written.ok()) return reply(written);
+          reply(snapshot);
+        });
+  }
+  entry.replies.clear();
+}
+
+void Turn::ReplyWhenDurable(const ActivityRecord* record,
+                            Reply<RecordSnapshot> reply) {
+  Find(*record)->replies.push_back(std::move(reply));
 }
 
 ActivityRecord* Turn::Create(ActivityRecord record, const Effects& effects) {
@@ -85,8 +116,7 @@ ActivityRecord* Turn::Create(ActivityRecord record, const Effects& effects) {
 }
 
 void Turn::Changed(ActivityRecord* record, const Effects& effects) {
-  Entry& entry = entries_.at(ExecutionKey(
-      record->namespace_id(), record->activity_id(), record->run_id()));
+  Entry& entry = *Find(*record);
   if (!effects.unchanged) entry.changed = true;
   if (effects.dispatch) entry.dispatch = true;
   entry.timers.insert(entry.timers.end(), effects.timers.begin(),
@@ -94,8 +124,7 @@ void Turn::Changed(ActivityRecord* record, const Effects& effects) {
 }
 
 void Turn::Delete(ActivityRecord* record) {
-  Entry& entry = entries_.at(ExecutionKey(
-      record->namespace_id(), record->activity_id(), record->run_id()));
+  Entry& entry = *Find(*record);
   entry.deleted = true;
   entry.dispatch = false;
   entry.timers.clear();
@@ -118,7 +147,7 @@ void Turn::Delete(ActivityRecord* record) {
 void Turn::Watch(const ActivityRecord& record,
                  std::shared_ptr<Watcher> watcher) {
   if (shard_->watchers_released_.load()) {
-    watcher->Settle(std::optional<ActivityRecord>());
+    watcher->Settle(RecordSnapshot());
     return;
   }
   auto& list = shard_->watchers_[ExecutionKey(
@@ -134,6 +163,7 @@ Shard::Shard(int index, store::Store* store, matching::Matcher* matcher,
       matcher_(matcher),
       timers_(timers),
       clock_(clock),
+      cache_(kCachedRecords, kCachedBytes),
       thread_([this] { Run(); }) {}
 
 Shard::~Shard() { Stop(); }
@@ -156,8 +186,7 @@ void Shard::ReleaseWatchers() {
   Submit([this](Turn&) {
     for (auto& [key, list] : watchers_) {
       for (auto& w : list) {
-        if (w->Settle(std::optional<ActivityRecord>()))
-          timers_->Cancel(w->timer);
+        if (w->Settle(RecordSnapshot())) timers_->Cancel(w->timer);
       }
     }
     watchers_.clear();
@@ -173,7 +202,7 @@ void Shard::Stop() {
   thread_.join();
   // Whoever still waits gets an empty answer rather than none at all.
   for (auto& [key, list] : watchers_) {
-    for (auto& w : list) w->Settle(std::optional<ActivityRecord>());
+    for (auto& w : list) w->Settle(RecordSnapshot());
   }
   watchers_.clear();
 }
@@ -260,8 +289,9 @@ void Shard::Commit(Turn& turn) {
     if (entry.deleted) {
       batch.Delete(store::Table::kExecutions, key);
     } else if (entry.changed) {
-      batch.Put(store::Table::kExecutions, key,
-                entry.record.SerializeAsString());
+      const std::string value = entry.record.SerializeAsString();
+      entry.bytes = value.size();
+      batch.Put(store::Table::kExecutions, key, value);
     }
     // The visibility row and its index entries go in the same batch
     // (read-your-writes). They are rewritten when the run is created, changes
@@ -312,11 +342,25 @@ void Shard::Commit(Turn& turn) {
     // Tasks reach matching before the replies go out, so a client that has
     // its answer can count on the task being queued.
     for (auto& [key, entry] : turn.entries_) {
-      if (entry.dispatch) Dispatch(entry.record);
+      // One snapshot per run serves matching, timers, watchers, replies and
+      // the cache; the turn's copy is moved into it, not copied.
+      auto snapshot =
+          std::make_shared<const ActivityRecord>(std::move(entry.record));
+      if (entry.dispatch) Dispatch(*snapshot);
       for (const Timer& timer : entry.timers) {
-        Arm(entry.record, timer, turn.now());
+        Arm(*snapshot, timer, turn.now());
       }
-      if (entry.changed || entry.deleted) NotifyWatchers(entry.record);
+      if (entry.changed || entry.deleted) NotifyWatchers(snapshot);
+      // Closed runs are rarely touched again (their result poll is usually
+      // waiting already); the cache keeps the ones still in flight.
+      if (!entry.deleted && !IsTerminal(snapshot->status())) {
+        cache_.Put(key, snapshot, entry.bytes);
+      }
+      for (auto& reply : entry.replies) reply(snapshot);
+    }
+  } else {
+    for (auto& [key, entry] : turn.entries_) {
+      for (auto& reply : entry.replies) reply(written);
     }
   }
   for (auto& fn : turn.after_commit_) fn(written);
@@ -339,15 +383,15 @@ void Shard::Dispatch(const ActivityRecord& record) {
       {record.activity_id(), record.run_id(), record.stamp()});
 }
 
-void Shard::NotifyWatchers(const ActivityRecord& record) {
-  auto it = watchers_.find(ExecutionKey(record.namespace_id(),
-                                        record.activity_id(), record.run_id()));
+void Shard::NotifyWatchers(const RecordSnapshot& record) {
+  auto it = watchers_.find(ExecutionKey(
+      record->namespace_id(), record->activity_id(), record->run_id()));
   if (it == watchers_.end()) return;
   std::vector<std::shared_ptr<Watcher>> keep;
   for (auto& w : it->second) {
     if (w->settled()) continue;
-    if (w->Wants(record)) {
-      if (w->Settle(std::optional<ActivityRecord>(record))) {
+    if (w->Wants(*record)) {
+      if (w->Settle(record)) {
         timers_->Cancel(w->timer);
       }
     } else {

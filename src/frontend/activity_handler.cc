@@ -88,9 +88,9 @@ class TaskPoll : public std::enable_shared_from_this<TaskPoll> {
     auto self = shared_from_this();
     deps_.engine->StartTask(
         ns_.id(), *task, std::move(attempt),
-        [self](absl::StatusOr<ActivityRecord> record) {
+        [self](absl::StatusOr<engine::RecordSnapshot> record) {
           if (record.ok()) {
-            FillActivityTask(*record, self->ns_.name(), self->resp_);
+            FillActivityTask(**record, self->ns_.name(), self->resp_);
             return self->call_->Finish(absl::OkStatus());
           }
           if (!absl::IsAborted(record.status())) {
@@ -173,10 +173,10 @@ absl::StatusOr<RunRef> ClientRunRef(const ActivityServiceDeps& deps,
 // Finishes `call` with the engine's error, or OK after `fill` shaped the
 // response from the record.
 template <typename Fill>
-engine::Reply<ActivityRecord> Answer(UnaryCall* call, Fill fill) {
-  return [call, fill](absl::StatusOr<ActivityRecord> record) {
+engine::Reply<engine::RecordSnapshot> Answer(UnaryCall* call, Fill fill) {
+  return [call, fill](absl::StatusOr<engine::RecordSnapshot> record) {
     if (!record.ok()) return call->Finish(record.status());
-    fill(*record);
+    fill(**record);
     call->Finish(absl::OkStatus());
   };
 }
@@ -401,7 +401,7 @@ void RegisterActivityService(ServiceTable& table,
             LongPollExpiry(clock->Now(), call->deadline(), kMaxResultPollWait);
         auto cancel = deps.engine->Watch(
             ref, token->version(), /*closed_only=*/false, expire_at,
-            [call, fill](absl::StatusOr<std::optional<ActivityRecord>> r) {
+            [call, fill](absl::StatusOr<engine::RecordSnapshot> r) {
               if (!r.ok()) return call->Finish(r.status());
               if (*r) fill(**r);  // otherwise: empty, "poll again"
               call->Finish(absl::OkStatus());
@@ -420,7 +420,7 @@ void RegisterActivityService(ServiceTable& table,
             deps.clock->Now(), call->deadline(), kMaxResultPollWait);
         auto cancel = deps.engine->Watch(
             *ref, 0, /*closed_only=*/true, expire_at,
-            [call, resp](absl::StatusOr<std::optional<ActivityRecord>> r) {
+            [call, resp](absl::StatusOr<engine::RecordSnapshot> r) {
               if (!r.ok()) return call->Finish(r.status());
               if (*r) {
                 resp->set_run_id((*r)->run_id());

@@ -62,17 +62,23 @@ class ActivityEngineTest : public ::testing::Test {
     engine_->Start(std::move(r), w.reply());
     return w.get();
   }
+  // The record a reply carried, or its error.
+  static absl::StatusOr<ActivityRecord> Copy(
+      absl::StatusOr<RecordSnapshot> snapshot) {
+    if (!snapshot.ok()) return snapshot.status();
+    return **snapshot;
+  }
   absl::StatusOr<ActivityRecord> Describe(const std::string& id,
                                           const std::string& run = "") {
-    Waiter<ActivityRecord> w;
+    Waiter<RecordSnapshot> w;
     engine_->Describe({"ns", id, run, std::nullopt}, w.reply());
-    return w.get();
+    return Copy(w.get());
   }
   absl::StatusOr<ActivityRecord> Update(const std::string& id,
                                         ActivityEvent e) {
-    Waiter<ActivityRecord> w;
+    Waiter<RecordSnapshot> w;
     engine_->Update({"ns", id, "", std::nullopt}, std::move(e), w.reply());
-    return w.get();
+    return Copy(w.get());
   }
   // Polls the queue and starts the task it gets.
   absl::StatusOr<ActivityRecord> PollAndStart() {
@@ -82,10 +88,10 @@ class ActivityEngineTest : public ::testing::Test {
         [&](std::optional<matching::TaskRef> t) { got.set_value(t); });
     auto task = got.get_future().get();
     if (!task) return absl::DeadlineExceededError("no task");
-    Waiter<ActivityRecord> w;
+    Waiter<RecordSnapshot> w;
     engine_->StartTask("ns", *task, StartAttempt{0, "worker", "", ""},
                        w.reply());
-    return w.get();
+    return Copy(w.get());
   }
 
   TimerThread timers_;
@@ -162,10 +168,10 @@ TEST_F(ActivityEngineTest, ReusePoliciesAfterClose) {
 
 TEST_F(ActivityEngineTest, StartTaskCompleteAndWatchForClose) {
   ASSERT_TRUE(Start(Request("a", "r1")).ok());
-  std::promise<absl::StatusOr<std::optional<ActivityRecord>>> closed;
+  std::promise<absl::StatusOr<RecordSnapshot>> closed;
   engine_->Watch({"ns", "a", "", std::nullopt}, 0, true,
                  absl::Now() + absl::Seconds(10),
-                 [&](absl::StatusOr<std::optional<ActivityRecord>> r) {
+                 [&](absl::StatusOr<RecordSnapshot> r) {
                    closed.set_value(std::move(r));
                  });
   auto started = PollAndStart();
@@ -176,18 +182,18 @@ TEST_F(ActivityEngineTest, StartTaskCompleteAndWatchForClose) {
   ASSERT_TRUE(Update("a", CompleteAttempt{result, "w", false}).ok());
   auto outcome = closed.get_future().get();
   ASSERT_TRUE(outcome.ok());
-  ASSERT_TRUE(outcome->has_value());
+  ASSERT_NE(*outcome, nullptr);
   EXPECT_EQ((*outcome)->outcome().result().payloads(0).data(), "\"done\"");
 }
 
 TEST_F(ActivityEngineTest, WatchExpiresEmpty) {
   ASSERT_TRUE(Start(Request("a", "r1")).ok());
-  Waiter<std::optional<ActivityRecord>> w;
+  Waiter<RecordSnapshot> w;
   engine_->Watch({"ns", "a", "", std::nullopt}, 0, true,
                  absl::Now() + absl::Milliseconds(50), w.reply());
   auto r = w.get();
   ASSERT_TRUE(r.ok());
-  EXPECT_FALSE(r->has_value());
+  EXPECT_EQ(*r, nullptr);
 }
 
 TEST_F(ActivityEngineTest, StaleTaskIsAbortedAfterCancel) {
@@ -199,7 +205,7 @@ TEST_F(ActivityEngineTest, StaleTaskIsAbortedAfterCancel) {
       [&](std::optional<matching::TaskRef> t) { got.set_value(t); });
   auto task = got.get_future().get();
   ASSERT_TRUE(task.has_value());
-  Waiter<ActivityRecord> w;
+  Waiter<RecordSnapshot> w;
   engine_->StartTask("ns", *task, StartAttempt{}, w.reply());
   EXPECT_TRUE(absl::IsAborted(w.get().status()));
 }
@@ -208,12 +214,12 @@ TEST_F(ActivityEngineTest, TokenForAnOldAttemptIsNotFound) {
   ASSERT_TRUE(Start(Request("a", "r1")).ok());
   auto started = PollAndStart();
   ASSERT_TRUE(started.ok());
-  Waiter<ActivityRecord> w;
+  Waiter<RecordSnapshot> w;
   engine_->Update({"ns", "a", started->run_id(),
                    RunRef::Attempt{2, started->started_stamp()}},
                   RecordHeartbeat{}, w.reply());
   EXPECT_TRUE(absl::IsNotFound(w.get().status()));
-  Waiter<ActivityRecord> ok;
+  Waiter<RecordSnapshot> ok;
   engine_->Update({"ns", "a", started->run_id(),
                    RunRef::Attempt{1, started->started_stamp()}},
                   RecordHeartbeat{}, ok.reply());
@@ -223,11 +229,11 @@ TEST_F(ActivityEngineTest, TokenForAnOldAttemptIsNotFound) {
 TEST_F(ActivityEngineTest, DeleteTerminatesAndRemoves) {
   auto first = Start(Request("a", "r1"));
   ASSERT_TRUE(first.ok());
-  Waiter<ActivityRecord> w;
+  Waiter<RecordSnapshot> w;
   engine_->Delete({"ns", "a", "", std::nullopt}, w.reply());
   auto deleted = w.get();
   ASSERT_TRUE(deleted.ok());
-  EXPECT_EQ(deleted->status(), store::v1::ACTIVITY_STATUS_TERMINATED);
+  EXPECT_EQ((*deleted)->status(), store::v1::ACTIVITY_STATUS_TERMINATED);
   auto gone = Describe("a");
   EXPECT_TRUE(absl::IsNotFound(gone.status()));
   EXPECT_EQ(gone.status().message(), "activity not found for ID: a");

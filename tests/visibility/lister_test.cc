@@ -57,15 +57,16 @@ class ListerTest : public ::testing::Test {
   }
   void Terminate(const std::string& id) {
     std::promise<void> done;
-    engine_->Update({"ns", id, "", std::nullopt},
-                    engine::Terminate{NewUuid(), "stop", ""},
-                    [&](absl::StatusOr<ActivityRecord>) { done.set_value(); });
+    engine_->Update(
+        {"ns", id, "", std::nullopt}, engine::Terminate{NewUuid(), "stop", ""},
+        [&](absl::StatusOr<engine::RecordSnapshot>) { done.set_value(); });
     done.get_future().wait();
   }
   void Delete(const std::string& id) {
     std::promise<void> done;
-    engine_->Delete({"ns", id, "", std::nullopt},
-                    [&](absl::StatusOr<ActivityRecord>) { done.set_value(); });
+    engine_->Delete(
+        {"ns", id, "", std::nullopt},
+        [&](absl::StatusOr<engine::RecordSnapshot>) { done.set_value(); });
     done.get_future().wait();
   }
   std::vector<std::string> Ids(const std::string& query, int page_size = 0) {

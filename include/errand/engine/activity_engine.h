@@ -42,9 +42,6 @@ struct StartResult {
   bool started = false;
 };
 
-template <typename T>
-using Reply = std::function<void(absl::StatusOr<T>)>;
-
 class ActivityEngine {
  public:
   ActivityEngine(int shard_count, store::Store* store,
@@ -61,22 +58,22 @@ class ActivityEngine {
   void Stop();
 
   void Start(StartRequest request, Reply<StartResult> reply);
-  void Describe(const RunRef& ref, Reply<ActivityRecord> reply);
+  void Describe(const RunRef& ref, Reply<RecordSnapshot> reply);
   // Answers with the run once it has changed since `seen_version` (or, with
-  // `closed_only`, once it is closed), or with nullopt at `expire_at`.
+  // `closed_only`, once it is closed), or with nullptr at `expire_at`.
   // Returns a function that cancels the wait.
   std::function<void()> Watch(const RunRef& ref, int64_t seen_version,
                               bool closed_only, absl::Time expire_at,
-                              Reply<std::optional<ActivityRecord>> reply);
+                              Reply<RecordSnapshot> reply);
   // A worker's poll matched `task`: records the attempt as started.
   // kAborted when the task is stale (the poller should keep polling).
   void StartTask(const std::string& namespace_id, const matching::TaskRef& task,
-                 StartAttempt attempt, Reply<ActivityRecord> reply);
+                 StartAttempt attempt, Reply<RecordSnapshot> reply);
   // Applies a worker or client event to a run.
   void Update(const RunRef& ref, ActivityEvent event,
-              Reply<ActivityRecord> reply);
+              Reply<RecordSnapshot> reply);
   // Terminates the run if it is open, then removes it.
-  void Delete(const RunRef& ref, Reply<ActivityRecord> reply);
+  void Delete(const RunRef& ref, Reply<RecordSnapshot> reply);
 
  private:
   Shard& ShardFor(absl::string_view namespace_id,

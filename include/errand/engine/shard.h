@@ -24,6 +24,7 @@
 #include "errand/common/clock.h"
 #include "errand/common/timer_thread.h"
 #include "errand/engine/activity_state_machine.h"
+#include "errand/engine/record_cache.h"
 #include "errand/matching/matcher.h"
 #include "errand/store/store.h"
 
@@ -35,12 +36,15 @@ std::string ExecutionKey(absl::string_view namespace_id,
 std::string CurrentRunKey(absl::string_view namespace_id,
                           absl::string_view activity_id);
 
+template <typename T>
+using Reply = std::function<void(absl::StatusOr<T>)>;
+
 // Someone waiting for an execution to change (long-poll Describe) or close
 // (PollActivityExecution). Settled exactly once: with the record, with
-// nullopt when its wait expires or is cancelled, or with an error.
+// nullptr when its wait expires or is cancelled, or with an error.
 class Watcher {
  public:
-  using Result = absl::StatusOr<std::optional<ActivityRecord>>;
+  using Result = absl::StatusOr<RecordSnapshot>;
   using Callback = std::function<void(Result)>;
   Watcher(int64_t seen_version, bool closed_only, Callback done)
       : seen_version_(seen_version),
@@ -82,6 +86,10 @@ class Turn {
   void AfterCommit(std::function<void(const absl::Status&)> fn) {
     after_commit_.push_back(std::move(fn));
   }
+  // Answers with `record` (from Load or Create) as it stands now, once the
+  // turn's batch is durable, or with the write's error.
+  void ReplyWhenDurable(const ActivityRecord* record,
+                        Reply<RecordSnapshot> reply);
   // Parks `watcher` on the run until a committed change satisfies it.
   void Watch(const ActivityRecord& record, std::shared_ptr<Watcher> watcher);
 
@@ -94,6 +102,11 @@ class Turn {
     bool is_new = false;
     bool dispatch = false;
     std::vector<Timer> timers;  // to arm once the change is durable
+    // Replies that want the record as it is now; bound to a copy if a later
+    // command of the turn loads the run again, else to the committed
+    // snapshot (no copy).
+    std::vector<Reply<RecordSnapshot>> replies;
+    size_t bytes = 0;  // serialized size, for the cache budget
     // What the stored visibility row depends on, as loaded (loaded records
     // only), so that a change of public status can move the row and its
     // index entries. Nothing else it indexes changes during a run.
@@ -102,6 +115,10 @@ class Turn {
     std::optional<google::protobuf::Timestamp> stored_close_time;
   };
   Turn(Shard* shard, absl::Time now) : shard_(shard), now_(now) {}
+  Entry* Find(const ActivityRecord& record);
+  // Gives `entry`'s waiting replies a snapshot of its current state before a
+  // later command may change it.
+  void BindReplies(Entry& entry);
 
   Shard* const shard_;
   const absl::Time now_;
@@ -138,6 +155,12 @@ class Shard {
     int64_t stamp;
   };
 
+  // Open runs cached per shard: room for every run in flight under load (a
+  // start, its dispatch, its completion and the result poll then never read
+  // the store), small next to a backlog, whose records stay on disk.
+  static constexpr size_t kCachedRecords = 1024;
+  static constexpr size_t kCachedBytes = size_t{8} << 20;
+
   void Run();
   void RunTurn(std::deque<Command> commands,
                std::vector<PendingTimer> due_timers);
@@ -146,7 +169,7 @@ class Shard {
   // matching at once.
   void Arm(const ActivityRecord& record, const Timer& timer, absl::Time now);
   void Dispatch(const ActivityRecord& record);
-  void NotifyWatchers(const ActivityRecord& record);
+  void NotifyWatchers(const RecordSnapshot& record);
 
   const int index_;
   store::Store* const store_;
@@ -164,6 +187,7 @@ class Shard {
   std::multimap<absl::Time, PendingTimer> timers_by_deadline_;
   std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>>
       watchers_;
+  RecordCache cache_;
 
   std::thread thread_;
 };
