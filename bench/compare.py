@@ -107,8 +107,13 @@ class Server:
 
     def start(self, timeout: float = 60) -> float:
         self.log = open(self.data / f"{self.name}.log", "ab")
+        # Its own process group (so that stop() reaches its children), but
+        # not its own session: with the kernel's autogroup scheduling
+        # (sched_autogroup_enabled=1) a new session is a new CPU group, which
+        # held any server to about one of the two cores against the load
+        # generator's group. In one session, threads share the cores by need.
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log,
-                                     env=self.env, start_new_session=True)
+                                     env=self.env, process_group=0)
         Server.started.append(self)
         return wait_port(self.port, self.proc, timeout)
 
