@@ -335,9 +335,14 @@ void Shard::Commit(Turn& turn) {
   const absl::Status written =
       batch.empty() ? absl::OkStatus() : store_->Write(batch);
   if (!written.ok()) {
+    size_t waiting = turn.after_commit_.size();
+    for (const auto& [key, entry] : turn.entries_) {
+      waiting += entry.replies.size();
+    }
     spdlog::error("shard {}: write failed, {} replies get the error: {}",
-                  index_, turn.after_commit_.size(), written.ToString());
+                  index_, waiting, written.ToString());
   }
+  std::vector<std::pair<Reply<RecordSnapshot>*, RecordSnapshot>> replies;
   if (written.ok()) {
     // Tasks reach matching before the replies go out, so a client that has
     // its answer can count on the task being queued.
@@ -356,13 +361,14 @@ void Shard::Commit(Turn& turn) {
       if (!entry.deleted && !IsTerminal(snapshot->status())) {
         cache_.Put(key, snapshot, entry.bytes);
       }
-      for (auto& reply : entry.replies) reply(snapshot);
+      for (auto& reply : entry.replies) replies.emplace_back(&reply, snapshot);
     }
   } else {
     for (auto& [key, entry] : turn.entries_) {
       for (auto& reply : entry.replies) reply(written);
     }
   }
+  for (auto& [reply, snapshot] : replies) (*reply)(std::move(snapshot));
   for (auto& fn : turn.after_commit_) fn(written);
 }
 
