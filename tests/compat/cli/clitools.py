@@ -3,11 +3,11 @@ consistent visibility, and normalising the CLI's JSON output where values
 legitimately differ between runs and servers (run IDs, times, sizes, tokens)."""
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 
-import pytest
+# Shared with the Python SDK suite; conftest puts its directory on the path.
+from compat_helpers import eventually  # noqa: F401 (re-exported)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -16,20 +16,6 @@ DURATION_RE = re.compile(r"^\d+(\.\d+)?s$")
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4()}"
-
-
-async def eventually(fetch, check, what: str, timeout: float = 10.0):
-    """Calls `await fetch()` until check(result) holds. The dev server's
-    visibility store lags writes slightly; a read-your-writes server passes at
-    the first call."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await fetch()
-        if check(result):
-            return result
-        if asyncio.get_running_loop().time() >= deadline:
-            pytest.fail(f"{what}: still not as expected after {timeout}s:\n{result}")
-        await asyncio.sleep(0.2)
 
 
 def _is_time_key(key: str) -> bool:

@@ -7,12 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import (
-    AddSearchAttributesRequest,
-    ListSearchAttributesRequest,
-)
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
+
+from compat_helpers import register_search_attributes
 
 TIMEOUT = timedelta(seconds=30)
 INT = SearchAttributeKey.for_int("ValueCheckInt")
@@ -29,15 +27,10 @@ def rfc3339(t: datetime) -> str:
 
 
 async def register(client):
-    wanted = {INT.name: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-              BOOL.name: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-              WHEN.name: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME}
-    have = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace="default"))
-    missing = {k: v for k, v in wanted.items() if k not in have.custom_attributes}
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace="default", search_attributes=missing))
+    await register_search_attributes(
+        client, {INT.name: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+                 BOOL.name: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+                 WHEN.name: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME})
 
 
 async def start(client, task_queue, pairs):

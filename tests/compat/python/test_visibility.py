@@ -16,10 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import (
-    AddSearchAttributesRequest,
-    ListSearchAttributesRequest,
-)
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import ListActivityExecutionsRequest
 from temporalio.client import ActivityExecutionStatus, Client
 from temporalio.common import (
@@ -31,8 +28,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from compat_helpers import eventually, register_search_attributes
+
 TIMEOUT = timedelta(seconds=10)
-SETTLE = 10.0  # seconds to wait for visibility to catch up
 
 Status = ActivityExecutionStatus
 
@@ -43,18 +41,6 @@ def unique(prefix: str) -> str:
 
 def rfc3339(t: datetime) -> str:
     return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-async def eventually(fetch, check, what: str, timeout: float = SETTLE):
-    """Calls fetch() until check(result) holds; fails with the last result."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await fetch()
-        if check(result):
-            return result
-        if asyncio.get_running_loop().time() >= deadline:
-            pytest.fail(f"{what}: still {result!r} after {timeout}s")
-        await asyncio.sleep(0.1)
 
 
 async def list_all(client, query: str) -> list:
@@ -358,12 +344,7 @@ async def ensure_custom_search_attributes(client):
     """Registers CustomKeywordField / CustomIntField unless already there."""
     wanted = {KEYWORD.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
               INT.name: IndexedValueType.INDEXED_VALUE_TYPE_INT}
-    have = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace="default"))
-    missing = {k: v for k, v in wanted.items() if k not in have.custom_attributes}
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace="default", search_attributes=missing))
+    await register_search_attributes(client, wanted)
     have = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace="default"))
     for name, value_type in wanted.items():
