@@ -203,13 +203,22 @@ void ActivityEngine::StartTask(const std::string& namespace_id,
       .Submit([namespace_id, task, attempt = std::move(attempt),
                reply = std::move(reply)](Turn& turn) mutable {
         auto record = turn.Load(namespace_id, task.activity_id, task.run_id);
-        if (!record.ok()) {
+        if (absl::IsNotFound(record.status())) {
           return reply(absl::AbortedError("task for a deleted activity"));
+        }
+        if (!record.ok()) {
+          // The store could not be read: the task must not be lost.
+          turn.ReturnTaskUnlessWritten(namespace_id, task.activity_id,
+                                       task.run_id, task.stamp,
+                                       /*even_if_written=*/true);
+          return reply(record.status());
         }
         attempt.stamp = task.stamp;
         auto effects = Apply(**record, attempt, turn.now());
         if (!effects.ok()) return reply(effects.status());
         turn.Changed(*record, *effects);
+        turn.ReturnTaskUnlessWritten(namespace_id, task.activity_id,
+                                     task.run_id, task.stamp);
         turn.ReplyWhenDurable(*record, std::move(reply));
       });
 }
@@ -245,6 +254,38 @@ void ActivityEngine::Delete(const RunRef& ref, Reply<RecordSnapshot> reply) {
         }
         turn.ReplyWhenDurable(*record, std::move(reply));
         turn.Delete(*record);
+      });
+}
+
+size_t ActivityEngine::PendingTimers() {
+  std::vector<std::future<size_t>> counts;
+  for (auto& shard : shards_) {
+    auto promise = std::make_shared<std::promise<size_t>>();
+    counts.push_back(promise->get_future());
+    Shard* s = shard.get();
+    s->Submit([promise, s](Turn&) { promise->set_value(s->PendingTimers()); });
+  }
+  size_t total = 0;
+  for (auto& c : counts) total += c.get();
+  return total;
+}
+
+void ActivityEngine::Expire(const RunRef& ref, absl::Time closed_by,
+                            Reply<bool> reply) {
+  ShardFor(ref.namespace_id, ref.activity_id)
+      .Submit([ref, closed_by, reply = std::move(reply)](Turn& turn) {
+        auto record = turn.Load(ref.namespace_id, ref.activity_id, ref.run_id);
+        if (absl::IsNotFound(record.status())) return reply(false);
+        if (!record.ok()) return reply(record.status());
+        if (!IsTerminal((*record)->status()) ||
+            store::FromProtoTime((*record)->close_time()) > closed_by) {
+          return reply(false);
+        }
+        turn.Delete(*record);
+        turn.AfterCommit([reply](const absl::Status& written) {
+          if (!written.ok()) return reply(written);
+          reply(true);
+        });
       });
 }
 

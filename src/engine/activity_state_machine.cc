@@ -445,9 +445,6 @@ absl::StatusOr<Effects> OnTimer(ActivityRecord& r, const TimerFired& e,
     case TimerKind::kStartToClose:
       if (!started_attempt) return stale;
       return AttemptTimedOut(r, enums::TIMEOUT_TYPE_START_TO_CLOSE, now);
-    case TimerKind::kRetention:
-      if (!IsTerminal(r.status())) return stale;
-      return Effects{.unchanged = true, .expire = true};
     case TimerKind::kHeartbeat: {
       if (!started_attempt) return stale;
       const absl::Time due =
@@ -594,14 +591,9 @@ Effects ScheduleNew(ActivityRecord& record, absl::Time now) {
 
 std::vector<Timer> TimersFor(const ActivityRecord& r) {
   std::vector<Timer> timers;
-  if (IsTerminal(r.status())) {
-    if (Option(r.retention()) > absl::ZeroDuration()) {
-      timers.push_back({TimerKind::kRetention,
-                        FromProtoTime(r.close_time()) + Option(r.retention()),
-                        0});
-    }
-    return timers;
-  }
+  // A closed run waits on nothing: the retention sweeper finds it through
+  // the CloseTime index.
+  if (IsTerminal(r.status())) return timers;
   if (r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
     AddScheduledAttemptTimers(r, timers);
   } else {
@@ -640,12 +632,6 @@ absl::StatusOr<Effects> Apply(ActivityRecord& record,
       },
       event);
   if (!effects.ok()) return effects;
-  if (!IsTerminal(record.status()) && IsTerminal(next.status())) {
-    // Closing starts the retention clock.
-    auto retention = TimersFor(next);
-    effects->timers.insert(effects->timers.end(), retention.begin(),
-                           retention.end());
-  }
   if (!effects->unchanged) {
     next.set_version(next.version() + 1);
     record = std::move(next);

@@ -156,6 +156,14 @@ void Turn::Watch(const ActivityRecord& record,
   list.push_back(std::move(watcher));
 }
 
+void Turn::ReturnTaskUnlessWritten(absl::string_view namespace_id,
+                                   absl::string_view activity_id,
+                                   absl::string_view run_id, int64_t stamp,
+                                   bool even_if_written) {
+  taken_tasks_.push_back({std::string(namespace_id), std::string(activity_id),
+                          std::string(run_id), stamp, even_if_written});
+}
+
 Shard::Shard(int index, store::Store* store, matching::Matcher* matcher,
              TimerThread* timers, const Clock* clock)
     : index_(index),
@@ -227,8 +235,16 @@ void Shard::Run() {
     const absl::Time now = clock_->Now();
     while (!timers_by_deadline_.empty() &&
            timers_by_deadline_.begin()->first <= now) {
-      due.push_back(std::move(timers_by_deadline_.begin()->second));
-      timers_by_deadline_.erase(timers_by_deadline_.begin());
+      auto first = timers_by_deadline_.begin();
+      const std::string key =
+          ExecutionKey(first->second.namespace_id, first->second.activity_id,
+                       first->second.run_id);
+      if (auto run = timers_of_run_.find(key); run != timers_of_run_.end()) {
+        std::erase(run->second, first);
+        if (run->second.empty()) timers_of_run_.erase(run);
+      }
+      due.push_back(std::move(first->second));
+      timers_by_deadline_.erase(first);
     }
     if (!commands.empty() || !due.empty()) {
       RunTurn(std::move(commands), std::move(due));
@@ -250,14 +266,26 @@ void Shard::RunTurn(std::deque<Command> commands,
     auto effects =
         Apply(**record, TimerFired{timer.kind, timer.stamp}, turn.now());
     if (!effects.ok()) continue;
-    if (effects->expire) {
-      turn.Delete(*record);
-    } else {
-      turn.Changed(*record, *effects);
-    }
+    turn.Changed(*record, *effects);
   }
   for (Command& command : commands) command(turn);
-  Commit(turn);
+  const bool written = Commit(turn).ok();
+  // Nothing of a failed turn happened. Its due timers and the tasks it took
+  // from matching are tried again later against the stored state; the
+  // stamps fence whatever has moved on meanwhile.
+  const absl::Time retry_at = clock_->Now() + kRetryAfterFailedWrite;
+  if (!written) {
+    for (PendingTimer& timer : due_timers) {
+      AddTimer(retry_at, std::move(timer));
+    }
+  }
+  for (Turn::TakenTask& task : turn.taken_tasks_) {
+    if (written && !task.even_if_written) continue;
+    AddTimer(
+        retry_at,
+        PendingTimer{std::move(task.namespace_id), std::move(task.activity_id),
+                     std::move(task.run_id), TimerKind::kDispatch, task.stamp});
+  }
 }
 
 namespace {
@@ -278,7 +306,7 @@ void WriteIndex(
 
 }  // namespace
 
-void Shard::Commit(Turn& turn) {
+absl::Status Shard::Commit(Turn& turn) {
   store::Batch batch = store_->NewBatch();
   for (auto& [key, entry] : turn.entries_) {
     // Internal steps within one public status (Scheduled -> Started, a
@@ -351,6 +379,7 @@ void Shard::Commit(Turn& turn) {
       // the cache; the turn's copy is moved into it, not copied.
       auto snapshot =
           std::make_shared<const ActivityRecord>(std::move(entry.record));
+      if (entry.deleted || IsTerminal(snapshot->status())) DropTimers(key);
       if (entry.dispatch) Dispatch(*snapshot);
       for (const Timer& timer : entry.timers) {
         Arm(*snapshot, timer, turn.now());
@@ -370,6 +399,7 @@ void Shard::Commit(Turn& turn) {
   }
   for (auto& [reply, snapshot] : replies) (*reply)(std::move(snapshot));
   for (auto& fn : turn.after_commit_) fn(written);
+  return written;
 }
 
 void Shard::Arm(const ActivityRecord& record, const Timer& timer,
@@ -378,9 +408,35 @@ void Shard::Arm(const ActivityRecord& record, const Timer& timer,
     Dispatch(record);
     return;
   }
-  timers_by_deadline_.emplace(
-      timer.deadline, PendingTimer{record.namespace_id(), record.activity_id(),
-                                   record.run_id(), timer.kind, timer.stamp});
+  const std::string key = ExecutionKey(record.namespace_id(),
+                                       record.activity_id(), record.run_id());
+  if (auto run = timers_of_run_.find(key); run != timers_of_run_.end()) {
+    // Timers of earlier attempts would only be ignored when they fire.
+    std::erase_if(run->second, [&](TimerMap::iterator it) {
+      if (it->second.stamp == 0 || it->second.stamp == record.stamp()) {
+        return false;
+      }
+      timers_by_deadline_.erase(it);
+      return true;
+    });
+  }
+  AddTimer(timer.deadline,
+           PendingTimer{record.namespace_id(), record.activity_id(),
+                        record.run_id(), timer.kind, timer.stamp});
+}
+
+void Shard::AddTimer(absl::Time deadline, PendingTimer timer) {
+  std::string key =
+      ExecutionKey(timer.namespace_id, timer.activity_id, timer.run_id);
+  auto it = timers_by_deadline_.emplace(deadline, std::move(timer));
+  timers_of_run_[std::move(key)].push_back(it);
+}
+
+void Shard::DropTimers(const std::string& key) {
+  auto run = timers_of_run_.find(key);
+  if (run == timers_of_run_.end()) return;
+  for (TimerMap::iterator it : run->second) timers_by_deadline_.erase(it);
+  timers_of_run_.erase(run);
 }
 
 void Shard::Dispatch(const ActivityRecord& record) {

@@ -97,6 +97,15 @@ absl::Status ApplySetting(Config& config, const std::string& key,
     auto v = ParseDurationValue(where, value);
     if (!v.ok()) return v.status();
     config.shutdown_grace = *v;
+  } else if (key == "retention_jitter") {
+    auto v = ParseDurationValue(where, value);
+    if (!v.ok()) return v.status();
+    config.retention_jitter = *v;
+  } else if (key == "retention_sweep_interval") {
+    auto v = ParseDurationValue(where, value);
+    if (!v.ok()) return v.status();
+    if (*v == absl::ZeroDuration()) return Invalid(where, "must be positive");
+    config.retention_sweep_interval = *v;
   } else {
     return Invalid(where, "unknown setting");
   }
@@ -115,6 +124,9 @@ constexpr Setting kSettings[] = {
     {"shards", "--shards", "ERRAND_SHARDS"},
     {"log_level", "--log-level", "ERRAND_LOG_LEVEL"},
     {"shutdown_grace", "--shutdown-grace", "ERRAND_SHUTDOWN_GRACE"},
+    {"retention_jitter", "--retention-jitter", "ERRAND_RETENTION_JITTER"},
+    {"retention_sweep_interval", "--retention-sweep-interval",
+     "ERRAND_RETENTION_SWEEP_INTERVAL"},
 };
 
 }  // namespace
@@ -262,6 +274,12 @@ Flags (each overrides the config file; each has an environment variable):
                          (ERRAND_LOG_LEVEL) [info]
   --shutdown-grace DUR   time in-flight calls get on SIGINT/SIGTERM
                          (ERRAND_SHUTDOWN_GRACE) [10s]
+  --retention-jitter DUR closed runs are deleted at close + namespace
+                         retention + a jitter below this
+                         (ERRAND_RETENTION_JITTER) [30m]
+  --retention-sweep-interval DUR
+                         time between retention sweeps
+                         (ERRAND_RETENTION_SWEEP_INTERVAL) [10s]
 )";
 }
 

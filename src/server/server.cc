@@ -90,6 +90,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
       config.shards, server->store_.get(), server->matcher_.get(),
       server->timers_.get(), SystemClock::Get());
   if (absl::Status s = server->engine_->Recover(); !s.ok()) return s;
+  server->retention_ = std::make_unique<engine::RetentionSweeper>(
+      server->store_.get(), server->namespaces_.get(), server->engine_.get(),
+      SystemClock::Get(),
+      engine::RetentionOptions{.interval = config.retention_sweep_interval,
+                               .jitter = config.retention_jitter});
+  server->retention_->Start();
   server->lister_ = std::make_unique<visibility::Lister>(server->store_.get());
 
   server->workflow_service_ = std::make_unique<
@@ -152,6 +158,8 @@ void Server::Shutdown(absl::Duration grace) {
   engine_->ReleaseWatchers();
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   grpc_server_->Wait();
+  // The sweep waits on the shards; it ends before they do.
+  retention_->Stop();
   // Queued engine work finishes (and is written) before the store closes.
   engine_->Stop();
   if (absl::Status s = store_->Flush(); !s.ok()) {

@@ -243,5 +243,47 @@ TEST_F(ActivityEngineTest, DeleteTerminatesAndRemoves) {
   EXPECT_TRUE(Start(Request("a", "r9"))->started);
 }
 
+// A run with every timeout set, retried almost at once after a failure.
+StartRequest TimedRequest(StartRequest r) {
+  auto* options = r.record.mutable_options();
+  options->mutable_schedule_to_close_timeout()->set_seconds(36000);
+  options->mutable_start_to_close_timeout()->set_seconds(600);
+  options->mutable_heartbeat_timeout()->set_seconds(60);
+  auto* retry = options->mutable_retry_policy();
+  retry->mutable_initial_interval()->set_nanos(1'000'000);
+  retry->set_backoff_coefficient(1.0);
+  return r;
+}
+
+TEST_F(ActivityEngineTest, AClosedRunWaitsOnNoTimer) {
+  ASSERT_TRUE(Start(TimedRequest(Request("a", "r1"))).ok());
+  ASSERT_TRUE(PollAndStart().ok());
+  EXPECT_EQ(engine_->PendingTimers(), 3u);  // start-to-close, heartbeat, S2C
+  ASSERT_TRUE(Update("a", CompleteAttempt{{}, "w", false}).ok());
+  EXPECT_EQ(engine_->PendingTimers(), 0u);
+}
+
+TEST_F(ActivityEngineTest, RetriesDoNotPileUpTimersOfEarlierAttempts) {
+  ASSERT_TRUE(Start(TimedRequest(Request("a", "r1"))).ok());
+  for (int attempt = 1; attempt <= 20; ++attempt) {
+    auto started = PollAndStart();
+    ASSERT_TRUE(started.ok()) << started.status();
+    ASSERT_EQ(started->attempt(), attempt);
+    ASSERT_TRUE(Update("a", FailAttempt{}).ok());
+    // The retry's dispatch (or its queued task) and the run's S2C timer;
+    // nothing is left of the failed attempts' start-to-close and heartbeat.
+    EXPECT_LE(engine_->PendingTimers(), 3u);
+  }
+}
+
+TEST_F(ActivityEngineTest, DeletedRunLeavesNoTimer) {
+  ASSERT_TRUE(Start(TimedRequest(Request("a", "r1"))).ok());
+  EXPECT_GT(engine_->PendingTimers(), 0u);
+  Waiter<RecordSnapshot> w;
+  engine_->Delete({"ns", "a", "", std::nullopt}, w.reply());
+  ASSERT_TRUE(w.get().ok());
+  EXPECT_EQ(engine_->PendingTimers(), 0u);
+}
+
 }  // namespace
 }  // namespace errand::engine

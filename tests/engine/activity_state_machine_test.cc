@@ -563,28 +563,16 @@ TEST_F(TimeoutTest, TimersForRebuildsEveryPendingDeadline) {
 namespace errand::engine {
 namespace {
 
-TEST_F(TimeoutTest, ClosingArmsRetentionWhichExpiresTheRun) {
+TEST_F(TimeoutTest, ClosingLeavesNoTimers) {
   *record_.mutable_retention() = ToProtoDuration(absl::Hours(24));
   Schedule();
   Start();
   clock_.Advance(absl::Seconds(3));
   auto closed = Apply(record_, CompleteAttempt{{}, "w", false}, now());
   ASSERT_TRUE(closed.ok());
-  const Timer* retention = FindTimer(closed->timers, TimerKind::kRetention);
-  ASSERT_NE(retention, nullptr);
-  EXPECT_EQ(retention->deadline, now() + absl::Hours(24));
-  ASSERT_EQ(TimersFor(record_).size(), 1u);  // rebuilt after a restart too
-  auto expired = Apply(record_, TimerFired{TimerKind::kRetention, 0}, now());
-  ASSERT_TRUE(expired.ok());
-  EXPECT_TRUE(expired->expire);
-}
-
-TEST_F(TimeoutTest, RetentionNeverExpiresAnOpenRun) {
-  *record_.mutable_retention() = ToProtoDuration(absl::Hours(24));
-  Schedule();
-  auto e = Apply(record_, TimerFired{TimerKind::kRetention, 0}, now());
-  ASSERT_TRUE(e.ok());
-  EXPECT_FALSE(e->expire);
+  // Retention is the sweeper's: a closed run costs the shards no memory.
+  EXPECT_TRUE(closed->timers.empty());
+  EXPECT_TRUE(TimersFor(record_).empty());
 }
 
 }  // namespace

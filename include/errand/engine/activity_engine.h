@@ -74,6 +74,14 @@ class ActivityEngine {
               Reply<RecordSnapshot> reply);
   // Terminates the run if it is open, then removes it.
   void Delete(const RunRef& ref, Reply<RecordSnapshot> reply);
+  // Retention: removes the run `ref` (a run ID is required) if it is closed
+  // and closed at or before `closed_by`. Answers true once it is gone, false
+  // if there was nothing to remove (gone already, open, or closed later).
+  void Expire(const RunRef& ref, absl::Time closed_by, Reply<bool> reply);
+
+  // Deadlines the shards watch, summed after each shard's current turn (for
+  // tests and stats; blocks the caller).
+  size_t PendingTimers();
 
  private:
   Shard& ShardFor(absl::string_view namespace_id,

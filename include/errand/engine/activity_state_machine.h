@@ -71,13 +71,14 @@ enum class TimerKind {
   kStartToClose,     // per attempt, from its start
   kHeartbeat,        // from the attempt's start or its last heartbeat
   kScheduleToClose,  // once per execution
-  kRetention,        // a closed run's retention is over: delete it
 };
 
 // A deadline the shard must watch. Timers are derived from the persisted
-// record (see TimersFor) and never deleted: each carries the stamp of the
-// attempt it was made for, and a timer whose attempt has moved on is ignored
-// when it fires.
+// record (see TimersFor). Each carries the stamp of the attempt it was made
+// for (0: the whole execution), and a timer whose attempt has moved on is
+// ignored when it fires; the shard also drops them early, when the attempt
+// moves on or the run closes. Closed runs have no timers: retention is the
+// retention sweeper's (engine/retention_sweeper.h).
 struct Timer {
   TimerKind kind;
   absl::Time deadline;
@@ -102,8 +103,6 @@ struct Effects {
   bool unchanged = false;
   // Deadlines to watch from now on.
   std::vector<Timer> timers;
-  // The run's retention is over: delete it with its visibility row.
-  bool expire = false;
 };
 
 // Every deadline an open record is waiting on; used to rebuild timers after a

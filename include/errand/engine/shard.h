@@ -92,6 +92,14 @@ class Turn {
                         Reply<RecordSnapshot> reply);
   // Parks `watcher` on the run until a committed change satisfies it.
   void Watch(const ActivityRecord& record, std::shared_ptr<Watcher> watcher);
+  // The task for `stamp` of this run was taken from matching for a worker's
+  // poll. If the turn's write fails (or, with `even_if_written`, in any
+  // case) the task goes back to matching after a pause instead of being
+  // lost.
+  void ReturnTaskUnlessWritten(absl::string_view namespace_id,
+                               absl::string_view activity_id,
+                               absl::string_view run_id, int64_t stamp,
+                               bool even_if_written = false);
 
  private:
   friend class Shard;
@@ -126,6 +134,12 @@ class Turn {
   std::map<std::string, std::string> current_runs_;  // loaded or changed
   std::set<std::string> current_runs_changed_;
   std::vector<std::function<void(const absl::Status&)>> after_commit_;
+  struct TakenTask {
+    std::string namespace_id, activity_id, run_id;
+    int64_t stamp;
+    bool even_if_written;
+  };
+  std::vector<TakenTask> taken_tasks_;
 };
 
 class Shard {
@@ -146,6 +160,8 @@ class Shard {
   void ReleaseWatchers();
   // Finishes queued commands, then stops the thread.
   void Stop();
+  // Deadlines this shard watches. Only on the shard thread (in a command).
+  size_t PendingTimers() const { return timers_by_deadline_.size(); }
 
  private:
   friend class Turn;
@@ -154,6 +170,12 @@ class Shard {
     TimerKind kind;
     int64_t stamp;
   };
+  using TimerMap = std::multimap<absl::Time, PendingTimer>;
+
+  // After a failed write, what the turn had taken on (due timers, tasks
+  // handed to pollers) is retried this much later, so that a failing disk
+  // is not hammered in a loop.
+  static constexpr absl::Duration kRetryAfterFailedWrite = absl::Seconds(1);
 
   // Open runs cached per shard: room for every run in flight under load (a
   // start, its dispatch, its completion and the result poll then never read
@@ -164,10 +186,16 @@ class Shard {
   void Run();
   void RunTurn(std::deque<Command> commands,
                std::vector<PendingTimer> due_timers);
-  void Commit(Turn& turn);
+  // Writes the turn's changes, then performs their effects; returns the
+  // write's status.
+  absl::Status Commit(Turn& turn);
   // Watches `timer` for `record`; a dispatch that is already due goes to
-  // matching at once.
+  // matching at once. Drops the run's timers for attempts before the
+  // record's current one.
   void Arm(const ActivityRecord& record, const Timer& timer, absl::Time now);
+  void AddTimer(absl::Time deadline, PendingTimer timer);
+  // Forgets every timer of the run at `key` (it closed or was deleted).
+  void DropTimers(const std::string& key);
   void Dispatch(const ActivityRecord& record);
   void NotifyWatchers(const RecordSnapshot& record);
 
@@ -183,8 +211,11 @@ class Shard {
 
   std::atomic<bool> watchers_released_{false};
 
-  // Owned by the shard thread.
-  std::multimap<absl::Time, PendingTimer> timers_by_deadline_;
+  // Owned by the shard thread. Every pending timer is in both maps, so
+  // that a run's timers go when it closes (memory per closed run: none).
+  TimerMap timers_by_deadline_;
+  std::unordered_map<std::string, std::vector<TimerMap::iterator>>
+      timers_of_run_;
   std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>>
       watchers_;
   RecordCache cache_;

@@ -28,6 +28,11 @@ struct Config {
   std::string log_level = "info";
   // How long in-flight calls may run after SIGINT/SIGTERM.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // Closed runs are deleted at close time + their namespace's retention +
+  // a jitter below retention_jitter, by a sweep every
+  // retention_sweep_interval.
+  absl::Duration retention_jitter = absl::Minutes(30);
+  absl::Duration retention_sweep_interval = absl::Seconds(10);
   // Created at start-up when missing; existing ones are left as they are.
   std::vector<NamespaceConfig> namespaces = {{"default", "", absl::Hours(72)}};
 };

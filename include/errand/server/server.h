@@ -12,6 +12,7 @@
 #include "errand/common/timer_thread.h"
 #include "errand/engine/activity_engine.h"
 #include "errand/engine/namespace_registry.h"
+#include "errand/engine/retention_sweeper.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
 #include "errand/server/config.h"
@@ -45,6 +46,7 @@ class Server {
   std::unique_ptr<TimerThread> timers_;
   std::unique_ptr<matching::Matcher> matcher_;
   std::unique_ptr<engine::ActivityEngine> engine_;
+  std::unique_ptr<engine::RetentionSweeper> retention_;
   std::unique_ptr<visibility::Lister> lister_;
   std::unique_ptr<frontend::ServiceTable> workflow_service_;
   std::unique_ptr<frontend::ServiceTable> operator_service_;

@@ -8,6 +8,7 @@
 #define ERRAND_STORE_VISIBILITY_KEY_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -130,6 +131,27 @@ inline std::string TimeIndexBytes(int64_t unix_nanos) {
 }
 
 inline constexpr size_t kTimeIndexBytes = 8;
+
+// A time index entry, decoded: the time and the visibility row it points at.
+struct TimeIndexEntry {
+  absl::Time time;
+  std::string row_key;
+};
+
+// Decodes `key`, an entry under TimeIndexPrefix(namespace_id, attribute);
+// nullopt when it is not one.
+std::optional<TimeIndexEntry> ParseTimeIndexKey(absl::string_view namespace_id,
+                                                absl::string_view attribute,
+                                                absl::string_view key);
+
+// A bound for Store::Scan's `after`: the scan then starts at the first entry
+// of time `t` or later (entries are longer than this key).
+std::string TimeIndexSeekKey(absl::string_view namespace_id,
+                             absl::string_view attribute, absl::Time t);
+
+// The run ID at the end of a visibility row key; empty if malformed.
+absl::string_view RunIdOfVisibilityKey(absl::string_view namespace_id,
+                                       absl::string_view row_key);
 
 // Every index key of `row`, stored at `visibility_key`: what a writer puts
 // with the row and deletes with it.

@@ -1,0 +1,233 @@
+// Retention against a real store and engine on a fake clock: closed runs go
+// once their namespace's retention (plus jitter) has passed, open runs never,
+// and nothing depends on memory that a restart would lose.
+#include "errand/engine/retention_sweeper.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "errand/common/uuid.h"
+#include "errand/store/records.h"
+#include "errand/store/visibility_key.h"
+
+namespace errand::engine {
+namespace {
+
+namespace enums = temporal::api::enums::v1;
+
+class RetentionSweeperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("errand-ret-" + NewUuid());
+    Open();
+    NamespaceSpec spec;
+    spec.name = "short";
+    spec.retention = absl::Hours(1);
+    auto ns = namespaces_->Register(spec);
+    ASSERT_TRUE(ns.ok()) << ns.status();
+    ns_id_ = ns->id();
+  }
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open(absl::Duration jitter = absl::ZeroDuration()) {
+    store_ = std::move(*store::Store::Open({dir_.string(), true}));
+    namespaces_ = std::move(*NamespaceRegistry::Load(store_.get(), &clock_));
+    matcher_ = std::make_unique<matching::Matcher>(&timers_);
+    engine_ = std::make_unique<ActivityEngine>(2, store_.get(), matcher_.get(),
+                                               &timers_, &clock_);
+    ASSERT_TRUE(engine_->Recover().ok());
+    sweeper_ = std::make_unique<RetentionSweeper>(
+        store_.get(), namespaces_.get(), engine_.get(), &clock_,
+        RetentionOptions{
+            .interval = absl::Hours(1), .jitter = jitter, .batch = 16});
+  }
+  void Close() {
+    sweeper_.reset();
+    engine_.reset();
+    matcher_.reset();
+    namespaces_.reset();
+    store_.reset();
+  }
+  void Reopen(absl::Duration jitter = absl::ZeroDuration()) {
+    Close();
+    Open(jitter);
+  }
+
+  // Starts activity `id` and, unless `keep_open`, terminates it now.
+  void Run(const std::string& id, bool keep_open = false) {
+    StartRequest r;
+    r.record.set_namespace_id(ns_id_);
+    r.record.set_activity_id(id);
+    r.record.add_request_ids(NewUuid());
+    r.record.mutable_activity_type()->set_name("t");
+    r.record.mutable_options()->mutable_task_queue()->set_name("tq");
+    r.reuse_policy = enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE;
+    r.conflict_policy = enums::ACTIVITY_ID_CONFLICT_POLICY_FAIL;
+    std::promise<absl::StatusOr<StartResult>> started;
+    engine_->Start(std::move(r), [&](absl::StatusOr<StartResult> s) {
+      started.set_value(std::move(s));
+    });
+    ASSERT_TRUE(started.get_future().get().ok());
+    if (keep_open) return;
+    std::promise<absl::StatusOr<RecordSnapshot>> closed;
+    engine_->Update({ns_id_, id, "", std::nullopt},
+                    Terminate{NewUuid(), "done", "test"},
+                    [&](absl::StatusOr<RecordSnapshot> s) {
+                      closed.set_value(std::move(s));
+                    });
+    ASSERT_TRUE(closed.get_future().get().ok());
+  }
+  bool Exists(const std::string& id) {
+    std::promise<absl::StatusOr<RecordSnapshot>> got;
+    engine_->Describe(
+        {ns_id_, id, "", std::nullopt},
+        [&](absl::StatusOr<RecordSnapshot> s) { got.set_value(std::move(s)); });
+    auto r = got.get_future().get();
+    EXPECT_TRUE(r.ok() || absl::IsNotFound(r.status())) << r.status();
+    return r.ok();
+  }
+  size_t Rows(store::Table table) {
+    size_t n = 0;
+    EXPECT_TRUE(store_
+                    ->Scan(table, "",
+                           [&](absl::string_view, absl::string_view) {
+                             ++n;
+                             return true;
+                           })
+                    .ok());
+    return n;
+  }
+  size_t Sweep() {
+    auto n = sweeper_->SweepOnce();
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? *n : 0;
+  }
+
+  FakeClock clock_;
+  TimerThread timers_;
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<NamespaceRegistry> namespaces_;
+  std::unique_ptr<matching::Matcher> matcher_;
+  std::unique_ptr<ActivityEngine> engine_;
+  std::unique_ptr<RetentionSweeper> sweeper_;
+  std::string ns_id_;
+};
+
+TEST_F(RetentionSweeperTest, DeletesClosedRunsOnlyOncePastRetention) {
+  Run("old");
+  clock_.Advance(absl::Minutes(30));
+  Run("newer");
+  Run("open", /*keep_open=*/true);
+  EXPECT_EQ(Sweep(), 0u);
+
+  clock_.Advance(absl::Minutes(31));  // "old" closed 61 minutes ago
+  EXPECT_EQ(Sweep(), 1u);
+  EXPECT_FALSE(Exists("old"));
+  EXPECT_TRUE(Exists("newer"));
+
+  clock_.Advance(absl::Hours(24));
+  EXPECT_EQ(Sweep(), 1u);
+  EXPECT_FALSE(Exists("newer"));
+  EXPECT_TRUE(Exists("open"));  // open runs are never retention's
+  // Only the open run's record, row and index entries are left.
+  EXPECT_EQ(Rows(store::Table::kExecutions), 1u);
+  EXPECT_EQ(Rows(store::Table::kVisibility), 1u);
+  // TaskQueue, ActivityType, ExecutionStatus and StartTime.
+  EXPECT_EQ(Rows(store::Table::kVisibilityIndex), 4u);
+}
+
+TEST_F(RetentionSweeperTest, RunsClosedBeforeARestartAreStillDeleted) {
+  for (int i = 0; i < 5; ++i) Run("a" + std::to_string(i));
+  Reopen();  // nothing about them is in memory any more
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(Sweep(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(Exists("a" + std::to_string(i)));
+}
+
+TEST_F(RetentionSweeperTest, ManyMoreRunsThanOneBatch) {
+  for (int i = 0; i < 100; ++i) Run("a" + std::to_string(i));  // batch is 16
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(Sweep(), 100u);
+  EXPECT_EQ(Rows(store::Table::kExecutions), 0u);
+  EXPECT_EQ(Rows(store::Table::kVisibility), 0u);
+  EXPECT_EQ(Rows(store::Table::kVisibilityIndex), 0u);
+  EXPECT_EQ(Rows(store::Table::kCurrentRuns), 0u);
+}
+
+TEST_F(RetentionSweeperTest, ShorterRetentionAppliesToRunsAlreadyClosed) {
+  Run("a");
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_EQ(Sweep(), 0u);
+  ASSERT_TRUE(namespaces_
+                  ->Update("short",
+                           [](NamespaceRecord& r) {
+                             *r.mutable_retention() =
+                                 store::ToProtoDuration(absl::Minutes(5));
+                             return absl::OkStatus();
+                           })
+                  .ok());
+  EXPECT_EQ(Sweep(), 1u);
+  EXPECT_FALSE(Exists("a"));
+}
+
+TEST_F(RetentionSweeperTest, JitterDelaysEachRunWithinItsWindow) {
+  Reopen(/*jitter=*/absl::Minutes(30));
+  const absl::Time closed_at = clock_.Now();
+  Run("a");
+  const absl::Time due = sweeper_->DueAt(ns_id_, closed_at, absl::Hours(1));
+  EXPECT_GE(due, closed_at + absl::Hours(1));
+  EXPECT_LT(due, closed_at + absl::Hours(1) + absl::Minutes(30));
+  // The same after a restart: the jitter is not drawn anew.
+  Reopen(absl::Minutes(30));
+  EXPECT_EQ(sweeper_->DueAt(ns_id_, closed_at, absl::Hours(1)), due);
+
+  clock_.Advance(due - clock_.Now() - absl::Nanoseconds(1));
+  EXPECT_EQ(Sweep(), 0u);
+  EXPECT_TRUE(Exists("a"));
+  clock_.Advance(absl::Nanoseconds(1));
+  EXPECT_EQ(Sweep(), 1u);
+  EXPECT_FALSE(Exists("a"));
+}
+
+TEST_F(RetentionSweeperTest, JitterSpreadsDeletionsOverTheWindow) {
+  Reopen(/*jitter=*/absl::Minutes(30));
+  // Runs closed over 20 minutes fall into 20 slices with their own jitter.
+  for (int i = 0; i < 20; ++i) {
+    Run("a" + std::to_string(i));
+    clock_.Advance(absl::Minutes(1));
+  }
+  clock_.Advance(absl::Hours(1) - absl::Minutes(20) + absl::Minutes(15));
+  const size_t early = Sweep();
+  EXPECT_GT(early, 0u);
+  EXPECT_LT(early, 20u);
+  clock_.Advance(absl::Minutes(40));
+  EXPECT_EQ(early + Sweep(), 20u);
+}
+
+TEST_F(RetentionSweeperTest, LeftoverRowsOfAMissingRunAreRemoved) {
+  Run("a");
+  // Simulate a run whose record vanished while its row stayed.
+  std::string key;
+  ASSERT_TRUE(store_
+                  ->Scan(store::Table::kExecutions, "",
+                         [&](absl::string_view k, absl::string_view) {
+                           key = std::string(k);
+                           return false;
+                         })
+                  .ok());
+  store::Batch batch = store_->NewBatch();
+  batch.Delete(store::Table::kExecutions, key);
+  ASSERT_TRUE(store_->Write(batch).ok());
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(Sweep(), 0u);  // nothing was deleted through a shard...
+  EXPECT_EQ(Rows(store::Table::kVisibility), 0u);  // ...but nothing is left
+  EXPECT_EQ(Rows(store::Table::kVisibilityIndex), 0u);
+}
+
+}  // namespace
+}  // namespace errand::engine
