@@ -12,6 +12,9 @@
 //   ... --workload fill --activities N   (enqueue only, for recovery runs)
 //   ... --workload ping                   (succeeds once the server answers)
 //   ... --workload rpc [--callers 64]     (GetSystemInfo: the RPC floor)
+//   ... --workload soak --rate 1500 [--seconds 1800] [--report-seconds 60]
+//       [--server-pid PID] [--data-dir DIR] [--namespace soak]
+//       [--retention-seconds 120]  (a steady realistic mix; see Soak)
 //
 // Workers complete every task at once (a no-op activity). Each workload ends
 // with one line "RESULT {json}" for bench/compare.py; the rest is for people.
@@ -21,6 +24,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -740,6 +744,248 @@ int Rpc(Connections* conns, const Flags& flags) {
   return 0;
 }
 
+// Bytes of the files under `dir` (0 if there is none).
+int64_t DiskUsage(const std::string& dir) {
+  std::error_code ec;
+  int64_t total = 0;
+  if (dir.empty()) return 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      const auto size = it->file_size(size_ec);
+      if (!size_ec) total += static_cast<int64_t>(size);
+    }
+  }
+  return total;
+}
+
+// A long, steady run at a fixed rate (open loop) with the mix of a real job
+// queue, reporting the server's RSS, its data directory's size and the
+// start-to-result latency every --report-seconds. Of every 100 activities:
+// 5 fail their first attempt and succeed on the retry (after the default
+// 1 s backoff), 10
+// heartbeat twice before completing, 3 get a cancel request right after
+// their start, and the rest complete at once. Every start waits for its
+// outcome. The namespace (created if missing) has a short retention, so
+// closed runs are deleted throughout: memory and disk must level off.
+int Soak(Connections* conns, Options o, const Flags& flags) {
+  const double rate = flags.Double("--rate", 1000);
+  const absl::Duration run = absl::Seconds(flags.Double("--seconds", 1800));
+  const absl::Duration every =
+      absl::Seconds(flags.Double("--report-seconds", 60));
+  const int64_t pid = flags.Int("--server-pid", 0);
+  const std::string data_dir = flags.Get("--data-dir", "");
+  const int workers = flags.Int("--workers", 32);
+  o.ns = flags.Get("--namespace", "soak");
+  o.heartbeat_timeout = absl::Seconds(10);
+  {
+    ws::RegisterNamespaceRequest req;
+    req.set_namespace_(o.ns);
+    req.mutable_workflow_execution_retention_period()->set_seconds(
+        flags.Int("--retention-seconds", 120));
+    absl::Notification done;
+    Unary<ws::RegisterNamespaceRequest, ws::RegisterNamespaceResponse>(
+        [conns](auto... a) { conns->Next()->RegisterNamespace(a...); },
+        std::move(req), absl::Seconds(10),
+        [&](const grpc::Status& s, auto&) {
+          if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+            std::fprintf(stderr, "register namespace: %s\n",
+                         s.error_message().c_str());
+          }
+          done.Notify();
+        });
+    done.WaitForNotification();
+  }
+  const std::string prefix = o.id_prefix;
+  auto kind_of = [&](const std::string& activity_id) {
+    int64_t i = 0;
+    absl::SimpleAtoi(absl::string_view(activity_id).substr(prefix.size()), &i);
+    return i % 100;
+  };
+  Counters c;
+  std::atomic<int64_t> failed_attempts{0}, cancels{0};
+  Scheduler timers;
+  auto respond_failed = [&, conns](const std::string& token) {
+    ws::RespondActivityTaskFailedRequest req;
+    req.set_namespace_(o.ns);
+    req.set_task_token(token);
+    req.set_identity("errand-loadgen-worker");
+    req.mutable_failure()->set_message("soak: first attempt fails");
+    req.mutable_failure()->mutable_application_failure_info()->set_type(
+        "SoakError");
+    Unary<ws::RespondActivityTaskFailedRequest,
+          ws::RespondActivityTaskFailedResponse>(
+        [conns](auto... a) { conns->Next()->RespondActivityTaskFailed(a...); },
+        std::move(req), absl::Seconds(30),
+        [&](const grpc::Status& s, auto&) {
+          if (s.ok()) {
+            failed_attempts.fetch_add(1);
+          } else {
+            c.Error(s, "RespondActivityTaskFailed");
+          }
+        });
+  };
+  auto heartbeat = [&, conns](const std::string& token,
+                              std::function<void()> then) {
+    ws::RecordActivityTaskHeartbeatRequest req;
+    req.set_namespace_(o.ns);
+    req.set_task_token(token);
+    req.set_identity("errand-loadgen-worker");
+    Unary<ws::RecordActivityTaskHeartbeatRequest,
+          ws::RecordActivityTaskHeartbeatResponse>(
+        [conns](auto... a) {
+          conns->Next()->RecordActivityTaskHeartbeat(a...);
+        },
+        std::move(req), absl::Seconds(30),
+        [&, then = std::move(then)](const grpc::Status& s, auto&) {
+          if (s.ok()) {
+            c.heartbeats.fetch_add(1);
+          } else if (s.error_code() != grpc::StatusCode::NOT_FOUND) {
+            c.Error(s, "RecordActivityTaskHeartbeat");
+          }
+          then();
+        });
+  };
+  Workers w(
+      conns, o, &c, nullptr,
+      [&](ws::PollActivityTaskQueueResponse& task, Workers::Complete complete) {
+        const int64_t kind = kind_of(task.activity_id());
+        if (kind < 5 && task.attempt() == 1) {
+          respond_failed(task.task_token());
+          return;
+        }
+        if (kind >= 5 && kind < 15) {
+          const std::string token = task.task_token();
+          timers.At(absl::Now() + absl::Milliseconds(20), [=, &timers] {
+            heartbeat(token, [=, &timers] {
+              timers.At(absl::Now() + absl::Milliseconds(20),
+                        [=] { heartbeat(token, complete); });
+            });
+          });
+          return;
+        }
+        complete();
+      });
+  w.Start(workers);
+
+  struct Report {
+    int minute;
+    int64_t rss, disk, started, results, errors;
+    double p50, p99;
+  };
+  std::vector<Report> reports;
+  auto window = std::make_shared<Samples>();
+  std::mutex window_mu;
+  const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(run));
+  std::atomic<int64_t> finished{0};
+  absl::Notification all_done;
+  const absl::Time t0 = absl::Now() + absl::Milliseconds(100);
+  std::printf("soak: %.0f activities/s for %.0f s into namespace %s\n", rate,
+              absl::ToDoubleSeconds(run), o.ns.c_str());
+  std::printf("%6s %10s %10s %10s %10s %8s %9s %9s\n", "minute", "rss_MiB",
+              "disk_MiB", "started", "results", "errors", "p50_ms", "p99_ms");
+  std::fflush(stdout);
+  {
+    Scheduler scheduler;
+    // Starts are scheduled a second ahead so the queue stays small.
+    std::function<void(int64_t)> plan = [&](int64_t from) {
+      const int64_t until =
+          std::min<int64_t>(total, from + static_cast<int64_t>(rate));
+      for (int64_t i = from; i < until; ++i) {
+        const absl::Time due = t0 + absl::Seconds(i / rate);
+        scheduler.At(due, [&, i, due] {
+          const std::string id = absl::StrCat(prefix, i);
+          const bool plain = i % 100 >= 18;
+          StartAndWait(conns, o, &c, id, true, [&, due, plain](bool ok) {
+            // Latency is of the activities that complete at once; the
+            // others wait on purpose (backoff, heartbeats).
+            if (ok && plain) {
+              std::lock_guard<std::mutex> lock(window_mu);
+              window->Add(absl::Now() - due);
+            }
+            if (finished.fetch_add(1) + 1 == total) all_done.Notify();
+          });
+          if (i % 100 >= 15 && i % 100 < 18) {
+            ws::RequestCancelActivityExecutionRequest req;
+            req.set_namespace_(o.ns);
+            req.set_activity_id(id);
+            req.set_request_id(absl::StrCat(id, "-cancel"));
+            req.set_reason("soak");
+            timers.At(absl::Now() + absl::Milliseconds(5), [&, req] {
+              Unary<ws::RequestCancelActivityExecutionRequest,
+                    ws::RequestCancelActivityExecutionResponse>(
+                  [conns](auto... a) {
+                    conns->Next()->RequestCancelActivityExecution(a...);
+                  },
+                  req, absl::Seconds(30),
+                  [&](const grpc::Status& s, auto&) {
+                    // The activity may have completed already.
+                    if (s.ok()) cancels.fetch_add(1);
+                  });
+            });
+          }
+        });
+      }
+      if (until < total) {
+        scheduler.At(t0 + absl::Seconds(from / rate),
+                     [&, until] { plan(until); });
+      }
+    };
+    plan(0);
+    for (int minute = 1;; ++minute) {
+      const bool done =
+          all_done.WaitForNotificationWithDeadline(t0 + minute * every);
+      std::shared_ptr<Samples> samples;
+      {
+        std::lock_guard<std::mutex> lock(window_mu);
+        samples = std::exchange(window, std::make_shared<Samples>());
+      }
+      Report r{minute,
+               ProcessMemory(pid).rss,
+               DiskUsage(data_dir),
+               c.started.load(),
+               c.results.load(),
+               c.errors.load(),
+               samples->Percentile(50),
+               samples->Percentile(99)};
+      reports.push_back(r);
+      std::printf("%6d %10.1f %10.1f %10lld %10lld %8lld %9.2f %9.2f\n",
+                  r.minute, r.rss / 1048576.0, r.disk / 1048576.0,
+                  static_cast<long long>(r.started),
+                  static_cast<long long>(r.results),
+                  static_cast<long long>(r.errors), r.p50, r.p99);
+      std::fflush(stdout);
+      if (done || t0 + minute * every > t0 + run + absl::Seconds(90)) break;
+    }
+  }
+  w.Stop();
+  std::printf(
+      "soak done: %lld started, %lld outcomes, %lld failed attempts retried, "
+      "%lld cancel requests, %lld heartbeats, %lld errors\n",
+      static_cast<long long>(c.started.load()),
+      static_cast<long long>(c.results.load()),
+      static_cast<long long>(failed_attempts.load()),
+      static_cast<long long>(cancels.load()),
+      static_cast<long long>(c.heartbeats.load()),
+      static_cast<long long>(c.errors.load()));
+  if (!c.first_error.empty()) {
+    std::printf("first error: %s\n", c.first_error.c_str());
+  }
+  std::string series;
+  for (const Report& r : reports) {
+    absl::StrAppend(&series, series.empty() ? "" : ",",
+                    absl::StrFormat(R"({"minute":%d,"rss":%d,"disk":%d,)"
+                                    R"("p50_ms":%.3f,"p99_ms":%.3f})",
+                                    r.minute, r.rss, r.disk, r.p50, r.p99));
+  }
+  PrintResult(absl::StrCat(R"("workload":"soak","rate":)", rate,
+                           R"(,"activities":)", total, R"(,"errors":)",
+                           c.errors.load(), R"(,"minutes":[)", series, "]"));
+  return c.errors.load() == 0 ? 0 : 1;
+}
+
 // Succeeds once the server answers a namespace describe: "ready".
 int Ping(Connections* conns, const Options& o) {
   ws::DescribeNamespaceRequest req;
@@ -780,6 +1026,7 @@ int main(int argc, char** argv) {
   if (workload == "heartbeat") return Heartbeat(&conns, o, flags);
   if (workload == "ping") return Ping(&conns, o);
   if (workload == "rpc") return Rpc(&conns, flags);
+  if (workload == "soak") return Soak(&conns, o, flags);
   std::fprintf(stderr, "unknown workload %s\n", workload.c_str());
   return 2;
 }
