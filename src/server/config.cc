@@ -41,6 +41,17 @@ absl::StatusOr<int> ParseShards(const std::string& where,
   return n;
 }
 
+absl::StatusOr<int64_t> ParseRowCount(const std::string& where,
+                                      const std::string& text) {
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n < 0) {
+    return Invalid(where, absl::StrCat("expected a row count (0 for no "
+                                       "limit), got \"",
+                                       text, "\""));
+  }
+  return n;
+}
+
 absl::StatusOr<absl::Duration> ParseDurationValue(const std::string& where,
                                                   const std::string& text) {
   absl::Duration d;
@@ -97,6 +108,14 @@ absl::Status ApplySetting(Config& config, const std::string& key,
     auto v = ParseDurationValue(where, value);
     if (!v.ok()) return v.status();
     config.shutdown_grace = *v;
+  } else if (key == "list_scan_rows") {
+    auto v = ParseRowCount(where, value);
+    if (!v.ok()) return v.status();
+    config.list_scan_rows = *v;
+  } else if (key == "count_scan_rows") {
+    auto v = ParseRowCount(where, value);
+    if (!v.ok()) return v.status();
+    config.count_scan_rows = *v;
   } else {
     return Invalid(where, "unknown setting");
   }
@@ -115,6 +134,8 @@ constexpr Setting kSettings[] = {
     {"shards", "--shards", "ERRAND_SHARDS"},
     {"log_level", "--log-level", "ERRAND_LOG_LEVEL"},
     {"shutdown_grace", "--shutdown-grace", "ERRAND_SHUTDOWN_GRACE"},
+    {"list_scan_rows", "--list-scan-rows", "ERRAND_LIST_SCAN_ROWS"},
+    {"count_scan_rows", "--count-scan-rows", "ERRAND_COUNT_SCAN_ROWS"},
 };
 
 }  // namespace
@@ -262,6 +283,11 @@ Flags (each overrides the config file; each has an environment variable):
                          (ERRAND_LOG_LEVEL) [info]
   --shutdown-grace DUR   time in-flight calls get on SIGINT/SIGTERM
                          (ERRAND_SHUTDOWN_GRACE) [10s]
+  --list-scan-rows N     rows one List page may examine; past it the page
+                         is short, with a token (ERRAND_LIST_SCAN_ROWS)
+                         [100000; 0: no limit]
+  --count-scan-rows N    rows one Count may examine; past it the count
+                         fails (ERRAND_COUNT_SCAN_ROWS) [1000000; 0: no limit]
 )";
 }
 
