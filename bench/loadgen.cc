@@ -15,6 +15,9 @@
 //   ... --workload soak --rate 1500 [--seconds 1800] [--report-seconds 60]
 //       [--server-pid PID] [--data-dir DIR] [--namespace soak]
 //       [--retention-seconds 120]  (a steady realistic mix; see Soak)
+//   ... --workload pollchurn --queues 100000 [--inflight 4000]
+//       [--warmup 10000] [--settle-seconds 15] [--server-pid PID]
+//       (each of many task queue names polled once: server memory after)
 //
 // Workers complete every task at once (a no-op activity). Each workload ends
 // with one line "RESULT {json}" for bench/compare.py; the rest is for people.
@@ -986,6 +989,130 @@ int Soak(Connections* conns, Options o, const Flags& flags) {
   return c.errors.load() == 0 ? 0 : 1;
 }
 
+// Many short-lived task queue names, each polled once, as workers with
+// per-host or per-run queues produce: a quarter of the polls are activity
+// task polls the caller cancels, a quarter activity task polls that run out
+// (the server answers empty 1 s before the 2.5 s deadline), and the same two
+// for workflow task polls. With --server-pid, reports the server's RSS
+// after a warm-up (the baseline), its highest sample while the polls run,
+// and after --settle-seconds once they are all over: that last figure
+// should be back at the baseline.
+int PollChurn(Connections* conns, const Options& o, const Flags& flags) {
+  const int64_t n = flags.Int("--queues", 100000);
+  const int64_t warmup = flags.Int("--warmup", 10000);
+  const int inflight = flags.Int("--inflight", 4000);
+  const int64_t pid = flags.Int("--server-pid", 0);
+  const absl::Duration settle =
+      absl::Seconds(flags.Double("--settle-seconds", 15));
+  const std::string prefix = Unique("churn");
+  Scheduler scheduler;
+  std::atomic<int64_t> errors{0}, empty{0};
+
+  // One poll on queue `name`; `done` runs when it has been answered.
+  auto poll = [&](int64_t i, std::function<void()> done) {
+    const std::string name = absl::StrCat(prefix, "-", i);
+    const bool cancel = i % 2 == 1;
+    auto finish = [&, done](const grpc::Status& s, bool has_task) {
+      // A cancelled call ends CANCELLED on the client side.
+      if (s.ok() && !has_task) {
+        empty.fetch_add(1);
+      } else if (s.error_code() != grpc::StatusCode::CANCELLED) {
+        errors.fetch_add(1);
+      }
+      done();
+    };
+    auto start = [&](auto call, auto method) {
+      call->ctx.set_deadline(
+          absl::ToChronoTime(absl::Now() + absl::Milliseconds(2500)));
+      call->req.set_namespace_(o.ns);
+      call->req.mutable_task_queue()->set_name(name);
+      call->req.set_identity("errand-loadgen-churn");
+      method(call);
+      if (cancel) {
+        scheduler.At(absl::Now() + absl::Milliseconds(20),
+                     [call] { call->ctx.TryCancel(); });
+      }
+    };
+    if ((i / 2) % 2 == 0) {
+      using C = Call<ws::PollActivityTaskQueueRequest,
+                     ws::PollActivityTaskQueueResponse>;
+      start(std::make_shared<C>(), [&](std::shared_ptr<C> call) {
+        conns->Next()->PollActivityTaskQueue(
+            &call->ctx, &call->req, &call->resp,
+            [call, finish](grpc::Status s) {
+              finish(s, !call->resp.task_token().empty());
+            });
+      });
+    } else {
+      using C = Call<ws::PollWorkflowTaskQueueRequest,
+                     ws::PollWorkflowTaskQueueResponse>;
+      start(std::make_shared<C>(), [&](std::shared_ptr<C> call) {
+        conns->Next()->PollWorkflowTaskQueue(
+            &call->ctx, &call->req, &call->resp,
+            [call, finish](grpc::Status s) {
+              finish(s, !call->resp.task_token().empty());
+            });
+      });
+    }
+  };
+
+  // Polls queues [first, first + count), `inflight` at a time.
+  auto run = [&](int64_t first, int64_t count) {
+    std::atomic<int64_t> next{first}, answered{0};
+    absl::Notification all;
+    std::function<void()> chain = [&] {
+      const int64_t i = next.fetch_add(1);
+      if (i >= first + count) return;
+      poll(i, [&] {
+        chain();
+        // Last: once every poll is answered, nothing touches these locals.
+        if (answered.fetch_add(1) + 1 == count) all.Notify();
+      });
+    };
+    for (int k = 0; k < inflight && k < count; ++k) chain();
+    // Every poll ends by its 2.5 s deadline at the latest.
+    if (count > 0) all.WaitForNotification();
+  };
+
+  run(0, warmup);
+  absl::SleepFor(settle);
+  const Memory baseline = ProcessMemory(pid);
+  std::atomic<bool> sampling{true};
+  std::atomic<int64_t> highest{baseline.rss};
+  std::thread sampler([&] {
+    while (sampling) {
+      const int64_t rss = ProcessMemory(pid).rss;
+      if (rss > highest) highest = rss;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+  const absl::Time begin = absl::Now();
+  run(warmup, n);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - begin);
+  sampling = false;
+  sampler.join();
+  absl::SleepFor(settle);
+  const Memory after = ProcessMemory(pid);
+  std::printf(
+      "pollchurn: %lld distinct task queues polled once each in %.1f s "
+      "(%lld answered empty, %lld errors)\n",
+      static_cast<long long>(n), seconds, static_cast<long long>(empty.load()),
+      static_cast<long long>(errors.load()));
+  if (pid > 0) {
+    std::printf(
+        "server RSS: %.1f MiB baseline (after %lld warm-up polls), %.1f MiB "
+        "highest while polling, %.1f MiB %.0f s after the last poll\n",
+        baseline.rss / 1048576.0, static_cast<long long>(warmup),
+        highest / 1048576.0, after.rss / 1048576.0,
+        absl::ToDoubleSeconds(settle));
+  }
+  PrintResult(absl::StrCat(
+      R"("workload":"pollchurn","queues":)", n, R"(,"seconds":)", seconds,
+      R"(,"errors":)", errors.load(), R"(,"rss_baseline":)", baseline.rss,
+      R"(,"rss_highest":)", highest.load(), R"(,"rss_after":)", after.rss));
+  return errors == 0 ? 0 : 1;
+}
+
 // Succeeds once the server answers a namespace describe: "ready".
 int Ping(Connections* conns, const Options& o) {
   ws::DescribeNamespaceRequest req;
@@ -1027,6 +1154,7 @@ int main(int argc, char** argv) {
   if (workload == "ping") return Ping(&conns, o);
   if (workload == "rpc") return Rpc(&conns, flags);
   if (workload == "soak") return Soak(&conns, o, flags);
+  if (workload == "pollchurn") return PollChurn(&conns, o, flags);
   std::fprintf(stderr, "unknown workload %s\n", workload.c_str());
   return 2;
 }

@@ -21,23 +21,42 @@ absl::StatusOr<std::unique_ptr<NamespaceRegistry>> NamespaceRegistry::Load(
   std::unique_ptr<NamespaceRegistry> registry(
       new NamespaceRegistry(store, clock));
   absl::Status parse_error;
-  absl::MutexLock lock(&registry->mu_);
-  absl::Status scan = store->Scan(
-      store::Table::kNamespaces, "",
-      [&](absl::string_view key, absl::string_view value) {
-        NamespaceRecord record;
-        if (!record.ParseFromArray(value.data(),
-                                   static_cast<int>(value.size()))) {
-          parse_error = absl::DataLossError(
-              absl::StrCat("namespace record ", key, " is corrupt"));
-          return false;
-        }
-        registry->by_name_.emplace(record.name(), std::move(record));
-        return true;
-      });
+  auto loaded = std::make_shared<Snapshot>();
+  absl::Status scan =
+      store->Scan(store::Table::kNamespaces, "",
+                  [&](absl::string_view key, absl::string_view value) {
+                    NamespaceRecord record;
+                    if (!record.ParseFromArray(
+                            value.data(), static_cast<int>(value.size()))) {
+                      parse_error = absl::DataLossError(absl::StrCat(
+                          "namespace record ", key, " is corrupt"));
+                      return false;
+                    }
+                    loaded->by_name.emplace(record.name(), std::move(record));
+                    return true;
+                  });
   if (!scan.ok()) return scan;
   if (!parse_error.ok()) return parse_error;
+  absl::MutexLock lock(&registry->snapshot_mu_);
+  registry->snapshot_ = std::move(loaded);
   return registry;
+}
+
+std::shared_ptr<const NamespaceRegistry::Snapshot> NamespaceRegistry::Current()
+    const {
+  absl::MutexLock lock(&snapshot_mu_);
+  return snapshot_;
+}
+
+void NamespaceRegistry::Publish(const NamespaceRecord& record) {
+  // Only writers replace the snapshot, one at a time (write_mu_), so the
+  // copy starts from the latest one.
+  auto next = std::make_shared<Snapshot>(*Current());
+  next->by_name.insert_or_assign(record.name(), record);
+  std::shared_ptr<const Snapshot> published = std::move(next);
+  absl::MutexLock lock(&snapshot_mu_);
+  snapshot_.swap(published);
+  // The old snapshot is released after the lock, by its last reader.
 }
 
 absl::Status NamespaceRegistry::Persist(const NamespaceRecord& record) {
@@ -67,11 +86,12 @@ absl::StatusOr<NamespaceRecord> NamespaceRegistry::Register(
   *record.mutable_create_time() = store::ToProtoTime(clock_->Now());
   *record.mutable_update_time() = record.create_time();
 
-  absl::MutexLock lock(&mu_);
-  if (by_name_.contains(spec.name))
+  absl::MutexLock lock(&write_mu_);
+  if (Current()->by_name.contains(spec.name)) {
     return NamespaceAlreadyExistsError(spec.name);
+  }
   if (absl::Status s = Persist(record); !s.ok()) return s;
-  by_name_.emplace(record.name(), record);
+  Publish(record);
   return record;
 }
 
@@ -86,26 +106,26 @@ absl::Status NamespaceRegistry::EnsureRegistered(const NamespaceSpec& spec) {
 absl::StatusOr<NamespaceRecord> NamespaceRegistry::Get(
     absl::string_view name) const {
   if (absl::Status s = ValidateNamespaceName(name); !s.ok()) return s;
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = by_name_.find(name);
-  if (it == by_name_.end()) return NamespaceNotFoundError(name);
+  const auto snapshot = Current();
+  auto it = snapshot->by_name.find(name);
+  if (it == snapshot->by_name.end()) return NamespaceNotFoundError(name);
   return it->second;
 }
 
 absl::StatusOr<NamespaceRecord> NamespaceRegistry::GetById(
     absl::string_view id) const {
-  absl::ReaderMutexLock lock(&mu_);
-  for (const auto& [name, record] : by_name_) {
+  const auto snapshot = Current();
+  for (const auto& [name, record] : snapshot->by_name) {
     if (record.id() == id) return record;
   }
   return NamespaceNotFoundError(id);
 }
 
 std::vector<NamespaceRecord> NamespaceRegistry::List() const {
-  absl::ReaderMutexLock lock(&mu_);
+  const auto snapshot = Current();
   std::vector<NamespaceRecord> out;
-  out.reserve(by_name_.size());
-  for (const auto& [name, record] : by_name_) out.push_back(record);
+  out.reserve(snapshot->by_name.size());
+  for (const auto& [name, record] : snapshot->by_name) out.push_back(record);
   return out;
 }
 
@@ -113,16 +133,17 @@ absl::StatusOr<NamespaceRecord> NamespaceRegistry::Update(
     absl::string_view name,
     absl::FunctionRef<absl::Status(NamespaceRecord&)> mutate) {
   if (absl::Status s = ValidateNamespaceName(name); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  auto it = by_name_.find(name);
-  if (it == by_name_.end()) return NamespaceNotFoundError(name);
+  absl::MutexLock lock(&write_mu_);
+  const auto snapshot = Current();
+  auto it = snapshot->by_name.find(name);
+  if (it == snapshot->by_name.end()) return NamespaceNotFoundError(name);
   NamespaceRecord updated = it->second;
   if (absl::Status s = mutate(updated); !s.ok()) return s;
   updated.set_id(it->second.id());
   updated.set_name(it->second.name());
   *updated.mutable_update_time() = store::ToProtoTime(clock_->Now());
   if (absl::Status s = Persist(updated); !s.ok()) return s;
-  it->second = updated;
+  Publish(updated);
   return updated;
 }
 

@@ -1,5 +1,6 @@
 #include "errand/frontend/activity_handler.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -330,6 +331,41 @@ void HandleWorkerCall(ServiceTable& table, const char* method,
   });
 }
 
+// The part of a call's remaining time a scan leaves for the answer to reach
+// the caller: a tenth, at most one second.
+absl::Time ScanDeadline(absl::Time now, absl::Time call_deadline) {
+  if (call_deadline == absl::InfiniteFuture()) return call_deadline;
+  const absl::Duration left = call_deadline - now;
+  return call_deadline - std::min(absl::Seconds(1), left / 10);
+}
+
+// Runs `scan` (a List or Count that reads the store) on the scan executor
+// instead of the gRPC thread, within the call's deadline and `max_rows`,
+// and finishes the call with its status. A full executor queue answers
+// RESOURCE_EXHAUSTED at once rather than queueing without bound.
+template <typename Scan>
+void OffloadScan(const ActivityServiceDeps& deps, UnaryCall* call,
+                 int64_t max_rows, Scan scan) {
+  const Clock* clock = deps.clock;
+  const visibility::ScanLimits limits{
+      max_rows, ScanDeadline(clock->Now(), call->deadline())};
+  const bool queued =
+      deps.scan_executor->Submit([call, clock, limits, scan = std::move(scan)] {
+        // The caller may have waited out its deadline in the queue.
+        if (limits.deadline != absl::InfiniteFuture() &&
+            clock->Now() >= limits.deadline) {
+          return call->Finish(absl::DeadlineExceededError(
+              "query did not start before the call's deadline: the server "
+              "is busy with other List and Count calls"));
+        }
+        call->Finish(scan(limits));
+      });
+  if (!queued) {
+    call->Finish(absl::ResourceExhaustedError(
+        "too many List and Count calls in progress; retry later"));
+  }
+}
+
 }  // namespace
 
 void RegisterActivityService(ServiceTable& table,
@@ -450,41 +486,50 @@ void RegisterActivityService(ServiceTable& table,
         deps.engine->Delete(*ref, Answer(call, [](const ActivityRecord&) {}));
       });
 
-  table.Handle<ws::ListActivityExecutionsRequest,
-               ws::ListActivityExecutionsResponse>(
+  table.HandleAsync<ws::ListActivityExecutionsRequest,
+                    ws::ListActivityExecutionsResponse>(
       "ListActivityExecutions",
-      [deps](const ws::ListActivityExecutionsRequest& req,
-             ws::ListActivityExecutionsResponse* resp) -> absl::Status {
+      [deps](UnaryCall* call, const ws::ListActivityExecutionsRequest& req,
+             ws::ListActivityExecutionsResponse* resp) {
         auto ns = Namespace(deps, req);
-        if (!ns.ok()) return ns.status();
-        auto page =
-            deps.lister->List(ns->id(), ns->search_attributes(), req.query(),
-                              req.page_size(), req.next_page_token());
-        if (!page.ok()) return page.status();
-        for (auto& row : page->executions) {
-          *resp->add_executions() = std::move(row);
-        }
-        resp->set_next_page_token(page->next_page_token);
-        return absl::OkStatus();
+        if (!ns.ok()) return call->Finish(ns.status());
+        // The request and response live until the call is finished.
+        OffloadScan(deps, call, deps.list_scan_rows,
+                    [deps, ns = *std::move(ns), &req,
+                     resp](const visibility::ScanLimits& limits) {
+                      auto page = deps.lister->List(
+                          ns.id(), ns.search_attributes(), req.query(),
+                          req.page_size(), req.next_page_token(), limits);
+                      if (!page.ok()) return page.status();
+                      for (auto& row : page->executions) {
+                        *resp->add_executions() = std::move(row);
+                      }
+                      resp->set_next_page_token(page->next_page_token);
+                      return absl::OkStatus();
+                    });
       });
 
-  table.Handle<ws::CountActivityExecutionsRequest,
-               ws::CountActivityExecutionsResponse>(
+  table.HandleAsync<ws::CountActivityExecutionsRequest,
+                    ws::CountActivityExecutionsResponse>(
       "CountActivityExecutions",
-      [deps](const ws::CountActivityExecutionsRequest& req,
-             ws::CountActivityExecutionsResponse* resp) -> absl::Status {
+      [deps](UnaryCall* call, const ws::CountActivityExecutionsRequest& req,
+             ws::CountActivityExecutionsResponse* resp) {
         auto ns = Namespace(deps, req);
-        if (!ns.ok()) return ns.status();
-        auto counted =
-            deps.lister->Count(ns->id(), ns->search_attributes(), req.query());
-        if (!counted.ok()) return counted.status();
-        resp->set_count(counted->count);
-        for (const auto& [status, count] : counted->groups) {
-          auto* group = resp->add_groups();
-          *group->add_group_values() = JsonStringPayload(status);
-          group->set_count(count);
-        }
-        return absl::OkStatus();
+        if (!ns.ok()) return call->Finish(ns.status());
+        OffloadScan(deps, call, deps.count_scan_rows,
+                    [deps, ns = *std::move(ns), &req,
+                     resp](const visibility::ScanLimits& limits) {
+                      auto counted = deps.lister->Count(
+                          ns.id(), ns.search_attributes(), req.query(), limits);
+                      if (!counted.ok()) return counted.status();
+                      resp->set_count(counted->count);
+                      for (const auto& [status, count] : counted->groups) {
+                        auto* group = resp->add_groups();
+                        *group->add_group_values() = JsonStringPayload(status);
+                        group->set_count(count);
+                      }
+                      return absl::OkStatus();
+                    });
       });
 
   table.HandleAsync<ws::PollActivityTaskQueueRequest,
@@ -503,10 +548,8 @@ void RegisterActivityService(ServiceTable& table,
             ->Begin();
       });
 
-  // Errand runs no workflows, yet SDK workers may poll for workflow tasks
-  // (Go's do by default). Such a poll waits and comes back empty, as on a
-  // Temporal server with no workflows on the queue, instead of failing and
-  // making the worker log and back off.
+  // Errand runs no workflows: a workflow task poll waits and comes back
+  // empty (see frontend/empty_polls.h).
   table.HandleAsync<ws::PollWorkflowTaskQueueRequest,
                     ws::PollWorkflowTaskQueueResponse>(
       "PollWorkflowTaskQueue",
@@ -514,15 +557,7 @@ void RegisterActivityService(ServiceTable& table,
              ws::PollWorkflowTaskQueueResponse*) {
         auto poll = AcceptTaskPoll(deps, call, req);
         if (!poll.ok()) return call->Finish(poll.status());
-        // A queue key no activity task uses: the poll can only expire.
-        auto handle = deps.matcher->AddPoll(
-            {poll->ns.id(), absl::StrCat(req.task_queue().name(),
-                                         absl::string_view("\0workflow", 9))},
-            poll->expire_at, [call](std::optional<matching::TaskRef>) {
-              call->Finish(absl::OkStatus());
-            });
-        call->SetCancelCallback(
-            [deps, handle] { deps.matcher->CancelPoll(handle); });
+        deps.empty_polls->Park(call, poll->expire_at);
       });
 
   // Worker calls: each names its run by task token or by ID, turns the

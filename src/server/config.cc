@@ -41,6 +41,17 @@ absl::StatusOr<int> ParseShards(const std::string& where,
   return n;
 }
 
+absl::StatusOr<int64_t> ParseRowCount(const std::string& where,
+                                      const std::string& text) {
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n < 0) {
+    return Invalid(where, absl::StrCat("expected a row count (0 for no "
+                                       "limit), got \"",
+                                       text, "\""));
+  }
+  return n;
+}
+
 absl::StatusOr<absl::Duration> ParseDurationValue(const std::string& where,
                                                   const std::string& text) {
   absl::Duration d;
@@ -106,6 +117,14 @@ absl::Status ApplySetting(Config& config, const std::string& key,
     if (!v.ok()) return v.status();
     if (*v == absl::ZeroDuration()) return Invalid(where, "must be positive");
     config.retention_sweep_interval = *v;
+  } else if (key == "list_scan_rows") {
+    auto v = ParseRowCount(where, value);
+    if (!v.ok()) return v.status();
+    config.list_scan_rows = *v;
+  } else if (key == "count_scan_rows") {
+    auto v = ParseRowCount(where, value);
+    if (!v.ok()) return v.status();
+    config.count_scan_rows = *v;
   } else {
     return Invalid(where, "unknown setting");
   }
@@ -127,6 +146,8 @@ constexpr Setting kSettings[] = {
     {"retention_jitter", "--retention-jitter", "ERRAND_RETENTION_JITTER"},
     {"retention_sweep_interval", "--retention-sweep-interval",
      "ERRAND_RETENTION_SWEEP_INTERVAL"},
+    {"list_scan_rows", "--list-scan-rows", "ERRAND_LIST_SCAN_ROWS"},
+    {"count_scan_rows", "--count-scan-rows", "ERRAND_COUNT_SCAN_ROWS"},
 };
 
 }  // namespace
@@ -280,6 +301,11 @@ Flags (each overrides the config file; each has an environment variable):
   --retention-sweep-interval DUR
                          time between retention sweeps
                          (ERRAND_RETENTION_SWEEP_INTERVAL) [10s]
+  --list-scan-rows N     rows one List page may examine; past it the page
+                         is short, with a token (ERRAND_LIST_SCAN_ROWS)
+                         [100000; 0: no limit]
+  --count-scan-rows N    rows one Count may examine; past it the count
+                         fails (ERRAND_COUNT_SCAN_ROWS) [1000000; 0: no limit]
 )";
 }
 

@@ -26,6 +26,12 @@ constexpr char kOperatorServiceName[] =
 constexpr char kClusterIdKey[] = "cluster_id";
 // Requests carry payloads of up to 2 MiB each (the blob limit) plus headers.
 constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
+// List and Count scans: two threads, so that one long count does not stop
+// every other query, and few enough to leave the shards' writers the CPU on
+// a small machine. 32 waiting calls at most; beyond that a caller is told
+// to retry (RESOURCE_EXHAUSTED) instead of queueing without bound.
+constexpr int kScanThreads = 2;
+constexpr size_t kMaxQueuedScans = 32;
 
 absl::StatusOr<std::string> LoadOrCreateClusterId(store::Store& store) {
   auto existing = store.Get(store::Table::kMeta, kClusterIdKey);
@@ -97,6 +103,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
                                .jitter = config.retention_jitter});
   server->retention_->Start();
   server->lister_ = std::make_unique<visibility::Lister>(server->store_.get());
+  server->scan_executor_ =
+      std::make_unique<BoundedExecutor>(kScanThreads, kMaxQueuedScans);
+  server->empty_polls_ =
+      std::make_unique<frontend::EmptyPolls>(server->timers_.get());
 
   server->workflow_service_ = std::make_unique<
       frontend::ServiceTable>(FindService(
@@ -113,10 +123,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   deps.identity.shard_count = config.shards;
   deps.namespaces = server->namespaces_.get();
   frontend::RegisterWorkflowService(*server->workflow_service_, deps);
-  frontend::RegisterActivityService(
-      *server->workflow_service_,
-      {server->namespaces_.get(), server->engine_.get(), server->matcher_.get(),
-       server->lister_.get(), SystemClock::Get()});
+  frontend::ActivityServiceDeps activity_deps;
+  activity_deps.namespaces = server->namespaces_.get();
+  activity_deps.engine = server->engine_.get();
+  activity_deps.matcher = server->matcher_.get();
+  activity_deps.lister = server->lister_.get();
+  activity_deps.clock = SystemClock::Get();
+  activity_deps.scan_executor = server->scan_executor_.get();
+  activity_deps.list_scan_rows = config.list_scan_rows;
+  activity_deps.count_scan_rows = config.count_scan_rows;
+  activity_deps.empty_polls = server->empty_polls_.get();
+  frontend::RegisterActivityService(*server->workflow_service_, activity_deps);
 
   frontend::RegisterOperatorService(*server->operator_service_,
                                     server->namespaces_.get());
@@ -155,11 +172,14 @@ void Server::Shutdown(absl::Duration grace) {
   // Answer parked polls now so that workers are not left waiting for the
   // grace period to run out.
   matcher_->Shutdown();
+  empty_polls_->ReleaseAll();
   engine_->ReleaseWatchers();
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   grpc_server_->Wait();
   // The sweep waits on the shards; it ends before they do.
   retention_->Stop();
+  // Every call has been answered, so no scan is queued any more.
+  scan_executor_->Stop();
   // Queued engine work finishes (and is written) before the store closes.
   engine_->Stop();
   if (absl::Status s = store_->Flush(); !s.ok()) {

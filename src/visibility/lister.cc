@@ -326,6 +326,60 @@ absl::Status Scan(
   return scan.ok() ? error : scan;
 }
 
+// Counts the rows one call examines against its ScanLimits.
+class Budget {
+ public:
+  Budget(const ScanLimits& limits, const Clock* clock)
+      : limits_(limits), clock_(clock) {}
+
+  // Whether the call may still start (its deadline has not passed).
+  bool Open() {
+    if (DeadlinePassed()) stop_ = Stop::kDeadline;
+    return stop_ == Stop::kNo;
+  }
+  // Whether the next row may be examined; false once the call must stop.
+  bool Take() {
+    if (limits_.max_rows > 0 && examined_ >= limits_.max_rows) {
+      stop_ = Stop::kRows;
+    } else if (DeadlinePassed()) {
+      stop_ = Stop::kDeadline;
+    }
+    if (stop_ != Stop::kNo) return false;
+    ++examined_;
+    return true;
+  }
+  bool stopped() const { return stop_ != Stop::kNo; }
+  int64_t examined() const { return examined_; }
+
+  // Why the scan stopped, for a call that cannot answer in part.
+  absl::Status Error() const {
+    constexpr absl::string_view kNarrow =
+        "; narrow the query, for example with ExecutionStatus, ActivityType, "
+        "TaskQueue or a StartTime/CloseTime range";
+    if (stop_ == Stop::kRows) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("query scanned more than ", limits_.max_rows,
+                       " rows without finishing", kNarrow));
+    }
+    return absl::DeadlineExceededError(
+        absl::StrCat("query did not finish before the call's deadline (",
+                     examined_, " rows scanned)", kNarrow));
+  }
+
+ private:
+  enum class Stop { kNo, kRows, kDeadline };
+
+  bool DeadlinePassed() const {
+    return limits_.deadline != absl::InfiniteFuture() &&
+           clock_->Now() >= limits_.deadline;
+  }
+
+  const ScanLimits limits_;
+  const Clock* const clock_;
+  int64_t examined_ = 0;
+  Stop stop_ = Stop::kNo;
+};
+
 // Only ExecutionStatus can group activities (Temporal's allow-list has no
 // other activity attribute).
 absl::Status CheckGroupBy(const Query& query) {
@@ -343,7 +397,10 @@ absl::Status CheckGroupBy(const Query& query) {
 absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
                                       const CustomAttributes& custom,
                                       absl::string_view query, int page_size,
-                                      const std::string& page_token) const {
+                                      const std::string& page_token,
+                                      const ScanLimits& limits) const {
+  Budget budget(limits, clock_);
+  if (!budget.Open()) return budget.Error();
   auto parsed = ParseQuery(query);
   if (!parsed.ok()) return parsed.status();
   // Like Temporal, List accepts a valid GROUP BY and lists the rows
@@ -360,7 +417,8 @@ absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
   if (page_size <= 0 || page_size > kMaxPageSize) page_size = kMaxPageSize;
 
   ListPage page;
-  std::string last_key;
+  std::string last_key;      // of the last row returned
+  std::string examined_key;  // of the last row examined
   bool more = false;
   auto plan = MakePlan(store_, namespace_id, parsed->where.get(), custom,
                        /*ordered=*/true);
@@ -368,23 +426,37 @@ absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
   absl::Status scan =
       Scan(store_, namespace_id, *plan, page_token,
            [&](absl::string_view key, const Row& row) {
-             if (!(*filter)(row)) return true;
+             if (!budget.Take()) return false;
+             if (!(*filter)(row)) {
+               examined_key.assign(key.data(), key.size());
+               return true;
+             }
              if (static_cast<int>(page.executions.size()) == page_size) {
                more = true;
                return false;
              }
              page.executions.push_back(row);
              last_key.assign(key.data(), key.size());
+             examined_key = last_key;
              return true;
            });
   if (!scan.ok()) return scan;
   if (more) page.next_page_token = last_key;
+  if (budget.stopped()) {
+    if (budget.examined() == 0) return budget.Error();
+    // Every row up to examined_key was looked at: resume after it. Keys
+    // sort in List order on every ordered plan, so this is a valid token.
+    page.next_page_token = examined_key;
+  }
   return page;
 }
 
 absl::StatusOr<CountResult> Lister::Count(const std::string& namespace_id,
                                           const CustomAttributes& custom,
-                                          absl::string_view query) const {
+                                          absl::string_view query,
+                                          const ScanLimits& limits) const {
+  Budget budget(limits, clock_);
+  if (!budget.Open()) return budget.Error();
   auto parsed = ParseQuery(query);
   if (!parsed.ok()) return parsed.status();
   if (absl::Status s = CheckGroupBy(*parsed); !s.ok()) return s;
@@ -397,12 +469,14 @@ absl::StatusOr<CountResult> Lister::Count(const std::string& namespace_id,
   if (!plan.ok()) return plan.status();
   absl::Status scan = Scan(store_, namespace_id, *plan, "",
                            [&](absl::string_view, const Row& row) {
+                             if (!budget.Take()) return false;
                              if (!(*filter)(row)) return true;
                              ++result.count;
                              if (parsed->group_by) ++groups[StatusName(row)];
                              return true;
                            });
   if (!scan.ok()) return scan;
+  if (budget.stopped()) return budget.Error();
   result.groups.assign(groups.begin(), groups.end());
   return result;
 }

@@ -67,6 +67,21 @@ TEST(ConfigTest, ShippedDefaultConfigParses) {
   EXPECT_TRUE(c->sync);
 }
 
+TEST(ConfigTest, ScanBudgets) {
+  auto defaults = LoadConfig({}, FakeEnv({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->list_scan_rows, 100'000);
+  EXPECT_EQ(defaults->count_scan_rows, 1'000'000);
+  auto set = LoadConfig({"--count-scan-rows", "0"},
+                        FakeEnv({{"ERRAND_LIST_SCAN_ROWS", "500"}}));
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->list_scan_rows, 500);
+  EXPECT_EQ(set->count_scan_rows, 0);
+  auto bad = LoadConfig({"--list-scan-rows", "-1"}, FakeEnv({}));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("--list-scan-rows"), std::string::npos);
+}
+
 TEST(ConfigTest, ErrorsNameTheCulprit) {
   auto bad_flag = LoadConfig({"--bogus", "1"}, FakeEnv({}));
   EXPECT_NE(bad_flag.status().message().find("--bogus"), std::string::npos);

@@ -6,7 +6,11 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <set>
+#include <string>
+#include <utility>
 
 #include "absl/time/clock.h"
 #include "errand/common/uuid.h"
@@ -32,7 +36,7 @@ class ServerTest : public ::testing::Test {
   }
   void Restart() {
     server_.reset();
-    Config config;
+    Config config = config_;
     config.listen = "127.0.0.1:0";
     config.data_dir = dir_.string();
     auto server = Server::Start(config);
@@ -46,6 +50,7 @@ class ServerTest : public ::testing::Test {
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + d));
   }
 
+  Config config_;
   std::filesystem::path dir_;
   std::unique_ptr<Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -280,15 +285,92 @@ TEST_F(ServerTest, ShutdownAnswersWaitingPollsPromptly) {
     status = s;
     answered = true;
   });
+  // Workflow task polls wait outside the matcher; shutdown answers them too.
+  ws::PollWorkflowTaskQueueRequest wf_req;
+  wf_req.set_namespace_("default");
+  wf_req.mutable_task_queue()->set_name("tq");
+  grpc::ClientContext wf_ctx;
+  SetDeadline(wf_ctx, absl::Seconds(30));
+  ws::PollWorkflowTaskQueueResponse wf_resp;
+  std::atomic<bool> wf_answered{false};
+  grpc::Status wf_status;
+  stub_->async()->PollWorkflowTaskQueue(&wf_ctx, &wf_req, &wf_resp,
+                                        [&](grpc::Status s) {
+                                          wf_status = s;
+                                          wf_answered = true;
+                                        });
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_FALSE(answered);
+  EXPECT_FALSE(wf_answered);
   const absl::Time start = absl::Now();
   server_->Shutdown(absl::Seconds(10));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  for (int i = 0; i < 100 && !answered; ++i)
+  for (int i = 0; i < 100 && !(answered && wf_answered); ++i)
     absl::SleepFor(absl::Milliseconds(20));
   EXPECT_TRUE(answered);
   EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(wf_answered);
+  EXPECT_TRUE(wf_status.ok()) << wf_status.error_message();
+  EXPECT_TRUE(wf_resp.task_token().empty());
+}
+
+// List and Count run on the scan executor within the configured row
+// budgets: past the budget, List answers a short page with a token and
+// Count a clear RESOURCE_EXHAUSTED.
+TEST_F(ServerTest, ListAndCountKeepToTheirScanBudgets) {
+  config_.list_scan_rows = 2;
+  config_.count_scan_rows = 3;
+  Restart();
+  auto count = [&] {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    ws::CountActivityExecutionsRequest req;
+    req.set_namespace_("default");
+    ws::CountActivityExecutionsResponse resp;
+    grpc::Status s = stub_->CountActivityExecutions(&ctx, req, &resp);
+    return std::make_pair(s, resp.count());
+  };
+  for (int i = 0; i < 4; ++i) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    ws::StartActivityExecutionRequest req;
+    req.set_namespace_("default");
+    req.set_activity_id("a" + std::to_string(i));
+    req.set_request_id(NewUuid());
+    req.mutable_activity_type()->set_name("t");
+    req.mutable_task_queue()->set_name("tq");
+    req.mutable_start_to_close_timeout()->set_seconds(60);
+    ws::StartActivityExecutionResponse resp;
+    ASSERT_TRUE(stub_->StartActivityExecution(&ctx, req, &resp).ok());
+    if (i == 2) {
+      auto [s, n] = count();
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      EXPECT_EQ(n, 3);
+    }
+  }
+  auto [over, n] = count();
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(over.error_message().find("query scanned more than 3 rows"),
+            std::string::npos)
+      << over.error_message();
+
+  std::set<std::string> listed;
+  std::string token;
+  int calls = 0;
+  do {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    ws::ListActivityExecutionsRequest req;
+    req.set_namespace_("default");
+    req.set_next_page_token(token);
+    ws::ListActivityExecutionsResponse resp;
+    const grpc::Status s = stub_->ListActivityExecutions(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_LE(resp.executions_size(), 2);
+    for (const auto& e : resp.executions()) listed.insert(e.activity_id());
+    token = resp.next_page_token();
+  } while (!token.empty() && ++calls < 10);
+  EXPECT_EQ(listed.size(), 4u);
 }
 
 TEST_F(ServerTest, PollOnUnknownNamespaceIsNotFound) {

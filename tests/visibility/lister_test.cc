@@ -5,10 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "errand/common/uuid.h"
@@ -277,6 +280,129 @@ TEST_F(ListerTest, IndexRebuildRecreatesEveryEntry) {
   ASSERT_TRUE(store_->Write(batch).ok());
   ASSERT_TRUE(store::EnsureVisibilityIndex(*store_).ok());
   EXPECT_EQ(dump(), written);
+}
+
+TEST_F(ListerTest, CountFailsPastTheRowBudget) {
+  for (int i = 0; i < 30; ++i) Start(absl::StrCat("b", i), "t", "q");
+  // Exactly the budget is allowed, on the scan and on the index path.
+  for (const std::string query : {"", "TaskQueue = 'q'"}) {
+    auto counted = lister_->Count("ns", custom_, query, {.max_rows = 30});
+    ASSERT_TRUE(counted.ok()) << query << ": " << counted.status();
+    EXPECT_EQ(counted->count, 30);
+    auto over = lister_->Count("ns", custom_, query, {.max_rows = 29});
+    EXPECT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted)
+        << query;
+    EXPECT_TRUE(absl::StrContains(over.status().message(),
+                                  "query scanned more than 29 rows"))
+        << over.status();
+    EXPECT_TRUE(absl::StrContains(over.status().message(), "narrow the query"));
+  }
+  // Rows that do not match count too: the budget bounds the work.
+  auto none = lister_->Count("ns", custom_, "ActivityType STARTS_WITH 'zz'",
+                             {.max_rows = 10});
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+// Pages listed with `limits`, each call resuming from the previous token;
+// `calls` counts them.
+std::vector<std::string> PagedIds(const Lister& lister,
+                                  const CustomAttributes& custom,
+                                  const std::string& query, int page_size,
+                                  const std::function<ScanLimits()>& limits,
+                                  int* calls) {
+  std::vector<std::string> ids;
+  std::string token;
+  *calls = 0;
+  do {
+    if (++*calls > 1000) {
+      ADD_FAILURE() << "paging does not end";
+      break;
+    }
+    auto page = lister.List("ns", custom, query, page_size, token, limits());
+    EXPECT_TRUE(page.ok()) << query << ": " << page.status();
+    if (!page.ok()) break;
+    for (const auto& row : page->executions) ids.push_back(row.activity_id());
+    token = page->next_page_token;
+  } while (!token.empty());
+  return ids;
+}
+
+TEST_F(ListerTest, ListAnswersShortPagesWithATokenPastTheRowBudget) {
+  for (int i = 0; i < 30; ++i) {
+    Start(absl::StrCat("s", i), i % 3 == 0 ? "rare" : "common",
+          i % 2 ? "q1" : "q2");
+  }
+  // A filter no index serves (the scan path), and one an index serves.
+  for (const std::string query :
+       {"ActivityType STARTS_WITH 'rare'", "TaskQueue = 'q1'"}) {
+    const auto expected = Ids(query);
+    ASSERT_FALSE(expected.empty());
+    auto first = lister_->List("ns", custom_, query, 100, "", {.max_rows = 7});
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_LT(first->executions.size(), expected.size());
+    EXPECT_FALSE(first->next_page_token.empty());
+    int calls = 0;
+    const auto paged = PagedIds(
+        *lister_, custom_, query, 100, [] { return ScanLimits{.max_rows = 7}; },
+        &calls);
+    EXPECT_EQ(paged, expected) << query;  // every row once, in List order
+    EXPECT_GE(calls, 3) << query;
+  }
+  // A full page ends the call before the budget does, with its own token.
+  auto page = lister_->List("ns", custom_, "", 2, "", {.max_rows = 100});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->executions.size(), 2u);
+  EXPECT_FALSE(page->next_page_token.empty());
+}
+
+// A clock that moves 1 ms every time it is read, so that a scan's deadline
+// passes after a known amount of work, with no sleeping.
+class SteppingClock final : public Clock {
+ public:
+  absl::Time Now() const override {
+    return absl::FromUnixSeconds(1'700'000'000) +
+           absl::Milliseconds(reads_.fetch_add(1));
+  }
+
+ private:
+  mutable std::atomic<int64_t> reads_{0};
+};
+
+TEST_F(ListerTest, ScansStopAtTheDeadline) {
+  for (int i = 0; i < 30; ++i) Start(absl::StrCat("d", i), "t", "q");
+  SteppingClock clock;
+  Lister lister(store_.get(), &clock);
+  auto soon = [&] {
+    return ScanLimits{.deadline = clock.Now() + absl::Milliseconds(10)};
+  };
+
+  auto counted = lister.Count("ns", custom_, "", soon());
+  EXPECT_EQ(counted.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(absl::StrContains(counted.status().message(),
+                                "did not finish before the call's deadline"))
+      << counted.status();
+
+  auto page = lister.List("ns", custom_, "", 100, "", soon());
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_FALSE(page->executions.empty());
+  EXPECT_LT(page->executions.size(), 30u);
+  EXPECT_FALSE(page->next_page_token.empty());
+
+  int calls = 0;
+  EXPECT_EQ(PagedIds(lister, custom_, "", 100, soon, &calls), Ids(""));
+  EXPECT_GE(calls, 3);
+
+  // Past the deadline before anything was examined: an error, not an empty
+  // page whose token would not move.
+  const ScanLimits past{.deadline = clock.Now()};
+  EXPECT_EQ(lister.List("ns", custom_, "", 100, "", past).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(lister.Count("ns", custom_, "", past).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  // No deadline, no budget: the whole answer, as before.
+  auto all = lister.Count("ns", custom_, "");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->count, 30);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Namespaces: registered, described, listed and updated through the
 // WorkflowService, persisted in the store's namespaces table and cached in
-// memory. Namespace changes are rare and reads are on every request, so a
-// reader-writer lock at this boundary is the simple, right tool.
+// memory. Every request looks its namespace up; changes are rare and each
+// one waits for a synced write. So readers never share a lock with writers:
+// they read an immutable snapshot, and a writer persists its change first
+// and then publishes a new snapshot.
 #ifndef ERRAND_ENGINE_NAMESPACE_REGISTRY_H_
 #define ERRAND_ENGINE_NAMESPACE_REGISTRY_H_
 
@@ -61,15 +63,28 @@ class NamespaceRegistry {
       absl::FunctionRef<absl::Status(NamespaceRecord&)> mutate);
 
  private:
+  // Every namespace by name, as of one moment; never changed once published.
+  struct Snapshot {
+    std::map<std::string, NamespaceRecord, std::less<>> by_name;
+  };
+
   NamespaceRegistry(store::Store* store, const Clock* clock)
       : store_(store), clock_(clock) {}
   absl::Status Persist(const NamespaceRecord& record);
+  std::shared_ptr<const Snapshot> Current() const;
+  // Publishes `record` (new or changed) in a new snapshot.
+  void Publish(const NamespaceRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   store::Store* const store_;
   const Clock* const clock_;
-  mutable absl::Mutex mu_;
-  std::map<std::string, NamespaceRecord, std::less<>> by_name_
-      ABSL_GUARDED_BY(mu_);
+  // Serializes writers from their check to their publish, across the synced
+  // store write; readers never take it.
+  absl::Mutex write_mu_;
+  // Held only to copy or swap the pointer, never across I/O.
+  mutable absl::Mutex snapshot_mu_;
+  std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(snapshot_mu_) =
+      std::make_shared<const Snapshot>();
 };
 
 // Checks a namespace name as Temporal's frontend does.

@@ -5,8 +5,10 @@
 #define ERRAND_FRONTEND_ACTIVITY_HANDLER_H_
 
 #include "errand/common/clock.h"
+#include "errand/common/executor.h"
 #include "errand/engine/activity_engine.h"
 #include "errand/engine/namespace_registry.h"
+#include "errand/frontend/empty_polls.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
 #include "errand/visibility/lister.h"
@@ -24,6 +26,13 @@ struct ActivityServiceDeps {
   matching::Matcher* matcher = nullptr;
   const visibility::Lister* lister = nullptr;
   const Clock* clock = nullptr;
+  // List and Count run here, never on gRPC's threads, each within the
+  // call's deadline and a row budget (visibility::ScanLimits; 0: none).
+  BoundedExecutor* scan_executor = nullptr;
+  int64_t list_scan_rows = 0;
+  int64_t count_scan_rows = 0;
+  // Workflow task polls wait here.
+  EmptyPolls* empty_polls = nullptr;
 };
 
 void RegisterActivityService(ServiceTable& table,

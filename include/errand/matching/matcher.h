@@ -2,21 +2,22 @@
 // long-polling workers waiting for one. Nothing here is durable: the activity
 // records in the store are the source of truth, and the engine re-adds every
 // scheduled task after a restart.
+//
+// Memory follows what is waiting, not what ever was: a poll leaves its queue
+// as soon as it is settled (by a task, its timer, cancel or shutdown), and a
+// queue with neither tasks nor polls is erased. Any number of short-lived
+// task queue names therefore costs nothing once their polls are over.
 #ifndef ERRAND_MATCHING_MATCHER_H_
 #define ERRAND_MATCHING_MATCHER_H_
 
-#include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "errand/common/timer_thread.h"
 
@@ -45,14 +46,18 @@ class Matcher {
  public:
   // Called exactly once per poll: with a task, or with nullopt when the poll
   // expired, was cancelled or the matcher shut down. Runs on whichever thread
-  // settled the poll and must not block.
+  // settled the poll, with no matcher lock held, and must not block.
   using PollCallback = std::function<void(std::optional<TaskRef>)>;
 
+  // Opaque to callers: only for CancelPoll.
   class Poll;
   using PollHandle = std::shared_ptr<Poll>;
 
-  explicit Matcher(TimerThread* timers) : timers_(timers) {}
-  ~Matcher() { Shutdown(); }
+  // `timers` must outlive the matcher.
+  explicit Matcher(TimerThread* timers);
+  ~Matcher();  // Shutdown()
+  Matcher(const Matcher&) = delete;
+  Matcher& operator=(const Matcher&) = delete;
 
   // Hands the next task on `queue` to `done`, waiting until `expire_at`.
   PollHandle AddPoll(const QueueKey& queue, absl::Time expire_at,
@@ -60,7 +65,7 @@ class Matcher {
   // Settles the poll with nullopt unless it already has its answer.
   void CancelPoll(const PollHandle& poll);
 
-  // Gives `task` to a waiting poller, or queues it for the next one.
+  // Gives `task` to the oldest waiting poll, or queues it for the next one.
   void AddTask(const QueueKey& queue, TaskRef task);
 
   // Answers every waiting poll with nullopt, and all later ones at once.
@@ -68,31 +73,17 @@ class Matcher {
 
   // Tasks queued but not yet handed out, on one queue (for tests and stats).
   size_t BacklogSize(const QueueKey& queue) const;
+  // Task queues holding tasks or waiting polls (for tests and stats).
+  size_t QueueCount() const;
 
  private:
-  struct Queue {
-    std::deque<TaskRef> tasks;
-    std::deque<PollHandle> polls;
-  };
+  // The queues and their lock. Poll timers reach it through a weak pointer,
+  // so a timer that fires while the matcher is being destroyed finds it gone
+  // (or keeps it alive until it is done) instead of touching freed memory.
+  struct State;
 
   TimerThread* const timers_;
-  mutable absl::Mutex mu_;
-  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_map<QueueKey, Queue> queues_ ABSL_GUARDED_BY(mu_);
-};
-
-class Matcher::Poll {
- public:
-  explicit Poll(PollCallback done) : done_(std::move(done)) {}
-  // Settles the poll once; later calls do nothing and return false.
-  bool Settle(std::optional<TaskRef> task);
-  bool settled() const { return settled_.load(std::memory_order_acquire); }
-
- private:
-  friend class Matcher;
-  std::atomic<bool> settled_{false};
-  PollCallback done_;
-  TimerThread::TimerId timer_ = 0;
+  const std::shared_ptr<State> state_;
 };
 
 }  // namespace errand::matching

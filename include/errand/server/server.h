@@ -9,10 +9,12 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "errand/common/executor.h"
 #include "errand/common/timer_thread.h"
 #include "errand/engine/activity_engine.h"
 #include "errand/engine/namespace_registry.h"
 #include "errand/engine/retention_sweeper.h"
+#include "errand/frontend/empty_polls.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
 #include "errand/server/config.h"
@@ -48,6 +50,8 @@ class Server {
   std::unique_ptr<engine::ActivityEngine> engine_;
   std::unique_ptr<engine::RetentionSweeper> retention_;
   std::unique_ptr<visibility::Lister> lister_;
+  std::unique_ptr<BoundedExecutor> scan_executor_;
+  std::unique_ptr<frontend::EmptyPolls> empty_polls_;
   std::unique_ptr<frontend::ServiceTable> workflow_service_;
   std::unique_ptr<frontend::ServiceTable> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

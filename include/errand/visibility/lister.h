@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "errand/common/clock.h"
 #include "errand/store/store.h"
 #include "errand/visibility/filter.h"
 
@@ -27,22 +29,48 @@ struct CountResult {
   std::vector<std::pair<std::string, int64_t>> groups;
 };
 
+// What one List or Count call may spend. A query the indexes cannot narrow
+// reads every row of the namespace; these bound how long that holds a
+// thread.
+struct ScanLimits {
+  // Rows examined (read and filtered), whether they match or not; 0 means
+  // no limit. Planning reads at most a few thousand index keys per indexed
+  // term on top of this.
+  int64_t max_rows = 0;
+  // Scanning stops at this time (by the lister's clock).
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
 class Lister {
  public:
-  explicit Lister(const store::Store* store) : store_(store) {}
+  explicit Lister(const store::Store* store,
+                  const Clock* clock = SystemClock::Get())
+      : store_(store), clock_(clock) {}
 
   // Running executions first, then closed ones by close time, newest first.
   // `page_size` <= 0 or above kMaxPageSize means kMaxPageSize.
+  //
+  // When `limits` stop the scan, the page so far comes back with a token
+  // that resumes after the last row examined: a short (even empty) page with
+  // a token, as Temporal's List allows. Only a call that examined no row at
+  // all fails, with DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED, so that paging
+  // always moves forward.
   absl::StatusOr<ListPage> List(const std::string& namespace_id,
                                 const CustomAttributes& custom,
                                 absl::string_view query, int page_size,
-                                const std::string& page_token) const;
+                                const std::string& page_token,
+                                const ScanLimits& limits = {}) const;
+  // A count cannot be partial: past `limits` it fails, RESOURCE_EXHAUSTED
+  // for the row budget and DEADLINE_EXCEEDED for the deadline, with a
+  // message asking for a narrower query.
   absl::StatusOr<CountResult> Count(const std::string& namespace_id,
                                     const CustomAttributes& custom,
-                                    absl::string_view query) const;
+                                    absl::string_view query,
+                                    const ScanLimits& limits = {}) const;
 
  private:
   const store::Store* const store_;
+  const Clock* const clock_;
 };
 
 }  // namespace errand::visibility
