@@ -18,7 +18,7 @@ from temporalio.api.workflowservice.v1 import (
     RegisterNamespaceRequest,
     UpdateNamespaceRequest,
 )
-from temporalio.client import Client
+from temporalio.client import ActivityExecutionStatus, Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -117,3 +117,45 @@ async def test_shorter_retention_applies_to_runs_already_closed(errand):
     await eventually(closed_left, lambda left: left == [],
                      "closed runs deleted under the new retention", timeout=15)
     assert (await client.count_activities()).count == 0
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+async def test_retention_removes_closed_executions_from_list_and_count(errand, client):
+    """A namespace with a short retention: closed runs disappear from describe,
+    list and count once it has passed; open runs stay."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    namespace = unique("short-retention")
+    await client.workflow_service.register_namespace(RegisterNamespaceRequest(
+        namespace=namespace, workflow_execution_retention_period=Duration(seconds=2)))
+    ns_client = await Client.connect(errand.address, namespace=namespace)
+    task_queue = unique("tq")
+    closed = await ns_client.start_activity(
+        "retention_probe", id=unique("closed"), task_queue=task_queue,
+        start_to_close_timeout=timedelta(seconds=30))
+    await closed.terminate(reason="done with it")
+    still_open = await ns_client.start_activity(
+        "retention_probe", id=unique("open"), task_queue=task_queue,
+        start_to_close_timeout=timedelta(seconds=30))
+    query = f"TaskQueue = '{task_queue}'"
+    assert (await ns_client.count_activities(query)).count == 2
+
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        try:
+            await closed.describe()
+        except RPCError as err:
+            assert err.status == RPCStatusCode.NOT_FOUND
+            break
+        assert asyncio.get_running_loop().time() < deadline, "not deleted after retention"
+        await asyncio.sleep(0.2)
+    listed = [a.activity_id async for a in ns_client.list_activities(query)]
+    assert listed == [still_open.id]
+    assert (await ns_client.count_activities(query)).count == 1
+    desc = await still_open.describe()
+    assert desc.status == ActivityExecutionStatus.RUNNING
