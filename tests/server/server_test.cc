@@ -267,6 +267,44 @@ TEST_F(ServerTest, TaskPollNeedsAUsableDeadline) {
   EXPECT_EQ(too_short.error_message(), "Context timeout is too short.");
 }
 
+// A poll's task queue name is held for as long as the poll waits, so its
+// length is checked first, as on starts (1,000 bytes, Temporal's limit).
+TEST_F(ServerTest, TaskPollsRefuseOverlongTaskQueueNames) {
+  for (const size_t length : {size_t{1001}, size_t{100 * 1024}}) {
+    ws::PollActivityTaskQueueRequest activity;
+    activity.set_namespace_("default");
+    activity.mutable_task_queue()->set_name(std::string(length, 'q'));
+    ws::PollActivityTaskQueueResponse activity_resp;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    const grpc::Status a =
+        stub_->PollActivityTaskQueue(&ctx, activity, &activity_resp);
+    EXPECT_EQ(a.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << length;
+    EXPECT_EQ(a.error_message(), "taskQueue length exceeds limit");
+
+    ws::PollWorkflowTaskQueueRequest workflow;
+    workflow.set_namespace_("default");
+    workflow.mutable_task_queue()->set_name(std::string(length, 'q'));
+    ws::PollWorkflowTaskQueueResponse workflow_resp;
+    grpc::ClientContext wctx;
+    SetDeadline(wctx, absl::Seconds(10));
+    const grpc::Status w =
+        stub_->PollWorkflowTaskQueue(&wctx, workflow, &workflow_resp);
+    EXPECT_EQ(w.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << length;
+    EXPECT_EQ(w.error_message(), "taskQueue length exceeds limit");
+  }
+  // 1,000 bytes is a valid name: the poll waits and comes back empty.
+  ws::PollActivityTaskQueueRequest longest;
+  longest.set_namespace_("default");
+  longest.mutable_task_queue()->set_name(std::string(1000, 'q'));
+  ws::PollActivityTaskQueueResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, absl::Seconds(3));
+  const grpc::Status s = stub_->PollActivityTaskQueue(&ctx, longest, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(resp.task_token().empty());
+}
+
 TEST_F(ServerTest, ShutdownAnswersWaitingPollsPromptly) {
   ws::PollActivityTaskQueueRequest req;
   req.set_namespace_("default");
