@@ -5,7 +5,7 @@
 // process is still running and serving. scripts/test.sh runs them with the
 // rest of this suite.
 //
-// The limits are Errand's (docs: include/errand/visibility/query.h for
+// The limits are Errand's (see include/errand/visibility/query.h for
 // queries, 1,000 bytes for task queue names as in Temporal), so these tests
 // need an errand process of their own and are skipped in oracle mode.
 package compat
