@@ -25,7 +25,7 @@ absl::Status ValidateActivityId(absl::string_view activity_id);
 absl::Status ValidateRunId(absl::string_view run_id);
 // A task queue name, as starts and polls name it: set, and at most
 // kMaxIdLength bytes ("taskQueue length exceeds limit"). A poll checks it
-// before it may wait, so no name of any size is kept for a poll.
+// before it may wait, so a waiting poll never holds an over-long name.
 absl::Status ValidateTaskQueueName(absl::string_view name);
 // request_id and identity bounded.
 absl::Status ValidateRequestIdAndIdentity(absl::string_view request_id,
