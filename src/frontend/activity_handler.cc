@@ -140,8 +140,9 @@ absl::StatusOr<AcceptedPoll> AcceptTaskPoll(const ActivityServiceDeps& deps,
                                             UnaryCall* call, const Req& req) {
   auto ns = Namespace(deps, req);
   if (!ns.ok()) return ns.status();
-  if (req.task_queue().name().empty()) {
-    return absl::InvalidArgumentError("missing task queue name");
+  if (absl::Status s = ValidateTaskQueueName(req.task_queue().name());
+      !s.ok()) {
+    return s;
   }
   if (req.identity().size() > kMaxIdLength) {
     return absl::InvalidArgumentError("Identity length exceeds limit.");

@@ -117,6 +117,15 @@ absl::Status ValidateActivityId(absl::string_view activity_id) {
   return LengthLimit("activity ID", activity_id.size());
 }
 
+absl::Status ValidateTaskQueueName(absl::string_view name) {
+  if (name.empty())
+    return absl::InvalidArgumentError("missing task queue name");
+  if (name.size() > kMaxIdLength) {
+    return absl::InvalidArgumentError("taskQueue length exceeds limit");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateRunId(absl::string_view run_id) {
   if (!run_id.empty() && !IsUuid(run_id)) {
     return absl::InvalidArgumentError("invalid run id: must be a valid UUID");
@@ -153,11 +162,7 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
     return absl::InvalidArgumentError("taskQueue is not set");
   }
   const std::string& queue = req.task_queue().name();
-  if (queue.empty())
-    return absl::InvalidArgumentError("missing task queue name");
-  if (queue.size() > kMaxIdLength) {
-    return absl::InvalidArgumentError("taskQueue length exceeds limit");
-  }
+  if (absl::Status s = ValidateTaskQueueName(queue); !s.ok()) return s;
   if (absl::StartsWith(queue, "/_sys/")) {
     return absl::InvalidArgumentError(
         "task queue name cannot start with reserved prefix /_sys/");

@@ -1,5 +1,7 @@
 #include "errand/frontend/service_table.h"
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -25,7 +27,52 @@ grpc::internal::MethodHandler* NewUnimplementedHandler(std::string name) {
       });
 }
 
+// Temporal's server (grpc-go) words a failed decode "grpc: error
+// unmarshalling request: <what the decoder said>".
+absl::Status UnmarshalError(absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("grpc: error unmarshalling request: ", what));
+}
+
 }  // namespace
+
+// grpc-go answers a failed decode with INTERNAL. Errand answers
+// INVALID_ARGUMENT: the request, not the server, is at fault, and SDKs retry
+// INTERNAL but not INVALID_ARGUMENT, so a bad request fails at once.
+absl::Status ParseRequest(const grpc::ByteBuffer& bytes,
+                          google::protobuf::Message* request) {
+  // A ByteBuffer copy shares the slices; readers need a mutable one.
+  grpc::ByteBuffer buffer(bytes);
+  {
+    grpc::ProtoBufferReader reader(&buffer);
+    if (!reader.status().ok()) {
+      return UnmarshalError(reader.status().error_message());
+    }
+    if (request->ParseFromZeroCopyStream(&reader)) return absl::OkStatus();
+  }
+  // Only on failure: tell bytes that are not protobuf at all from a message
+  // whose fields are framed well but hold something the type refuses.
+  grpc::ProtoBufferReader again(&buffer);
+  google::protobuf::UnknownFieldSet fields;
+  if (!again.status().ok() || !fields.ParseFromZeroCopyStream(&again)) {
+    return UnmarshalError("proto: cannot parse invalid wire-format data");
+  }
+  return UnmarshalError(absl::StrCat(
+      "invalid ", request->GetDescriptor()->full_name(),
+      ": a string field is not valid UTF-8, or a nested message is malformed "
+      "or nested too deeply"));
+}
+
+void UnaryCall::Finish(const absl::Status& status) {
+  if (!status.ok()) {
+    grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
+    return;
+  }
+  bool own_buffer = false;
+  grpc::ServerUnaryReactor::Finish(
+      grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+          *response_, response_buffer_, &own_buffer));
+}
 
 absl::Time UnaryCall::deadline() const {
   const auto deadline = context_->deadline();

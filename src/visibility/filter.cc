@@ -499,13 +499,23 @@ absl::StatusOr<Filter> Bind(const Expr& expr, const CustomAttributes& custom) {
             return std::holds_alternative<std::monostate>(get(r)) != negated;
           });
         } else if constexpr (std::is_same_v<N, And> || std::is_same_v<N, Or>) {
-          auto left = Bind(*n.left, custom);
-          if (!left.ok()) return left.status();
-          auto right = Bind(*n.right, custom);
-          if (!right.ok()) return right.status();
+          // One filter per chain, which tries its terms in a loop: binding
+          // and evaluation recurse only as deep as the query nests, which
+          // the parser bounds, however long the chain.
+          std::vector<Filter> terms;
+          terms.reserve(n.operands.size());
+          for (const auto& operand : n.operands) {
+            auto term = Bind(*operand, custom);
+            if (!term.ok()) return term.status();
+            terms.push_back(*std::move(term));
+          }
           constexpr bool kAnd = std::is_same_v<N, And>;
-          return Filter([l = *left, r = *right](const Row& row) {
-            return kAnd ? (l(row) && r(row)) : (l(row) || r(row));
+          return Filter([terms = std::move(terms)](const Row& row) {
+            for (const Filter& term : terms) {
+              // AND stops at the first false term, OR at the first true.
+              if (term(row) != kAnd) return !kAnd;
+            }
+            return kAnd;
           });
         } else {
           auto operand = Bind(*n.operand, custom);

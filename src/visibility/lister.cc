@@ -38,11 +38,12 @@ struct Plan {
 constexpr size_t kProbeLimit = 4096;
 
 // The top-level AND chain's terms, the only ones that can narrow a scan.
+// Recurses only into parenthesized AND chains, so no deeper than the query
+// nests (which the parser bounds).
 void Conjuncts(const Expr* expr, std::vector<const Expr*>& out) {
   if (expr == nullptr) return;
-  if (const auto* both = std::get_if<And>(&expr->node)) {
-    Conjuncts(both->left.get(), out);
-    Conjuncts(both->right.get(), out);
+  if (const auto* all = std::get_if<And>(&expr->node)) {
+    for (const auto& operand : all->operands) Conjuncts(operand.get(), out);
     return;
   }
   out.push_back(expr);

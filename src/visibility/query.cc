@@ -206,48 +206,69 @@ class Parser {
                  absl::StrCat("expected ", what, ", found ", Describe(Peek())));
   }
 
+  // A chain of ORs (or ANDs) becomes one node: a long flat chain adds no
+  // depth to the tree, and its operands are gathered in a loop.
   absl::StatusOr<ExprPtr> ParseOr() {
-    auto left = ParseAnd();
-    if (!left.ok()) return left;
-    while (AtKeyword("OR")) {
+    std::vector<ExprPtr> operands;
+    while (true) {
+      auto operand = ParseAnd();
+      if (!operand.ok()) return operand;
+      operands.push_back(*std::move(operand));
+      if (!AtKeyword("OR")) break;
       Next();
-      auto right = ParseAnd();
-      if (!right.ok()) return right;
-      *left =
-          std::make_unique<Expr>(Expr{Or{std::move(*left), std::move(*right)}});
     }
-    return left;
+    if (operands.size() == 1) return std::move(operands.front());
+    return std::make_unique<Expr>(Expr{Or{std::move(operands)}});
   }
 
   absl::StatusOr<ExprPtr> ParseAnd() {
-    auto left = ParseUnary();
-    if (!left.ok()) return left;
-    while (AtKeyword("AND")) {
-      Next();
-      auto right = ParseUnary();
-      if (!right.ok()) return right;
-      *left = std::make_unique<Expr>(
-          Expr{And{std::move(*left), std::move(*right)}});
-    }
-    return left;
-  }
-
-  absl::StatusOr<ExprPtr> ParseUnary() {
-    if (AtKeyword("NOT")) {
-      Next();
+    std::vector<ExprPtr> operands;
+    while (true) {
       auto operand = ParseUnary();
       if (!operand.ok()) return operand;
-      return std::make_unique<Expr>(Expr{Not{std::move(*operand)}});
-    }
-    if (Peek().kind == TokenKind::kLeftParen) {
+      operands.push_back(*std::move(operand));
+      if (!AtKeyword("AND")) break;
       Next();
-      auto inner = ParseOr();
-      if (!inner.ok()) return inner;
-      if (Peek().kind != TokenKind::kRightParen) return Expected("')'");
-      Next();
-      return inner;
     }
-    return ParsePredicate();
+    if (operands.size() == 1) return std::move(operands.front());
+    return std::make_unique<Expr>(Expr{And{std::move(operands)}});
+  }
+
+  // NOT and '(' are the only ways to recurse, so counting them bounds the
+  // parser's stack, and with it the tree's depth: each level adds at most an
+  // OR, an AND and a NOT node.
+  absl::StatusOr<ExprPtr> ParseUnary() {
+    const bool is_not = AtKeyword("NOT");
+    if (!is_not && Peek().kind != TokenKind::kLeftParen) {
+      return ParsePredicate();
+    }
+    if (depth_ == kMaxQueryDepth) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid query: malformed SQL query: max nesting level reached at "
+          "position ",
+          Peek().position, ": at most ", kMaxQueryDepth,
+          " parentheses and NOTs may be open at once"));
+    }
+    Next();
+    ++depth_;
+    absl::StatusOr<ExprPtr> result;
+    if (is_not) {
+      result = ParseUnary();
+      if (result.ok()) {
+        result = std::make_unique<Expr>(Expr{Not{*std::move(result)}});
+      }
+    } else {
+      result = ParseOr();
+      if (result.ok()) {
+        if (Peek().kind != TokenKind::kRightParen) {
+          result = Expected("')'");
+        } else {
+          Next();
+        }
+      }
+    }
+    --depth_;
+    return result;
   }
 
   absl::StatusOr<Literal> ParseLiteral() {
@@ -282,6 +303,13 @@ class Parser {
     if (Peek().kind != TokenKind::kIdentifier) {
       return Expected("a search attribute name");
     }
+    if (predicates_ == kMaxQueryPredicates) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid query: predicate count exceeds limit at "
+                       "position ",
+                       Peek().position, ". Limit=", kMaxQueryPredicates));
+    }
+    ++predicates_;
     const std::string attribute = Next().text;
     auto make = [](auto node) {
       return std::make_unique<Expr>(Expr{std::move(node)});
@@ -375,6 +403,8 @@ class Parser {
 
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  int depth_ = 0;       // parentheses and NOTs open at the current token
+  int predicates_ = 0;  // parsed so far
 };
 
 // Backticks a name unless it reads back as the same bare identifier.
@@ -430,6 +460,12 @@ const char* OpText(CompareOp op) {
 }  // namespace
 
 absl::StatusOr<Query> ParseQuery(absl::string_view text) {
+  // Checked before anything is tokenized, so a huge query costs nothing.
+  if (text.size() > kMaxQueryBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid query: query length exceeds limit. Length=", text.size(),
+        " Limit=", kMaxQueryBytes));
+  }
   auto tokens = Tokenize(text);
   if (!tokens.ok()) return tokens.status();
   return Parser(std::move(*tokens)).ParseAll();
@@ -455,12 +491,19 @@ std::string ToString(const Expr& expr) {
         } else if constexpr (std::is_same_v<N, IsNull>) {
           return absl::StrCat(NameText(n.attribute),
                               n.negated ? " IS NOT NULL" : " IS NULL");
-        } else if constexpr (std::is_same_v<N, And>) {
-          return absl::StrCat("(", ToString(*n.left), " AND ",
-                              ToString(*n.right), ")");
-        } else if constexpr (std::is_same_v<N, Or>) {
-          return absl::StrCat("(", ToString(*n.left), " OR ",
-                              ToString(*n.right), ")");
+        } else if constexpr (std::is_same_v<N, And> || std::is_same_v<N, Or>) {
+          // Recurses once per nesting level of the tree, which the parser
+          // bounds; the operands of a chain are joined in a loop.
+          std::vector<std::string> operands;
+          operands.reserve(n.operands.size());
+          for (const auto& operand : n.operands) {
+            operands.push_back(ToString(*operand));
+          }
+          return absl::StrCat(
+              "(",
+              absl::StrJoin(operands,
+                            std::is_same_v<N, And> ? " AND " : " OR "),
+              ")");
         } else {
           return absl::StrCat("NOT ", ToString(*n.operand));
         }

@@ -91,6 +91,12 @@ TEST_F(StartValidationTest, Errors) {
   req_.mutable_task_queue()->set_name("");
   EXPECT_EQ(Error(), "missing task queue name");
   reset();
+  req_.mutable_task_queue()->set_name(std::string(1001, 'q'));
+  EXPECT_EQ(Error(), "taskQueue length exceeds limit");
+  reset();
+  req_.mutable_task_queue()->set_name(std::string(1000, 'q'));
+  EXPECT_TRUE(ValidateStart(req_, ns_).ok());
+  reset();
   req_.mutable_task_queue()->set_name("/_sys/x");
   EXPECT_EQ(Error(),
             "task queue name cannot start with reserved prefix /_sys/");

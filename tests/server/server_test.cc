@@ -49,6 +49,34 @@ class ServerTest : public ::testing::Test {
   static void SetDeadline(grpc::ClientContext& ctx, absl::Duration d) {
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + d));
   }
+  // A unary call on raw bytes, for services without installed C++ stubs and
+  // for requests no stub would send.
+  grpc::Status RawCall(const std::string& method, const std::string& request,
+                       std::string* response, bool gzip = false) {
+    grpc::GenericStub generic(channel_);
+    grpc::Slice slice(request);
+    grpc::ByteBuffer request_buffer(&slice, 1);
+    grpc::ByteBuffer response_buffer;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    if (gzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    grpc::CompletionQueue cq;
+    auto call = generic.PrepareUnaryCall(&ctx, method, request_buffer, &cq);
+    call->StartCall();
+    grpc::Status status;
+    call->Finish(&response_buffer, &status, reinterpret_cast<void*>(1));
+    void* tag = nullptr;
+    bool ok = false;
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    response->clear();
+    std::vector<grpc::Slice> slices;
+    if (status.ok() && response_buffer.Dump(&slices).ok()) {
+      for (const auto& s : slices) {
+        response->append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+    return status;
+  }
 
   Config config_;
   std::filesystem::path dir_;
@@ -208,7 +236,6 @@ TEST_F(ServerTest, AcceptsGzipCompressedRequests) {
 // grpc.health.v1 has no installed C++ stubs, so the test speaks it as bytes:
 // HealthCheckRequest{service = 1} and HealthCheckResponse{status = 1}.
 TEST_F(ServerTest, HealthCheckServing) {
-  grpc::GenericStub generic(channel_);
   for (const std::string service :
        {"", "temporal.api.workflowservice.v1.WorkflowService"}) {
     std::string request;
@@ -216,28 +243,61 @@ TEST_F(ServerTest, HealthCheckServing) {
       request =
           std::string("\x0a") + static_cast<char>(service.size()) + service;
     }
-    grpc::Slice slice(request);
-    grpc::ByteBuffer request_buffer(&slice, 1);
-    grpc::ByteBuffer response_buffer;
-    grpc::ClientContext ctx;
-    grpc::CompletionQueue cq;
-    auto call = generic.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check",
-                                         request_buffer, &cq);
-    call->StartCall();
-    grpc::Status status;
-    call->Finish(&response_buffer, &status, reinterpret_cast<void*>(1));
-    void* tag = nullptr;
-    bool ok = false;
-    ASSERT_TRUE(cq.Next(&tag, &ok));
-    ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
-    std::vector<grpc::Slice> slices;
-    ASSERT_TRUE(response_buffer.Dump(&slices).ok());
     std::string response;
-    for (const auto& s : slices) {
-      response.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
+    const grpc::Status status =
+        RawCall("/grpc.health.v1.Health/Check", request, &response);
+    ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
     EXPECT_EQ(response, std::string("\x08\x01")) << service;  // SERVING
   }
+}
+
+// A request that does not decode is the caller's fault, and is answered as
+// such: INVALID_ARGUMENT with grpc-go's wording, not the UNIMPLEMENTED with
+// no message that gRPC's typed callback handlers give (SDKs read that as a
+// missing feature). The server goes on serving.
+TEST_F(ServerTest, UndecodableRequestsAreInvalidArgument) {
+  const std::string describe =
+      "/temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace";
+  const std::string prefix = "grpc: error unmarshalling request: ";
+  std::string response;
+  for (const bool gzip : {false, true}) {
+    // namespace (field 1) holding bytes that are not UTF-8.
+    grpc::Status s =
+        RawCall(describe, std::string("\x0a\x02\xff\xfe", 4), &response, gzip);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(),
+              prefix +
+                  "invalid temporal.api.workflowservice.v1."
+                  "DescribeNamespaceRequest: a string field is not valid "
+                  "UTF-8, or a nested message is malformed or nested too "
+                  "deeply");
+    // Not protobuf at all: a varint that never ends, a truncated field.
+    for (const std::string garbage :
+         {std::string(16, '\xff'), std::string("\x0a\x7f"
+                                               "abc")}) {
+      s = RawCall(describe, garbage, &response, gzip);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_EQ(s.error_message(),
+                prefix + "proto: cannot parse invalid wire-format data");
+    }
+    // The same path still decodes a good request and encodes the answer.
+    ws::DescribeNamespaceRequest good;
+    good.set_namespace_("default");
+    s = RawCall(describe, good.SerializeAsString(), &response, gzip);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ws::DescribeNamespaceResponse decoded;
+    ASSERT_TRUE(decoded.ParseFromString(response));
+    EXPECT_EQ(decoded.namespace_info().name(), "default");
+  }
+  // Methods Errand does not serve say so whatever their bytes.
+  EXPECT_EQ(RawCall("/temporal.api.workflowservice.v1.WorkflowService/"
+                    "StartWorkflowExecution",
+                    std::string(16, '\xff'), &response)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  grpc::ClientContext ctx;
+  ws::GetSystemInfoResponse info;
+  EXPECT_TRUE(stub_->GetSystemInfo(&ctx, {}, &info).ok());
 }
 
 TEST_F(ServerTest, IdleTaskPollAnswersEmptyBeforeTheDeadline) {
@@ -270,6 +330,44 @@ TEST_F(ServerTest, TaskPollNeedsAUsableDeadline) {
       stub_->PollActivityTaskQueue(&short_ctx, req, &resp);
   EXPECT_EQ(too_short.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(too_short.error_message(), "Context timeout is too short.");
+}
+
+// A poll's task queue name is held for as long as the poll waits, so its
+// length is checked first, as on starts (1,000 bytes, Temporal's limit).
+TEST_F(ServerTest, TaskPollsRefuseOverlongTaskQueueNames) {
+  for (const size_t length : {size_t{1001}, size_t{100 * 1024}}) {
+    ws::PollActivityTaskQueueRequest activity;
+    activity.set_namespace_("default");
+    activity.mutable_task_queue()->set_name(std::string(length, 'q'));
+    ws::PollActivityTaskQueueResponse activity_resp;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    const grpc::Status a =
+        stub_->PollActivityTaskQueue(&ctx, activity, &activity_resp);
+    EXPECT_EQ(a.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << length;
+    EXPECT_EQ(a.error_message(), "taskQueue length exceeds limit");
+
+    ws::PollWorkflowTaskQueueRequest workflow;
+    workflow.set_namespace_("default");
+    workflow.mutable_task_queue()->set_name(std::string(length, 'q'));
+    ws::PollWorkflowTaskQueueResponse workflow_resp;
+    grpc::ClientContext wctx;
+    SetDeadline(wctx, absl::Seconds(10));
+    const grpc::Status w =
+        stub_->PollWorkflowTaskQueue(&wctx, workflow, &workflow_resp);
+    EXPECT_EQ(w.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << length;
+    EXPECT_EQ(w.error_message(), "taskQueue length exceeds limit");
+  }
+  // 1,000 bytes is a valid name: the poll waits and comes back empty.
+  ws::PollActivityTaskQueueRequest longest;
+  longest.set_namespace_("default");
+  longest.mutable_task_queue()->set_name(std::string(1000, 'q'));
+  ws::PollActivityTaskQueueResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, absl::Seconds(3));
+  const grpc::Status s = stub_->PollActivityTaskQueue(&ctx, longest, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(resp.task_token().empty());
 }
 
 TEST_F(ServerTest, ShutdownAnswersWaitingPollsPromptly) {

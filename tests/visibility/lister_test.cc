@@ -405,5 +405,60 @@ TEST_F(ListerTest, ScansStopAtTheDeadline) {
   EXPECT_EQ(all->count, 30);
 }
 
+// Queries at the parser's limits bind and filter correctly (chains are
+// evaluated in a loop, nesting recursion is bounded); past them, List and
+// Count refuse them before touching the store.
+TEST_F(ListerTest, QueriesAtTheLimitsFilterAndLargerOnesAreRefused) {
+  for (int i = 0; i < 6; ++i) Start(absl::StrCat("l", i), "t", "q");
+  Terminate("l2");
+  // 1,000 ORed terms, of which two match.
+  std::string any = "ActivityId = 'l1'";
+  for (int i = 2; i < kMaxQueryPredicates; ++i) {
+    absl::StrAppend(&any, " OR ActivityId = 'none", i, "'");
+  }
+  absl::StrAppend(&any, " OR ActivityId = 'l4'");
+  ASSERT_LE(any.size(), kMaxQueryBytes);
+  EXPECT_EQ(Ids(any), (std::vector<std::string>{"l4", "l1"}));
+  // 1,000 ANDed terms: every row but l3 and the terminated l2.
+  std::string all = "TaskQueue = 'q'";
+  for (int i = 2; i < kMaxQueryPredicates; ++i) {
+    absl::StrAppend(&all, " AND ActivityId != 'l3'");
+  }
+  absl::StrAppend(&all, " AND ExecutionStatus = 'Running'");
+  ASSERT_LE(all.size(), kMaxQueryBytes);
+  EXPECT_EQ(Ids(all), (std::vector<std::string>{"l5", "l4", "l1", "l0"}));
+  auto counted = lister_->Count("ns", custom_, all);
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_EQ(counted->count, 4);
+  // NOTs around nested parentheses, 100 levels in all: an even number of
+  // NOTs selects l0, an odd number the other five.
+  auto nested = [](int pairs) {
+    std::string text = "ActivityId = 'l0'";
+    for (int i = 0; i < pairs; ++i) text = "NOT (" + text + ")";
+    return text;
+  };
+  const std::string deep = nested(kMaxQueryDepth / 2);
+  EXPECT_EQ(Ids(deep), std::vector<std::string>{"l0"});
+  EXPECT_EQ(Ids(nested(kMaxQueryDepth / 2 - 1)).size(), 5u);
+
+  auto too_deep = lister_->Count("ns", custom_, "NOT " + deep);
+  EXPECT_EQ(too_deep.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(too_deep.status().message(),
+                               "invalid query: malformed SQL query: max "
+                               "nesting level reached"))
+      << too_deep.status();
+  auto too_many =
+      lister_->List("ns", custom_, any + " OR ActivityId = 'x'", 10, "");
+  EXPECT_EQ(too_many.status().message(),
+            absl::StrCat("invalid query: predicate count exceeds limit at "
+                         "position ",
+                         any.size() + 5, ". Limit=1000"));
+  auto too_long = lister_->List("ns", custom_,
+                                std::string(kMaxQueryBytes + 1, ' '), 10, "");
+  EXPECT_EQ(too_long.status().message(),
+            "invalid query: query length exceeds limit. Length=32769 "
+            "Limit=32768");
+}
+
 }  // namespace
 }  // namespace errand::visibility

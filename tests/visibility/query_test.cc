@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
 namespace errand::visibility {
 namespace {
 
@@ -55,8 +59,12 @@ TEST(QueryParserTest, AndBindsTighterThanOrAndParenthesesOverride) {
             "((A = 1 OR B = 2) AND C = 3)");
   EXPECT_EQ(Parsed("NOT A = 1 AND B = 2"), "(NOT A = 1 AND B = 2)");
   EXPECT_EQ(Parsed("NOT (A = 1 OR B = 2)"), "NOT (A = 1 OR B = 2)");
-  EXPECT_EQ(Parsed("A = 1 AND B = 2 AND C = 3"),
+  // A chain is one node; parentheses keep their own group.
+  EXPECT_EQ(Parsed("A = 1 AND B = 2 AND C = 3"), "(A = 1 AND B = 2 AND C = 3)");
+  EXPECT_EQ(Parsed("(A = 1 AND B = 2) AND C = 3"),
             "((A = 1 AND B = 2) AND C = 3)");
+  EXPECT_EQ(Parsed("A = 1 OR B = 2 OR C = 3 AND D = 4 OR E = 5"),
+            "(A = 1 OR B = 2 OR (C = 3 AND D = 4) OR E = 5)");
 }
 
 TEST(QueryParserTest, QuotingAndBackticks) {
@@ -123,12 +131,113 @@ TEST(QueryParserTest, NumbersAreTyped) {
   auto q = ParseQuery("A = 42 AND B = 2.5");
   ASSERT_TRUE(q.ok());
   const auto& both = std::get<And>(q->where->node);
-  const auto& a = std::get<Compare>(both.left->node);
-  const auto& b = std::get<Compare>(both.right->node);
+  ASSERT_EQ(both.operands.size(), 2u);
+  const auto& a = std::get<Compare>(both.operands[0]->node);
+  const auto& b = std::get<Compare>(both.operands[1]->node);
   EXPECT_EQ(a.value.kind, Literal::Kind::kInteger);
   EXPECT_EQ(a.value.integer, 42);
   EXPECT_EQ(b.value.kind, Literal::Kind::kFloat);
   EXPECT_DOUBLE_EQ(b.value.number, 2.5);
+}
+
+// Queries a client can send to knock the server over: each used to overflow
+// the stack (parser, binder, printer or destructor). Past a limit the query
+// is refused with INVALID_ARGUMENT; just under it, it parses and prints.
+std::string Repeat(absl::string_view s, int n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (int i = 0; i < n; ++i) out.append(s.data(), s.size());
+  return out;
+}
+
+std::string Nested(int depth) {
+  return absl::StrCat(Repeat("(", depth), "A = 1", Repeat(")", depth));
+}
+
+std::string Chain(absl::string_view op, int terms) {
+  std::string out = "A = 1";
+  for (int i = 1; i < terms; ++i) absl::StrAppend(&out, " ", op, " A = 1");
+  return out;
+}
+
+TEST(QueryLimitsTest, TooLongIsRefusedBeforeParsing) {
+  // The probe's inputs: 7,000 nested parentheses (14 KB) is refused for its
+  // depth; 15,000 NOTs and a 40,000-term chain for their length.
+  EXPECT_EQ(ErrorOf(Repeat("NOT ", 15000) + "A = 1"),
+            "invalid query: query length exceeds limit. Length=60005 "
+            "Limit=32768");
+  EXPECT_EQ(ErrorOf(Chain("OR", 40000)),
+            "invalid query: query length exceeds limit. Length=359996 "
+            "Limit=32768");
+  EXPECT_EQ(ErrorOf(Chain("AND", 40000)),
+            "invalid query: query length exceeds limit. Length=399995 "
+            "Limit=32768");
+  // Exactly at the limit is fine: the text is only spaces around a term.
+  const std::string padded = "A = 1" + std::string(kMaxQueryBytes - 5, ' ');
+  ASSERT_EQ(padded.size(), kMaxQueryBytes);
+  EXPECT_EQ(Parsed(padded), "A = 1");
+  EXPECT_EQ(ErrorOf(padded + " "),
+            "invalid query: query length exceeds limit. Length=32769 "
+            "Limit=32768");
+}
+
+TEST(QueryLimitsTest, NestingDeeperThanTheLimitIsRefused) {
+  const std::string depth_error =
+      "invalid query: malformed SQL query: max nesting level reached at "
+      "position 101: at most 100 parentheses and NOTs may be open at once";
+  EXPECT_EQ(ErrorOf(Nested(7000)), depth_error);
+  EXPECT_EQ(ErrorOf(Nested(101)), depth_error);
+  EXPECT_EQ(ErrorOf(Repeat("NOT ", 101) + "A = 1"),
+            "invalid query: malformed SQL query: max nesting level reached at "
+            "position 401: at most 100 parentheses and NOTs may be open at "
+            "once");
+  // NOTs and parentheses count together.
+  EXPECT_EQ(ErrorOf(Repeat("NOT (", 51) + "A = 1" + Repeat(")", 51)),
+            "invalid query: malformed SQL query: max nesting level reached at "
+            "position 251: at most 100 parentheses and NOTs may be open at "
+            "once");
+  // At the limit, both parse; parentheses that close give their level back.
+  EXPECT_EQ(Parsed(Nested(kMaxQueryDepth)), "A = 1");
+  EXPECT_EQ(Parsed(Repeat("NOT ", kMaxQueryDepth) + "A = 1"),
+            Repeat("NOT ", kMaxQueryDepth) + "A = 1");
+  const std::string siblings = Nested(kMaxQueryDepth) + " AND " +
+                               Nested(kMaxQueryDepth) + " OR " +
+                               Nested(kMaxQueryDepth);
+  EXPECT_EQ(Parsed(siblings), "((A = 1 AND A = 1) OR A = 1)");
+}
+
+TEST(QueryLimitsTest, MorePredicatesThanTheLimitAreRefused) {
+  // 1,001 terms fit in the byte limit, so the count is what stops them.
+  ASSERT_LT(Chain("OR", kMaxQueryPredicates + 1).size(), kMaxQueryBytes);
+  EXPECT_EQ(ErrorOf(Chain("OR", kMaxQueryPredicates + 1)),
+            "invalid query: predicate count exceeds limit at position 9001. "
+            "Limit=1000");
+  EXPECT_EQ(ErrorOf(Chain("AND", kMaxQueryPredicates + 1)),
+            "invalid query: predicate count exceeds limit at position 10001. "
+            "Limit=1000");
+  // Every kind of predicate counts, wherever it is in the tree.
+  std::string mixed = "A IN (1, 2) AND (B BETWEEN 1 AND 2 OR C IS NULL)";
+  for (int i = 3; i < kMaxQueryPredicates; ++i)
+    absl::StrAppend(&mixed, " OR D = 1");
+  EXPECT_TRUE(ParseQuery(mixed).ok());
+  EXPECT_EQ(ErrorOf(mixed + " OR NOT E = 1"),
+            absl::StrCat("invalid query: predicate count exceeds limit at "
+                         "position ",
+                         mixed.size() + 9, ". Limit=1000"));
+}
+
+// A chain at the limit is one node: it parses, prints, and is destroyed
+// without recursing per term.
+TEST(QueryLimitsTest, LongestChainIsOneNode) {
+  for (const absl::string_view op : {"OR", "AND"}) {
+    const std::string text = Chain(op, kMaxQueryPredicates);
+    auto q = ParseQuery(text);
+    ASSERT_TRUE(q.ok()) << q.status();
+    const auto& operands = op == "OR" ? std::get<Or>(q->where->node).operands
+                                      : std::get<And>(q->where->node).operands;
+    EXPECT_EQ(operands.size(), static_cast<size_t>(kMaxQueryPredicates));
+    EXPECT_EQ(ToString(*q->where), absl::StrCat("(", text, ")"));
+  }
 }
 
 }  // namespace

@@ -23,6 +23,10 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
 // activity_id required and bounded; run_id empty or a UUID.
 absl::Status ValidateActivityId(absl::string_view activity_id);
 absl::Status ValidateRunId(absl::string_view run_id);
+// A task queue name, as starts and polls name it: set, and at most
+// kMaxIdLength bytes ("taskQueue length exceeds limit"). A poll checks it
+// before it may wait, so a waiting poll never holds an over-long name.
+absl::Status ValidateTaskQueueName(absl::string_view name);
 // request_id and identity bounded.
 absl::Status ValidateRequestIdAndIdentity(absl::string_view request_id,
                                           absl::string_view identity);

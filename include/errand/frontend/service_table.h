@@ -5,10 +5,17 @@
 // UNIMPLEMENTED whose message says "not implemented". Building the method
 // table from the descriptor lets every method Errand does not serve answer
 // "method <Name> not implemented", with no list to keep in sync by hand.
+//
+// Every method is registered on raw bytes, and the table parses requests and
+// serializes responses itself. gRPC's typed callback handlers answer a
+// request that does not parse (random bytes, invalid UTF-8 in a string
+// field) with UNIMPLEMENTED and no message, which SDKs take for a missing
+// feature; here it is INVALID_ARGUMENT with a message that says so.
 #ifndef ERRAND_FRONTEND_SERVICE_TABLE_H_
 #define ERRAND_FRONTEND_SERVICE_TABLE_H_
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
@@ -19,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -30,15 +38,24 @@ namespace errand::frontend {
 
 // One in-flight unary call. The handler calls Finish exactly once, from any
 // thread; until then the response object stays valid. The object deletes
-// itself when gRPC is done with the call.
+// itself when gRPC is done with the call, and with it the request and the
+// response.
 class UnaryCall final : public grpc::ServerUnaryReactor {
  public:
-  explicit UnaryCall(grpc::CallbackServerContext* context)
-      : context_(context) {}
+  // `response_buffer` is where gRPC takes the answer's bytes from; Finish
+  // fills it from `response`.
+  UnaryCall(grpc::CallbackServerContext* context,
+            grpc::ByteBuffer* response_buffer,
+            std::unique_ptr<const google::protobuf::Message> request,
+            std::unique_ptr<google::protobuf::Message> response)
+      : context_(context),
+        response_buffer_(response_buffer),
+        request_(std::move(request)),
+        response_(std::move(response)) {}
 
-  void Finish(const absl::Status& status) {
-    grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
-  }
+  // On OK, serializes the response and sends it; otherwise sends the status
+  // alone, as gRPC drops the response of a failed call.
+  void Finish(const absl::Status& status);
 
   // When the caller wants an answer by (gRPC deadline); InfiniteFuture if none.
   absl::Time deadline() const;
@@ -53,10 +70,18 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
   grpc::CallbackServerContext* const context_;
+  grpc::ByteBuffer* const response_buffer_;
+  const std::unique_ptr<const google::protobuf::Message> request_;
+  const std::unique_ptr<google::protobuf::Message> response_;
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> on_cancel_ ABSL_GUARDED_BY(mu_);
 };
+
+// Parses a request's bytes into `request`. A failure is INVALID_ARGUMENT in
+// the words of Temporal's server ("grpc: error unmarshalling request: ...").
+absl::Status ParseRequest(const grpc::ByteBuffer& bytes,
+                          google::protobuf::Message* request);
 
 class ServiceTable final : public grpc::Service {
  public:
@@ -84,13 +109,28 @@ class ServiceTable final : public grpc::Service {
 
   template <class Req, class Resp>
   void HandleAsync(absl::string_view method, AsyncHandler<Req, Resp> handler) {
-    MarkMethodCallback(
+    MarkMethodRawCallback(
         IndexOf(method, Req::descriptor(), Resp::descriptor()),
-        new grpc::internal::CallbackUnaryHandler<Req, Resp>(
-            [handler = std::move(handler)](grpc::CallbackServerContext* context,
-                                           const Req* req, Resp* resp) {
-              auto* call = new UnaryCall(context);
-              handler(call, *req, resp);
+        new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
+                                                 grpc::ByteBuffer>(
+            [handler = std::move(handler)](
+                grpc::CallbackServerContext* context,
+                const grpc::ByteBuffer* request_bytes,
+                grpc::ByteBuffer* response_bytes) -> grpc::ServerUnaryReactor* {
+              auto req = std::make_unique<Req>();
+              if (absl::Status s = ParseRequest(*request_bytes, req.get());
+                  !s.ok()) {
+                grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+                reactor->Finish(ToGrpcStatus(s));
+                return reactor;
+              }
+              auto resp = std::make_unique<Resp>();
+              const Req& req_ref = *req;
+              Resp* const resp_ptr = resp.get();
+              // The call owns both messages until gRPC is done with it.
+              auto* call = new UnaryCall(context, response_bytes,
+                                         std::move(req), std::move(resp));
+              handler(call, req_ref, resp_ptr);
               return call;
             }));
   }

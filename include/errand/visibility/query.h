@@ -54,11 +54,15 @@ struct IsNull {
   std::string attribute;
   bool negated = false;  // IS NOT NULL
 };
+// A chain of terms joined by one operator is one node with two or more
+// operands, not a chain of binary nodes: a flat `A OR B OR ...` then adds no
+// depth, so the tree is only as deep as the query's nesting (parentheses and
+// NOTs), which the parser bounds. Every walk of the tree may recurse.
 struct And {
-  ExprPtr left, right;
+  std::vector<ExprPtr> operands;
 };
 struct Or {
-  ExprPtr left, right;
+  std::vector<ExprPtr> operands;
 };
 struct Not {
   ExprPtr operand;
@@ -73,12 +77,28 @@ struct Query {
   std::optional<std::string> group_by;
 };
 
+// Limits on what one List/Count query may hold. They keep a hostile query
+// from exhausting the stack (the parser and every walk of the tree recurse
+// once per nesting level) or the CPU (the filter runs on every row scanned),
+// and sit far above what a person or a UI writes: Temporal's Elasticsearch
+// visibility stops at 1,024 clauses by default (max_clause_count), and the
+// deepest query a UI builds nests a handful of levels.
+//  - bytes of query text: 32 KiB holds 1,000 short predicates or an IN list
+//    of several hundred IDs, and bounds the tokens held while parsing;
+inline constexpr size_t kMaxQueryBytes = 32 * 1024;
+//  - parentheses and NOTs open at once; a 100-deep query is a few hundred
+//    small frames, far inside any thread's stack;
+inline constexpr int kMaxQueryDepth = 100;
+//  - predicates (comparisons, IN, BETWEEN, IS NULL) in the whole query.
+inline constexpr int kMaxQueryPredicates = 1000;
+
 // Parses `text`. A malformed query is INVALID_ARGUMENT with a message that
-// says what was expected and at which character position.
+// says what was expected and at which character position; so is one past
+// the limits above.
 absl::StatusOr<Query> ParseQuery(absl::string_view text);
 
-// Renders a tree back to canonical query text (fully parenthesized); used by
-// tests and in error messages.
+// Renders a tree back to canonical query text (every AND and OR chain in
+// parentheses); used by tests and in error messages.
 std::string ToString(const Expr& expr);
 
 }  // namespace errand::visibility
