@@ -2,11 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -50,6 +53,32 @@ absl::StatusOr<absl::Duration> ParseDurationValue(const std::string& where,
                                        text, "\""));
   }
   return d;
+}
+
+// A byte count: a plain number, or one with a binary unit (KiB, MiB, GiB,
+// TiB; case does not matter), such as 64MiB.
+absl::StatusOr<uint64_t> ParseSize(const std::string& where,
+                                   const std::string& text) {
+  constexpr std::pair<const char*, int> kUnits[] = {
+      {"kib", 10}, {"mib", 20}, {"gib", 30}, {"tib", 40}, {"b", 0}};
+  std::string number = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  int shift = 0;
+  for (const auto& [unit, bits] : kUnits) {
+    if (absl::EndsWith(number, unit)) {
+      number = std::string(absl::StripAsciiWhitespace(
+          number.substr(0, number.size() - std::strlen(unit))));
+      shift = bits;
+      break;
+    }
+  }
+  uint64_t n = 0;
+  if (number.empty() || !absl::SimpleAtoi(number, &n) ||
+      (shift > 0 && n > (UINT64_MAX >> shift))) {
+    return Invalid(where, absl::StrCat("expected a size such as 64MiB, 1GiB "
+                                       "or 0, got \"",
+                                       text, "\""));
+  }
+  return n << shift;
 }
 
 absl::Status CheckLogLevel(const std::string& where, const std::string& level) {
@@ -97,6 +126,10 @@ absl::Status ApplySetting(Config& config, const std::string& key,
     auto v = ParseDurationValue(where, value);
     if (!v.ok()) return v.status();
     config.shutdown_grace = *v;
+  } else if (key == "min_free_space") {
+    auto v = ParseSize(where, value);
+    if (!v.ok()) return v.status();
+    config.min_free_space = *v;
   } else {
     return Invalid(where, "unknown setting");
   }
@@ -115,6 +148,7 @@ constexpr Setting kSettings[] = {
     {"shards", "--shards", "ERRAND_SHARDS"},
     {"log_level", "--log-level", "ERRAND_LOG_LEVEL"},
     {"shutdown_grace", "--shutdown-grace", "ERRAND_SHUTDOWN_GRACE"},
+    {"min_free_space", "--min-free-space", "ERRAND_MIN_FREE_SPACE"},
 };
 
 }  // namespace
@@ -262,6 +296,9 @@ Flags (each overrides the config file; each has an environment variable):
                          (ERRAND_LOG_LEVEL) [info]
   --shutdown-grace DUR   time in-flight calls get on SIGINT/SIGTERM
                          (ERRAND_SHUTDOWN_GRACE) [10s]
+  --min-free-space SIZE  refuse new activity starts while the data directory's
+                         file system has less free space; 0 disables
+                         (ERRAND_MIN_FREE_SPACE) [64MiB]
 )";
 }
 

@@ -59,7 +59,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   std::unique_ptr<Server> server(new Server());
   server->config_ = config;
 
-  auto store = store::Store::Open({config.data_dir, config.sync});
+  store::StoreOptions store_options;
+  store_options.data_dir = config.data_dir;
+  store_options.sync = config.sync;
+  store_options.min_free_bytes = config.min_free_space;
+  auto store = store::Store::Open(store_options);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
 
@@ -110,7 +114,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   frontend::RegisterActivityService(
       *server->workflow_service_,
       {server->namespaces_.get(), server->engine_.get(), server->matcher_.get(),
-       server->lister_.get(), SystemClock::Get()});
+       server->lister_.get(), SystemClock::Get(), server->store_.get()});
 
   frontend::RegisterOperatorService(*server->operator_service_,
                                     server->namespaces_.get());

@@ -9,6 +9,7 @@
 #include "errand/engine/namespace_registry.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
+#include "errand/store/store.h"
 #include "errand/visibility/lister.h"
 
 namespace errand::frontend {
@@ -24,6 +25,8 @@ struct ActivityServiceDeps {
   matching::Matcher* matcher = nullptr;
   const visibility::Lister* lister = nullptr;
   const Clock* clock = nullptr;
+  // Starts are refused while the store is below its free-space floor.
+  const store::Store* store = nullptr;
 };
 
 void RegisterActivityService(ServiceTable& table,

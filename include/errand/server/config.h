@@ -4,6 +4,7 @@
 #ifndef ERRAND_SERVER_CONFIG_H_
 #define ERRAND_SERVER_CONFIG_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,6 +29,10 @@ struct Config {
   std::string log_level = "info";
   // How long in-flight calls may run after SIGINT/SIGTERM.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // New activity starts are refused (RESOURCE_EXHAUSTED) while the data
+  // directory's file system has less free space than this, so that what is
+  // left goes to activities already started. 0 disables the floor.
+  uint64_t min_free_space = uint64_t{64} << 20;
   // Created at start-up when missing; existing ones are left as they are.
   std::vector<NamespaceConfig> namespaces = {{"default", "", absl::Hours(72)}};
 };
