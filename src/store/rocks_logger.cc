@@ -1,5 +1,6 @@
 #include "errand/store/rocks_logger.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -71,6 +72,8 @@ void RocksLogger::Logv(const rocksdb::InfoLogLevel level, const char* format,
     message.resize(n);
   }
   while (!message.empty() && message.back() == '\n') message.pop_back();
+  // One entry, one line (RocksDB dumps options and version edits over many).
+  std::replace(message.begin(), message.end(), '\n', ' ');
   if (to < spdlog::level::warn) {
     spdlog::log(to, "rocksdb: {}", message);
     return;

@@ -225,10 +225,21 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     descriptors.emplace_back(kTableNames[i], is_scanned ? scanned : looked_up);
   }
   const std::string db_path = options.data_dir + "/db";
+  // Made here rather than by RocksDB, which first reports at error level
+  // that it cannot list the directory.
+  rocksdb::Env* env = db_options.env;
+  if (rocksdb::Status made = env->CreateDirIfMissing(db_path); !made.ok()) {
+    return FromRocks(made, absl::StrCat("creating ", db_path));
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
   const rocksdb::Status s =
       rocksdb::DB::Open(db_options, db_path, descriptors, &handles, &raw_db);
+  if (IsNoSpace(s)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "opening store at ", db_path, ": no space left on the device holding ",
+        "the data directory; free space and start again (", s.ToString(), ")"));
+  }
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening store at ", db_path));
 
   store->db_.reset(raw_db);
