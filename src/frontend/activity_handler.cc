@@ -380,6 +380,9 @@ void RegisterActivityService(ServiceTable& table,
         if (!ns.ok()) return call->Finish(ns.status());
         auto start = ValidateStart(req, *ns);
         if (!start.ok()) return call->Finish(start.status());
+        if (auto s = deps.store->CheckFreeSpaceFloor(); !s.ok()) {
+          return call->Finish(s);
+        }
         const std::string ns_name = ns->name();
         const std::string activity_id = req.activity_id();
         deps.engine->Start(

@@ -2,11 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -61,6 +64,32 @@ absl::StatusOr<absl::Duration> ParseDurationValue(const std::string& where,
                                        text, "\""));
   }
   return d;
+}
+
+// A byte count: a plain number, or one with a binary unit (KiB, MiB, GiB,
+// TiB; case does not matter), such as 64MiB.
+absl::StatusOr<uint64_t> ParseSize(const std::string& where,
+                                   const std::string& text) {
+  constexpr std::pair<const char*, int> kUnits[] = {
+      {"kib", 10}, {"mib", 20}, {"gib", 30}, {"tib", 40}, {"b", 0}};
+  std::string number = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  int shift = 0;
+  for (const auto& [unit, bits] : kUnits) {
+    if (absl::EndsWith(number, unit)) {
+      number = std::string(absl::StripAsciiWhitespace(
+          number.substr(0, number.size() - std::strlen(unit))));
+      shift = bits;
+      break;
+    }
+  }
+  uint64_t n = 0;
+  if (number.empty() || !absl::SimpleAtoi(number, &n) ||
+      (shift > 0 && n > (UINT64_MAX >> shift))) {
+    return Invalid(where, absl::StrCat("expected a size such as 64MiB, 1GiB "
+                                       "or 0, got \"",
+                                       text, "\""));
+  }
+  return n << shift;
 }
 
 absl::Status CheckLogLevel(const std::string& where, const std::string& level) {
@@ -125,6 +154,10 @@ absl::Status ApplySetting(Config& config, const std::string& key,
     auto v = ParseRowCount(where, value);
     if (!v.ok()) return v.status();
     config.count_scan_rows = *v;
+  } else if (key == "min_free_space") {
+    auto v = ParseSize(where, value);
+    if (!v.ok()) return v.status();
+    config.min_free_space = *v;
   } else {
     return Invalid(where, "unknown setting");
   }
@@ -148,6 +181,7 @@ constexpr Setting kSettings[] = {
      "ERRAND_RETENTION_SWEEP_INTERVAL"},
     {"list_scan_rows", "--list-scan-rows", "ERRAND_LIST_SCAN_ROWS"},
     {"count_scan_rows", "--count-scan-rows", "ERRAND_COUNT_SCAN_ROWS"},
+    {"min_free_space", "--min-free-space", "ERRAND_MIN_FREE_SPACE"},
 };
 
 }  // namespace
@@ -306,6 +340,9 @@ Flags (each overrides the config file; each has an environment variable):
                          [100000; 0: no limit]
   --count-scan-rows N    rows one Count may examine; past it the count
                          fails (ERRAND_COUNT_SCAN_ROWS) [1000000; 0: no limit]
+  --min-free-space SIZE  refuse new activity starts while the data directory's
+                         file system has less free space; 0 disables
+                         (ERRAND_MIN_FREE_SPACE) [64MiB]
 )";
 }
 

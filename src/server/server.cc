@@ -65,7 +65,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   std::unique_ptr<Server> server(new Server());
   server->config_ = config;
 
-  auto store = store::Store::Open({config.data_dir, config.sync});
+  store::StoreOptions store_options;
+  store_options.data_dir = config.data_dir;
+  store_options.sync = config.sync;
+  store_options.min_free_bytes = config.min_free_space;
+  auto store = store::Store::Open(store_options);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
 
@@ -133,6 +137,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   activity_deps.list_scan_rows = config.list_scan_rows;
   activity_deps.count_scan_rows = config.count_scan_rows;
   activity_deps.empty_polls = server->empty_polls_.get();
+  activity_deps.store = server->store_.get();
   frontend::RegisterActivityService(*server->workflow_service_, activity_deps);
 
   frontend::RegisterOperatorService(*server->operator_service_,

@@ -25,6 +25,7 @@ TEST(ConfigTest, DefaultsWithNothingSet) {
   EXPECT_EQ(c->data_dir, "./errand-data");
   EXPECT_TRUE(c->sync);
   EXPECT_EQ(c->log_level, "info");
+  EXPECT_EQ(c->min_free_space, uint64_t{64} << 20);
   ASSERT_EQ(c->namespaces.size(), 1u);
   EXPECT_EQ(c->namespaces[0].name, "default");
 }
@@ -65,6 +66,30 @@ TEST(ConfigTest, ShippedDefaultConfigParses) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->listen, "127.0.0.1:7233");
   EXPECT_TRUE(c->sync);
+  EXPECT_EQ(c->min_free_space, Config{}.min_free_space);
+}
+
+TEST(ConfigTest, MinFreeSpaceTakesSizesFromEachSource) {
+  auto from_file = ApplyYaml(Config{}, "min_free_space: 1GiB\n", "test.yaml");
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->min_free_space, uint64_t{1} << 30);
+  auto from_env =
+      LoadConfig({}, FakeEnv({{"ERRAND_MIN_FREE_SPACE", "512 kib"}}));
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->min_free_space, uint64_t{512} << 10);
+  auto from_flag = LoadConfig({"--min-free-space=0"},
+                              FakeEnv({{"ERRAND_MIN_FREE_SPACE", "64MiB"}}));
+  ASSERT_TRUE(from_flag.ok()) << from_flag.status();
+  EXPECT_EQ(from_flag->min_free_space, 0u);
+  auto bytes = LoadConfig({"--min-free-space", "123456"}, FakeEnv({}));
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(bytes->min_free_space, 123456u);
+  for (const char* bad : {"lots", "-1", "MiB", "1.5GiB", "99999999999TiB"}) {
+    auto c = LoadConfig({"--min-free-space", bad}, FakeEnv({}));
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("--min-free-space"), std::string::npos)
+        << c.status();
+  }
 }
 
 TEST(ConfigTest, ScanBudgets) {

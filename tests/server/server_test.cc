@@ -39,6 +39,7 @@ class ServerTest : public ::testing::Test {
     Config config = config_;
     config.listen = "127.0.0.1:0";
     config.data_dir = dir_.string();
+    config.min_free_space = min_free_space_;
     auto server = Server::Start(config);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -80,6 +81,7 @@ class ServerTest : public ::testing::Test {
 
   Config config_;
   std::filesystem::path dir_;
+  uint64_t min_free_space_ = Config{}.min_free_space;
   std::unique_ptr<Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<ws::WorkflowService::Stub> stub_;
@@ -469,6 +471,41 @@ TEST_F(ServerTest, ListAndCountKeepToTheirScanBudgets) {
     token = resp.next_page_token();
   } while (!token.empty() && ++calls < 10);
   EXPECT_EQ(listed.size(), 4u);
+}
+
+TEST_F(ServerTest, StartsAreRefusedBelowTheFreeSpaceFloor) {
+  auto start = [&](const std::string& id) {
+    ws::StartActivityExecutionRequest req;
+    req.set_namespace_("default");
+    req.set_activity_id(id);
+    req.mutable_activity_type()->set_name("work");
+    req.mutable_task_queue()->set_name("tq");
+    req.mutable_start_to_close_timeout()->set_seconds(10);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    ws::StartActivityExecutionResponse resp;
+    return stub_->StartActivityExecution(&ctx, req, &resp);
+  };
+  ASSERT_TRUE(start("before").ok());
+  // No file system has this much free space.
+  min_free_space_ = uint64_t{1} << 62;
+  Restart();
+  const grpc::Status refused = start("refused");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(refused.error_message().find("below min_free_space"),
+            std::string::npos)
+      << refused.error_message();
+  // Reads are not refused.
+  grpc::ClientContext ctx;
+  ws::DescribeActivityExecutionRequest describe;
+  describe.set_namespace_("default");
+  describe.set_activity_id("before");
+  ws::DescribeActivityExecutionResponse described;
+  EXPECT_TRUE(
+      stub_->DescribeActivityExecution(&ctx, describe, &described).ok());
+  min_free_space_ = 0;
+  Restart();
+  EXPECT_TRUE(start("after").ok());
 }
 
 TEST_F(ServerTest, PollOnUnknownNamespaceIsNotFound) {

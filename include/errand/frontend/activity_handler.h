@@ -11,6 +11,7 @@
 #include "errand/frontend/empty_polls.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
+#include "errand/store/store.h"
 #include "errand/visibility/lister.h"
 
 namespace errand::frontend {
@@ -33,6 +34,8 @@ struct ActivityServiceDeps {
   int64_t count_scan_rows = 0;
   // Workflow task polls wait here.
   EmptyPolls* empty_polls = nullptr;
+  // Starts are refused while the store is below its free-space floor.
+  const store::Store* store = nullptr;
 };
 
 void RegisterActivityService(ServiceTable& table,

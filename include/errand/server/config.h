@@ -47,6 +47,10 @@ struct Config {
   // million executions (about 2 s), and bounds what a query the indexes
   // cannot narrow costs on a larger one.
   int64_t count_scan_rows = 1'000'000;
+  // New activity starts are refused (RESOURCE_EXHAUSTED) while the data
+  // directory's file system has less free space than this, so that what is
+  // left goes to activities already started. 0 disables the floor.
+  uint64_t min_free_space = uint64_t{64} << 20;
   // Created at start-up when missing; existing ones are left as they are.
   std::vector<NamespaceConfig> namespaces = {{"default", "", absl::Hours(72)}};
 };

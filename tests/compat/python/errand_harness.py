@@ -1,7 +1,8 @@
 """Starts and stops a real errand process for the compatibility scenarios.
 
 Each ErrandProcess gets a free port on loopback and its own temporary data
-directory; restart() keeps the directory, kill() sends SIGKILL.
+directory (or the one it is given, which it then leaves in place);
+restart() keeps the directory, kill() sends SIGKILL.
 """
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ def free_port() -> int:
 
 
 class ErrandProcess:
-    def __init__(self, extra_args: list[str] | None = None):
-        self.data_dir = tempfile.mkdtemp(prefix="errand-compat-")
+    def __init__(self, extra_args: list[str] | None = None, data_dir: str | None = None):
+        self._owns_data_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="errand-compat-")
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.extra_args = extra_args or []
@@ -91,4 +93,5 @@ class ErrandProcess:
 
     def cleanup(self) -> None:
         self.kill()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self._owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
