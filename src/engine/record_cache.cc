@@ -1,5 +1,6 @@
 #include "errand/engine/record_cache.h"
 
+#include <atomic>
 #include <utility>
 
 namespace errand::engine {
@@ -39,6 +40,10 @@ store::ActivityRecord Unshare(RecordSnapshot snapshot) {
   // use_count() is exact here: only the shard thread makes new references
   // to a cached snapshot, and it is the one asking.
   if (snapshot.use_count() == 1) {
+    // use_count() is a relaxed load. The last other holder (a reply on a
+    // gRPC thread) dropped its reference with a release decrement after
+    // reading the record; this fence orders our writes after those reads.
+    std::atomic_thread_fence(std::memory_order_acquire);
     // The object was created non-const (see Shard::Commit), so moving out of
     // it is allowed once no one else can see it.
     return std::move(const_cast<store::ActivityRecord&>(*snapshot));

@@ -363,12 +363,18 @@ absl::Status Shard::Commit(Turn& turn) {
   const absl::Status written =
       batch.empty() ? absl::OkStatus() : store_->Write(batch);
   if (!written.ok()) {
-    size_t waiting = turn.after_commit_.size();
-    for (const auto& [key, entry] : turn.entries_) {
-      waiting += entry.replies.size();
+    // One line per failed turn would flood the log while a disk is full
+    // (the store logs when writes stop and resume): at most one per
+    // kWriteErrorLogInterval, with a count of the others.
+    ++failed_turns_unlogged_;
+    if (turn.now() - last_write_error_log_ >= kWriteErrorLogInterval) {
+      spdlog::error(
+          "shard {}: {} turns failed to write, their replies get "
+          "the error: {}",
+          index_, failed_turns_unlogged_, written.ToString());
+      last_write_error_log_ = turn.now();
+      failed_turns_unlogged_ = 0;
     }
-    spdlog::error("shard {}: write failed, {} replies get the error: {}",
-                  index_, waiting, written.ToString());
   }
   std::vector<std::pair<Reply<RecordSnapshot>*, RecordSnapshot>> replies;
   if (written.ok()) {

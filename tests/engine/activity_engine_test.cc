@@ -4,9 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <future>
-
+#include "engine/engine_harness.h"
 #include "errand/common/uuid.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
 
@@ -15,91 +13,7 @@ namespace {
 
 namespace enums = temporal::api::enums::v1;
 
-template <typename T>
-struct Waiter {
-  std::promise<absl::StatusOr<T>> promise;
-  Reply<T> reply() {
-    return [this](absl::StatusOr<T> v) { promise.set_value(std::move(v)); };
-  }
-  absl::StatusOr<T> get() { return promise.get_future().get(); }
-};
-
-class ActivityEngineTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("errand-eng-" + NewUuid());
-    Open();
-  }
-  void TearDown() override {
-    Close();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    store_ = std::move(*store::Store::Open({dir_.string(), true}));
-    matcher_ = std::make_unique<matching::Matcher>(&timers_);
-    engine_ = std::make_unique<ActivityEngine>(2, store_.get(), matcher_.get(),
-                                               &timers_, SystemClock::Get());
-    ASSERT_TRUE(engine_->Recover().ok());
-  }
-  void Close() {
-    engine_.reset();
-    matcher_.reset();
-    store_.reset();
-  }
-  StartRequest Request(const std::string& id, const std::string& request_id) {
-    StartRequest r;
-    r.record.set_namespace_id("ns");
-    r.record.set_activity_id(id);
-    r.record.add_request_ids(request_id);
-    r.record.mutable_activity_type()->set_name("t");
-    r.record.mutable_options()->mutable_task_queue()->set_name("tq");
-    r.reuse_policy = enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE;
-    r.conflict_policy = enums::ACTIVITY_ID_CONFLICT_POLICY_FAIL;
-    return r;
-  }
-  absl::StatusOr<StartResult> Start(StartRequest r) {
-    Waiter<StartResult> w;
-    engine_->Start(std::move(r), w.reply());
-    return w.get();
-  }
-  // The record a reply carried, or its error.
-  static absl::StatusOr<ActivityRecord> Copy(
-      absl::StatusOr<RecordSnapshot> snapshot) {
-    if (!snapshot.ok()) return snapshot.status();
-    return **snapshot;
-  }
-  absl::StatusOr<ActivityRecord> Describe(const std::string& id,
-                                          const std::string& run = "") {
-    Waiter<RecordSnapshot> w;
-    engine_->Describe({"ns", id, run, std::nullopt}, w.reply());
-    return Copy(w.get());
-  }
-  absl::StatusOr<ActivityRecord> Update(const std::string& id,
-                                        ActivityEvent e) {
-    Waiter<RecordSnapshot> w;
-    engine_->Update({"ns", id, "", std::nullopt}, std::move(e), w.reply());
-    return Copy(w.get());
-  }
-  // Polls the queue and starts the task it gets.
-  absl::StatusOr<ActivityRecord> PollAndStart() {
-    std::promise<std::optional<matching::TaskRef>> got;
-    matcher_->AddPoll(
-        {"ns", "tq"}, absl::Now() + absl::Seconds(5),
-        [&](std::optional<matching::TaskRef> t) { got.set_value(t); });
-    auto task = got.get_future().get();
-    if (!task) return absl::DeadlineExceededError("no task");
-    Waiter<RecordSnapshot> w;
-    engine_->StartTask("ns", *task, StartAttempt{0, "worker", "", ""},
-                       w.reply());
-    return Copy(w.get());
-  }
-
-  TimerThread timers_;
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<matching::Matcher> matcher_;
-  std::unique_ptr<ActivityEngine> engine_;
-};
+using ActivityEngineTest = EngineHarness;
 
 TEST_F(ActivityEngineTest, StartIsDurableAndDispatched) {
   auto started = Start(Request("a", "r1"));

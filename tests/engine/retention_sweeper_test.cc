@@ -5,88 +5,49 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <future>
-
-#include "errand/common/uuid.h"
+#include "engine/engine_harness.h"
 #include "errand/store/records.h"
 #include "errand/store/visibility_key.h"
 
 namespace errand::engine {
 namespace {
 
-namespace enums = temporal::api::enums::v1;
-
-class RetentionSweeperTest : public ::testing::Test {
+class RetentionSweeperTest : public EngineHarness {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("errand-ret-" + NewUuid());
-    Open();
+    EngineHarness::SetUp();
     NamespaceSpec spec;
     spec.name = "short";
     spec.retention = absl::Hours(1);
     auto ns = namespaces_->Register(spec);
     ASSERT_TRUE(ns.ok()) << ns.status();
-    ns_id_ = ns->id();
+    ns_ = ns->id();
   }
-  void TearDown() override {
-    Close();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open(absl::Duration jitter = absl::ZeroDuration()) {
-    store_ = std::move(*store::Store::Open({dir_.string(), true}));
+  const Clock* EngineClock() override { return &clock_; }
+  void AfterOpen() override {
     namespaces_ = std::move(*NamespaceRegistry::Load(store_.get(), &clock_));
-    matcher_ = std::make_unique<matching::Matcher>(&timers_);
-    engine_ = std::make_unique<ActivityEngine>(2, store_.get(), matcher_.get(),
-                                               &timers_, &clock_);
-    ASSERT_TRUE(engine_->Recover().ok());
     sweeper_ = std::make_unique<RetentionSweeper>(
         store_.get(), namespaces_.get(), engine_.get(), &clock_,
         RetentionOptions{
-            .interval = absl::Hours(1), .jitter = jitter, .batch = 16});
+            .interval = absl::Hours(1), .jitter = jitter_, .batch = 16});
   }
-  void Close() {
+  void BeforeClose() override {
     sweeper_.reset();
-    engine_.reset();
-    matcher_.reset();
     namespaces_.reset();
-    store_.reset();
   }
   void Reopen(absl::Duration jitter = absl::ZeroDuration()) {
-    Close();
-    Open(jitter);
+    jitter_ = jitter;
+    EngineHarness::Reopen();
   }
 
   // Starts activity `id` and, unless `keep_open`, terminates it now.
   void Run(const std::string& id, bool keep_open = false) {
-    StartRequest r;
-    r.record.set_namespace_id(ns_id_);
-    r.record.set_activity_id(id);
-    r.record.add_request_ids(NewUuid());
-    r.record.mutable_activity_type()->set_name("t");
-    r.record.mutable_options()->mutable_task_queue()->set_name("tq");
-    r.reuse_policy = enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE;
-    r.conflict_policy = enums::ACTIVITY_ID_CONFLICT_POLICY_FAIL;
-    std::promise<absl::StatusOr<StartResult>> started;
-    engine_->Start(std::move(r), [&](absl::StatusOr<StartResult> s) {
-      started.set_value(std::move(s));
-    });
-    ASSERT_TRUE(started.get_future().get().ok());
+    ASSERT_TRUE(Start(Request(id)).ok());
     if (keep_open) return;
-    std::promise<absl::StatusOr<RecordSnapshot>> closed;
-    engine_->Update({ns_id_, id, "", std::nullopt},
-                    Terminate{NewUuid(), "done", "test"},
-                    [&](absl::StatusOr<RecordSnapshot> s) {
-                      closed.set_value(std::move(s));
-                    });
-    ASSERT_TRUE(closed.get_future().get().ok());
+    ASSERT_TRUE(Update(id, Terminate{NewUuid(), "done", "test"}).ok());
   }
   bool Exists(const std::string& id) {
-    std::promise<absl::StatusOr<RecordSnapshot>> got;
-    engine_->Describe(
-        {ns_id_, id, "", std::nullopt},
-        [&](absl::StatusOr<RecordSnapshot> s) { got.set_value(std::move(s)); });
-    auto r = got.get_future().get();
+    auto r = Describe(id);
     EXPECT_TRUE(r.ok() || absl::IsNotFound(r.status())) << r.status();
     return r.ok();
   }
@@ -108,14 +69,9 @@ class RetentionSweeperTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  TimerThread timers_;
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
+  absl::Duration jitter_ = absl::ZeroDuration();
   std::unique_ptr<NamespaceRegistry> namespaces_;
-  std::unique_ptr<matching::Matcher> matcher_;
-  std::unique_ptr<ActivityEngine> engine_;
   std::unique_ptr<RetentionSweeper> sweeper_;
-  std::string ns_id_;
 };
 
 TEST_F(RetentionSweeperTest, DeletesClosedRunsOnlyOncePastRetention) {
@@ -179,12 +135,12 @@ TEST_F(RetentionSweeperTest, JitterDelaysEachRunWithinItsWindow) {
   Reopen(/*jitter=*/absl::Minutes(30));
   const absl::Time closed_at = clock_.Now();
   Run("a");
-  const absl::Time due = sweeper_->DueAt(ns_id_, closed_at, absl::Hours(1));
+  const absl::Time due = sweeper_->DueAt(ns_, closed_at, absl::Hours(1));
   EXPECT_GE(due, closed_at + absl::Hours(1));
   EXPECT_LT(due, closed_at + absl::Hours(1) + absl::Minutes(30));
   // The same after a restart: the jitter is not drawn anew.
   Reopen(absl::Minutes(30));
-  EXPECT_EQ(sweeper_->DueAt(ns_id_, closed_at, absl::Hours(1)), due);
+  EXPECT_EQ(sweeper_->DueAt(ns_, closed_at, absl::Hours(1)), due);
 
   clock_.Advance(due - clock_.Now() - absl::Nanoseconds(1));
   EXPECT_EQ(Sweep(), 0u);

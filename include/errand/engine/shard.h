@@ -176,6 +176,7 @@ class Shard {
   // handed to pollers) is retried this much later, so that a failing disk
   // is not hammered in a loop.
   static constexpr absl::Duration kRetryAfterFailedWrite = absl::Seconds(1);
+  static constexpr absl::Duration kWriteErrorLogInterval = absl::Seconds(10);
 
   // Open runs cached per shard: room for every run in flight under load (a
   // start, its dispatch, its completion and the result poll then never read
@@ -219,6 +220,8 @@ class Shard {
   std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>>
       watchers_;
   RecordCache cache_;
+  absl::Time last_write_error_log_ = absl::InfinitePast();
+  int64_t failed_turns_unlogged_ = 0;
 
   std::thread thread_;
 };
