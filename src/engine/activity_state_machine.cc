@@ -48,6 +48,19 @@ const char* StatusName(ActivityStatus status) {
   }
 }
 
+// The statuses Temporal's TimedOut, Terminated and CancelRequested
+// transitions start from. Not simply "not terminal": UNSPECIFIED (a record
+// not yet scheduled) is in none of their source lists.
+bool IsOpen(ActivityStatus status) {
+  return status == store::v1::ACTIVITY_STATUS_SCHEDULED ||
+         HasAttemptInProgress(status);
+}
+
+absl::Status InvalidTransition(ActivityStatus from) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("invalid transition from ", StatusName(from)));
+}
+
 void Close(ActivityRecord& r, ActivityStatus status, absl::Time now) {
   r.set_status(status);
   *r.mutable_close_time() = ToProtoTime(now);
@@ -290,12 +303,9 @@ absl::StatusOr<Effects> OnHeartbeat(ActivityRecord& r, const RecordHeartbeat& e,
 
 absl::StatusOr<Effects> OnComplete(ActivityRecord& r, const CompleteAttempt& e,
                                    absl::Time now) {
-  // A by-ID completion skips the attempt check, so on a closed run it is
-  // the transition itself that is refused.
-  if (e.by_id && IsTerminal(r.status())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("invalid transition from ", StatusName(r.status())));
-  }
+  // A by-ID completion skips the attempt check, so on a closed (or not yet
+  // scheduled) run it is the transition itself that is refused.
+  if (e.by_id && !IsOpen(r.status())) return InvalidTransition(r.status());
   const bool forced =
       e.by_id && r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED;
   if (!HasAttemptInProgress(r.status()) && !forced) {
@@ -387,6 +397,7 @@ absl::StatusOr<Effects> OnRequestCancel(ActivityRecord& r,
         absl::StrCat("cancellation already requested with request ID ",
                      r.cancel_request_id()));
   }
+  if (!IsOpen(r.status())) return InvalidTransition(r.status());
   r.set_cancel_request_id(e.request_id);
   r.set_cancel_reason(e.reason);
   r.set_cancel_identity(e.identity);
@@ -410,10 +421,7 @@ absl::StatusOr<Effects> OnTerminate(ActivityRecord& r, const Terminate& e,
     return absl::FailedPreconditionError(absl::StrCat(
         "already terminated with request ID ", r.terminate_request_id()));
   }
-  if (IsTerminal(r.status())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("invalid transition from ", StatusName(r.status())));
-  }
+  if (!IsOpen(r.status())) return InvalidTransition(r.status());
   r.set_terminate_request_id(e.request_id);
   Close(r, store::v1::ACTIVITY_STATUS_TERMINATED, now);
   failure_v1::Failure f;
@@ -440,7 +448,7 @@ absl::StatusOr<Effects> OnTimer(ActivityRecord& r, const TimerFired& e,
       if (!scheduled_attempt) return stale;
       return ExecutionTimedOut(r, enums::TIMEOUT_TYPE_SCHEDULE_TO_START, now);
     case TimerKind::kScheduleToClose:
-      if (IsTerminal(r.status())) return stale;
+      if (!IsOpen(r.status())) return stale;
       return ExecutionTimedOut(r, enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, now);
     case TimerKind::kStartToClose:
       if (!started_attempt) return stale;
@@ -465,7 +473,18 @@ absl::StatusOr<Effects> OnTimer(ActivityRecord& r, const TimerFired& e,
 }  // namespace
 
 bool IsTerminal(ActivityStatus status) {
-  return status >= store::v1::ACTIVITY_STATUS_COMPLETED;
+  // Listed rather than compared (>= COMPLETED), so that a status added later
+  // (Temporal's PAUSED is 9) is not closed by accident.
+  switch (status) {
+    case store::v1::ACTIVITY_STATUS_COMPLETED:
+    case store::v1::ACTIVITY_STATUS_FAILED:
+    case store::v1::ACTIVITY_STATUS_CANCELED:
+    case store::v1::ACTIVITY_STATUS_TERMINATED:
+    case store::v1::ACTIVITY_STATUS_TIMED_OUT:
+      return true;
+    default:
+      return false;
+  }
 }
 
 enums::ActivityExecutionStatus ApiStatus(ActivityStatus status) {
@@ -592,8 +611,8 @@ Effects ScheduleNew(ActivityRecord& record, absl::Time now) {
 std::vector<Timer> TimersFor(const ActivityRecord& r) {
   std::vector<Timer> timers;
   // A closed run waits on nothing: the retention sweeper finds it through
-  // the CloseTime index.
-  if (IsTerminal(r.status())) return timers;
+  // the CloseTime index. A record not yet scheduled waits on nothing either.
+  if (!IsOpen(r.status())) return timers;
   if (r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
     AddScheduledAttemptTimers(r, timers);
   } else {
