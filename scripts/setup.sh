@@ -2,9 +2,9 @@
 # Installs everything Errand's build and tests need on a fresh Debian 12
 # machine: system packages, the Python venv with the pinned Temporal Python SDK
 # (whose descriptors the build generates the Temporal API from), the pinned
-# TypeScript SDK and, with --tests, the Go SDK modules and the pinned Temporal
-# CLI. Safe to run again: it only installs what is missing or what a lock file
-# changed.
+# TypeScript SDK and, with --tests, the Go SDK modules, the pinned Temporal CLI
+# and Debian's clang-14. Safe to run again: it only installs what is missing or
+# what a lock file changed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -93,4 +93,21 @@ log "downloading the Go SDK modules (versions pinned in go.mod and go.sum)"
 
 # The Temporal CLI the CLI suite drives, into the cache (a no-op when present).
 "$ROOT/scripts/install_temporal_cli.sh" >/dev/null
+
+# Debian's clang, for the thread-safety analysis (scripts/check_thread_safety.sh)
+# and the fuzz targets; the build itself uses gcc.
+TEST_APT_PACKAGES=(clang-14)
+missing=()
+for pkg in "${TEST_APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing test packages: ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  log "test packages present"
+fi
 log "done"

@@ -17,6 +17,9 @@ failed_suites=()
 echo "== C++ formatting"
 "$ROOT/scripts/check_format.sh" || failed_suites+=(format)
 
+echo "== C++ thread-safety analysis (clang -Wthread-safety)"
+BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/check_thread_safety.sh" || failed_suites+=(thread-safety)
+
 echo "== C++ tests (ctest)"
 (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 300 -j2) || failed_suites+=(ctest)
 

@@ -183,14 +183,24 @@ std::function<void()> ActivityEngine::Watch(const RunRef& ref,
           return;
         }
         std::weak_ptr<Watcher> weak_w = watcher;
-        watcher->timer = timers->Schedule(expire_at, [weak_w] {
-          if (auto w = weak_w.lock()) w->Settle(RecordSnapshot());
-        });
+        const TimerThread::TimerId timer =
+            timers->Schedule(expire_at, [weak_w] {
+              if (auto w = weak_w.lock()) w->Settle(RecordSnapshot());
+            });
+        watcher->set_timer(timer);
+        // A cancel that settled the watcher before the timer was recorded
+        // cancelled no timer; cancel it here so it does not stay pending
+        // until its deadline. (Settling comes before reading the timer, and
+        // recording it before this check, so one side sees the other.)
+        if (watcher->settled()) {
+          timers->Cancel(timer);
+          return;
+        }
         turn.Watch(**record, watcher);
       });
   return [weak, timers] {
     if (auto w = weak.lock()) {
-      if (w->Settle(RecordSnapshot())) timers->Cancel(w->timer);
+      if (w->Settle(RecordSnapshot())) timers->Cancel(w->timer());
     }
   };
 }

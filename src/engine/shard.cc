@@ -194,7 +194,7 @@ void Shard::ReleaseWatchers() {
   Submit([this](Turn&) {
     for (auto& [key, list] : watchers_) {
       for (auto& w : list) {
-        if (w->Settle(RecordSnapshot())) timers_->Cancel(w->timer);
+        if (w->Settle(RecordSnapshot())) timers_->Cancel(w->timer());
       }
     }
     watchers_.clear();
@@ -460,7 +460,7 @@ void Shard::NotifyWatchers(const RecordSnapshot& record) {
     if (w->settled()) continue;
     if (w->Wants(*record)) {
       if (w->Settle(record)) {
-        timers_->Cancel(w->timer);
+        timers_->Cancel(w->timer());
       }
     } else {
       keep.push_back(std::move(w));

@@ -11,7 +11,9 @@ namespace {
 
 // One parked call. Its phase only moves forward, under State::mu, and the
 // move to kDone is made by whoever finishes the call (timer, cancel,
-// ReleaseAll), so the call is finished exactly once.
+// ReleaseAll), so the call is finished exactly once. `phase` and `timer`
+// are read and written only under State::mu (not annotated: the analysis
+// cannot name a mutex of another object).
 struct Entry {
   explicit Entry(UnaryCall* c) : call(c) {}
   enum class Phase { kNew, kParked, kDone };
@@ -31,15 +33,17 @@ struct EmptyPolls::State {
   // through `timers` (null when the timer itself is firing).
   void Settle(const std::shared_ptr<Entry>& entry, TimerThread* timers) {
     Entry::Phase was;
+    TimerThread::TimerId timer;
     {
       absl::MutexLock lock(&mu);
       was = entry->phase;
       if (was == Entry::Phase::kDone) return;
       entry->phase = Entry::Phase::kDone;
+      timer = entry->timer;
       parked.erase(entry);
     }
     if (was == Entry::Phase::kParked && timers != nullptr) {
-      timers->Cancel(entry->timer);
+      timers->Cancel(timer);
     }
     entry->call->Finish(absl::OkStatus());
   }

@@ -246,7 +246,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   store->all_handles_ = handles;
   for (int i = 0; i < kTableCount; ++i) store->handles_[i] = handles[i];
   // RocksDB flushed what it recovered, so every memtable is empty now.
-  store->PlaceWalGuard();
+  {
+    // Nothing else has the store yet; the lock is for the analysis only.
+    absl::ReaderMutexLock lock(&store->write_mu_);
+    store->PlaceWalGuard();
+  }
   store->MaybeCheckFreeSpace();
   return store;
 }

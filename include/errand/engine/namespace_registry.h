@@ -70,7 +70,9 @@ class NamespaceRegistry {
 
   NamespaceRegistry(store::Store* store, const Clock* clock)
       : store_(store), clock_(clock) {}
-  absl::Status Persist(const NamespaceRecord& record);
+  // Under write_mu_: the record written is the one the writer checked.
+  absl::Status Persist(const NamespaceRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   std::shared_ptr<const Snapshot> Current() const;
   // Publishes `record` (new or changed) in a new snapshot.
   void Publish(const NamespaceRecord& record)

@@ -55,13 +55,24 @@ class Watcher {
   }
   bool Settle(Result result);
   bool settled() const { return settled_.load(std::memory_order_acquire); }
-  TimerThread::TimerId timer = 0;
+  // The expiry timer: set on the shard thread, read by whoever settles the
+  // watcher, which may be a gRPC thread (cancel) or the timer thread.
+  void set_timer(TimerThread::TimerId id) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    timer_ = id;
+  }
+  TimerThread::TimerId timer() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return timer_;
+  }
 
  private:
   const int64_t seen_version_;
   const bool closed_only_;
   std::atomic<bool> settled_{false};
   Callback done_;
+  mutable absl::Mutex mu_;
+  TimerThread::TimerId timer_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class Shard;

@@ -145,8 +145,9 @@ class Store {
   // kResumeInterval old.
   void MaybeResume() ABSL_LOCKS_EXCLUDED(write_mu_);
   // Puts a WAL-less tombstone in the meta table's memtable; see
-  // guard_needed_.
-  void PlaceWalGuard();
+  // guard_needed_. Under write_mu_ (shared by writes, exclusive by a
+  // resume), so that no resume runs between the guard and the write after.
+  void PlaceWalGuard() ABSL_SHARED_LOCKS_REQUIRED(write_mu_);
   bool AllMemtablesEmpty() const;
   // Looks free space up again when the last figure is older than
   // kFreeSpaceCheckInterval, logging when it crosses a threshold.
