@@ -105,7 +105,8 @@ for t in $TARGETS; do
         grep -o '[0-9]*$') runs in ${FUZZ_SECONDS}s)"
   else
     echo "fuzz $t: FAILED (log: $FUZZ_DIR/$t.log)"
-    grep -E 'ERROR|property failed|exception|SUMMARY' "$FUZZ_DIR/$t.log" | head -5
+    grep -E 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|runtime error|property failed|exception escaped|SUMMARY' \
+      "$FUZZ_DIR/$t.log" | head -5 || true
     for f in "$artifacts"/*; do
       [ -e "$f" ] && echo "  reproducer: $f (replay: $FUZZ_DIR/$t $f)"
     done

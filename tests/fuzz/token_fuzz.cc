@@ -12,8 +12,13 @@
 
 #include "errand/frontend/activity_mapping.h"
 #include "fuzz_target.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace {
+
+// Undecodable inputs are the common case: keep protobuf from logging each.
+[[maybe_unused]] const bool kProtobufQuiet =
+    (google::protobuf::SetLogHandler(nullptr), true);
 
 using errand::frontend::DecodeLongPollToken;
 using errand::frontend::DecodeTaskToken;

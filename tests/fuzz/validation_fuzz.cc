@@ -15,8 +15,13 @@
 #include "absl/time/time.h"
 #include "errand/frontend/activity_validation.h"
 #include "fuzz_target.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace {
+
+// Undecodable inputs are the common case: keep protobuf from logging each.
+[[maybe_unused]] const bool kProtobufQuiet =
+    (google::protobuf::SetLogHandler(nullptr), true);
 
 namespace ws = temporal::api::workflowservice::v1;
 using errand::frontend::kMaxIdLength;
