@@ -23,6 +23,17 @@ BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/check_thread_safety.sh" || failed_suites+=
 echo "== C++ tests (ctest)"
 (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 300 -j2) || failed_suites+=(ctest)
 
+# libFuzzer runs of the targets in tests/fuzz (ctest above replays their
+# corpora); scripts/fuzz.sh builds them with clang-14 from scripts/setup.sh.
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+echo "== Fuzzing (libFuzzer, $FUZZ_SECONDS s per target)"
+if command -v clang++-14 >/dev/null; then
+  FUZZ_SECONDS="$FUZZ_SECONDS" BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/fuzz.sh" ||
+    failed_suites+=(fuzz)
+else
+  echo "SKIPPED: clang++-14 is not installed (scripts/setup.sh --tests installs it)"
+fi
+
 # Each client suite writes a report; scripts/compat_matrix.py joins them into
 # the matrix in docs/compatibility.md.
 RESULTS="${COMPAT_RESULTS:-$BUILD_DIR/compat-results}"

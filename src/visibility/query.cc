@@ -418,7 +418,8 @@ std::string NameText(const std::string& name) {
   if (bare) return name;
   std::string quoted = "`";
   for (char c : name) {
-    if (c == '`') quoted.push_back('`');
+    // The lexer reads a backslash as an escape: double it to keep it.
+    if (c == '`' || c == '\\') quoted.push_back(c);
     quoted.push_back(c);
   }
   quoted.push_back('`');
@@ -429,7 +430,10 @@ std::string LiteralText(const Literal& l) {
   if (l.kind == Literal::Kind::kString) {
     std::string escaped;
     for (char c : l.text) {
+      // Quotes double; a backslash would escape what follows, so it is
+      // escaped itself (found by tests/fuzz/query_fuzz.cc).
       if (c == '\'') escaped.push_back('\'');
+      if (c == '\\') escaped.push_back('\\');
       escaped.push_back(c);
     }
     return absl::StrCat("'", escaped, "'");

@@ -73,6 +73,14 @@ TEST(QueryParserTest, QuotingAndBackticks) {
   EXPECT_EQ(Parsed("`AND` = 'x'"), "`AND` = 'x'");
 }
 
+// A backslash in a value or a backticked name prints escaped, so the text
+// parses back to the same value (a round trip the query fuzzer broke).
+TEST(QueryParserTest, BackslashesPrintEscaped) {
+  EXPECT_EQ(Parsed("Name = 'a\\\\b'"), "Name = 'a\\\\b'");
+  EXPECT_EQ(Parsed("`x\\\\y` = 'a\\\\''b'"), "`x\\\\y` = 'a\\\\''b'");
+  EXPECT_EQ(Parsed(Parsed("Name = 'a\\\\b'")), "Name = 'a\\\\b'");
+}
+
 TEST(QueryParserTest, GroupByAndEmptyQuery) {
   auto q = ParseQuery("GROUP BY ExecutionStatus");
   ASSERT_TRUE(q.ok());
