@@ -95,8 +95,9 @@ log "downloading the Go SDK modules (versions pinned in go.mod and go.sum)"
 "$ROOT/scripts/install_temporal_cli.sh" >/dev/null
 
 # Debian's clang, for the thread-safety analysis (scripts/check_thread_safety.sh)
-# and the fuzz targets; the build itself uses gcc.
-TEST_APT_PACKAGES=(clang-14)
+# and the fuzz targets (libFuzzer and the sanitizer runtimes are in
+# libclang-rt-14-dev); the build itself uses gcc.
+TEST_APT_PACKAGES=(clang-14 libclang-rt-14-dev)
 missing=()
 for pkg in "${TEST_APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
