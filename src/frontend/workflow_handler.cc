@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "errand/common/limits.h"
 #include "errand/store/records.h"
 #include "spdlog/spdlog.h"
 #include "temporal/api/enums/v1/namespace.pb.h"
@@ -15,8 +16,6 @@ namespace {
 namespace ws = temporal::api::workflowservice::v1;
 namespace enums = temporal::api::enums::v1;
 
-// Temporal's blob size limit (limit.blobSize.error), announced to workers.
-constexpr int64_t kBlobSizeLimit = 2 * 1024 * 1024;
 constexpr int kDefaultNamespacePageSize = 100;
 
 void FillNamespace(const store::NamespaceRecord& record,

@@ -24,7 +24,7 @@ namespace {
     (google::protobuf::SetLogHandler(nullptr), true);
 
 namespace ws = temporal::api::workflowservice::v1;
-using errand::frontend::kMaxIdLength;
+using errand::kMaxIdLength;
 
 const errand::store::NamespaceRecord& Namespace() {
   static const errand::store::NamespaceRecord* const ns = [] {

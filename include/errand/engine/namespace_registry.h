@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "errand/common/clock.h"
+#include "errand/common/limits.h"
 #include "errand/store/records.h"
 #include "errand/store/store.h"
 
@@ -28,8 +29,6 @@ using store::NamespaceRecord;
 // Retention given to a namespace registered without one; the Temporal CLI's
 // default for `operator namespace create` is the same.
 inline constexpr absl::Duration kDefaultRetention = absl::Hours(72);
-// Longest ID Temporal accepts (limit.maxIDLength).
-inline constexpr size_t kMaxIdLength = 1000;
 
 struct NamespaceSpec {
   std::string name;

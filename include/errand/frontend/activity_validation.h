@@ -4,14 +4,12 @@
 #define ERRAND_FRONTEND_ACTIVITY_VALIDATION_H_
 
 #include "absl/status/statusor.h"
+#include "errand/common/limits.h"
 #include "errand/engine/activity_engine.h"
 #include "errand/store/records.h"
 #include "temporal/api/workflowservice/v1/request_response.pb.h"
 
 namespace errand::frontend {
-
-inline constexpr size_t kMaxIdLength = 1000;
-inline constexpr size_t kBlobSizeLimit = 2 * 1024 * 1024;
 
 // Checks and normalizes a start request into what the engine stores:
 // timeouts resolved, retry policy defaults filled, request ID assigned.
