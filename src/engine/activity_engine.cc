@@ -1,6 +1,7 @@
 #include "errand/engine/activity_engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <utility>
 
@@ -95,13 +96,7 @@ absl::Status ActivityEngine::Recover() {
   if (!parse_error.ok()) return parse_error;
   // Wait until every shard has re-queued what it was given, so that serving
   // starts with the backlog in place.
-  std::vector<std::future<void>> done;
-  for (auto& shard : shards_) {
-    auto promise = std::make_shared<std::promise<void>>();
-    done.push_back(promise->get_future());
-    shard->Submit([promise](Turn&) { promise->set_value(); });
-  }
-  for (auto& f : done) f.wait();
+  OnEveryShard([](Shard&) {});
   spdlog::info("recovered {} open activity executions", open);
   return absl::OkStatus();
 }
@@ -267,16 +262,23 @@ void ActivityEngine::Delete(const RunRef& ref, Reply<RecordSnapshot> reply) {
       });
 }
 
-size_t ActivityEngine::PendingTimers() {
-  std::vector<std::future<size_t>> counts;
+void ActivityEngine::OnEveryShard(const std::function<void(Shard&)>& fn) {
+  std::vector<std::future<void>> done;
   for (auto& shard : shards_) {
-    auto promise = std::make_shared<std::promise<size_t>>();
-    counts.push_back(promise->get_future());
+    auto promise = std::make_shared<std::promise<void>>();
+    done.push_back(promise->get_future());
     Shard* s = shard.get();
-    s->Submit([promise, s](Turn&) { promise->set_value(s->PendingTimers()); });
+    s->Submit([promise, s, &fn](Turn&) {
+      fn(*s);
+      promise->set_value();
+    });
   }
-  size_t total = 0;
-  for (auto& c : counts) total += c.get();
+  for (auto& f : done) f.wait();
+}
+
+size_t ActivityEngine::PendingTimers() {
+  std::atomic<size_t> total{0};
+  OnEveryShard([&total](Shard& shard) { total += shard.PendingTimers(); });
   return total;
 }
 

@@ -236,10 +236,8 @@ void Shard::Run() {
     while (!timers_by_deadline_.empty() &&
            timers_by_deadline_.begin()->first <= now) {
       auto first = timers_by_deadline_.begin();
-      const std::string key =
-          ExecutionKey(first->second.namespace_id, first->second.activity_id,
-                       first->second.run_id);
-      if (auto run = timers_of_run_.find(key); run != timers_of_run_.end()) {
+      if (auto run = timers_of_run_.find(KeyOf(first->second));
+          run != timers_of_run_.end()) {
         std::erase(run->second, first);
         if (run->second.empty()) timers_of_run_.erase(run);
       }
@@ -276,15 +274,17 @@ void Shard::RunTurn(std::deque<Command> commands,
   const absl::Time retry_at = clock_->Now() + kRetryAfterFailedWrite;
   if (!written) {
     for (PendingTimer& timer : due_timers) {
-      AddTimer(retry_at, std::move(timer));
+      std::string key = KeyOf(timer);
+      AddTimer(std::move(key), retry_at, std::move(timer));
     }
   }
   for (Turn::TakenTask& task : turn.taken_tasks_) {
     if (written && !task.even_if_written) continue;
-    AddTimer(
-        retry_at,
-        PendingTimer{std::move(task.namespace_id), std::move(task.activity_id),
-                     std::move(task.run_id), TimerKind::kDispatch, task.stamp});
+    PendingTimer dispatch{std::move(task.namespace_id),
+                          std::move(task.activity_id), std::move(task.run_id),
+                          TimerKind::kDispatch, task.stamp};
+    std::string key = KeyOf(dispatch);
+    AddTimer(std::move(key), retry_at, std::move(dispatch));
   }
 }
 
@@ -426,14 +426,12 @@ void Shard::Arm(const ActivityRecord& record, const Timer& timer,
       return true;
     });
   }
-  AddTimer(timer.deadline,
+  AddTimer(std::move(key), timer.deadline,
            PendingTimer{record.namespace_id(), record.activity_id(),
                         record.run_id(), timer.kind, timer.stamp});
 }
 
-void Shard::AddTimer(absl::Time deadline, PendingTimer timer) {
-  std::string key =
-      ExecutionKey(timer.namespace_id, timer.activity_id, timer.run_id);
+void Shard::AddTimer(std::string key, absl::Time deadline, PendingTimer timer) {
   auto it = timers_by_deadline_.emplace(deadline, std::move(timer));
   timers_of_run_[std::move(key)].push_back(it);
 }

@@ -86,6 +86,9 @@ class ActivityEngine {
  private:
   Shard& ShardFor(absl::string_view namespace_id,
                   absl::string_view activity_id);
+  // Runs `fn` in a turn of every shard, on the shards' threads, and waits
+  // for all of them.
+  void OnEveryShard(const std::function<void(Shard&)>& fn);
 
   store::Store* const store_;
   TimerThread* const timers_;

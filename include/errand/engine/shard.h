@@ -182,6 +182,9 @@ class Shard {
     int64_t stamp;
   };
   using TimerMap = std::multimap<absl::Time, PendingTimer>;
+  static std::string KeyOf(const PendingTimer& t) {
+    return ExecutionKey(t.namespace_id, t.activity_id, t.run_id);
+  }
 
   // After a failed write, what the turn had taken on (due timers, tasks
   // handed to pollers) is retried this much later, so that a failing disk
@@ -205,7 +208,8 @@ class Shard {
   // matching at once. Drops the run's timers for attempts before the
   // record's current one.
   void Arm(const ActivityRecord& record, const Timer& timer, absl::Time now);
-  void AddTimer(absl::Time deadline, PendingTimer timer);
+  // `key` is the run's ExecutionKey.
+  void AddTimer(std::string key, absl::Time deadline, PendingTimer timer);
   // Forgets every timer of the run at `key` (it closed or was deleted).
   void DropTimers(const std::string& key);
   void Dispatch(const ActivityRecord& record);
