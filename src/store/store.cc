@@ -24,13 +24,11 @@ constexpr size_t kBlockCacheBytes = 64 << 20;
 constexpr size_t kMemtableBudgetBytes = 128 << 20;
 constexpr size_t kWriteBufferBytes = 32 << 20;
 constexpr uint64_t kMaxWalBytes = 256 << 20;
-// After a full disk, a resume (which flushes every memtable) is not tried
+// After a full disk, a reopen (which flushes what the WAL holds) is not tried
 // until at least this much space is free again.
 constexpr uint64_t kResumeMinFreeBytes = 1 << 20;
 // While free space stays low, the warning is repeated this often.
 constexpr absl::Duration kLowSpaceRewarnInterval = absl::Minutes(10);
-// Never written with the WAL and never read: see Store::guard_needed_.
-constexpr char kWalGuardKey[] = "~store.wal_guard";
 
 constexpr std::array<const char*, kTableCount> kTableNames = {
     "default",      "namespaces", "executions",
@@ -113,26 +111,45 @@ std::string Bytes(uint64_t bytes) {
 
 }  // namespace
 
-// Reports to the store what it needs to keep resuming safe; see the members
-// it sets. Called on RocksDB's threads and on writers' threads.
+struct Store::Db {
+  std::unique_ptr<rocksdb::DB> db;
+  // Opened for reads only, after a reopen for writing failed.
+  bool read_only = false;
+  std::array<rocksdb::ColumnFamilyHandle*, kTableCount> handles{};
+
+  rocksdb::ColumnFamilyHandle* handle(Table table) const {
+    return handles[static_cast<int>(table)];
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> all_handles() const {
+    return {handles.begin(), handles.end()};
+  }
+  ~Db() {
+    if (!db) return;
+    for (auto* h : handles) {
+      if (h != nullptr) db->DestroyColumnFamilyHandle(h);
+    }
+    // Does not flush (avoid_flush_during_shutdown): a flush over a failed
+    // WAL would make the error permanent, and the WAL has everything.
+    db->Close();
+  }
+};
+
+// Keeps RocksDB from resuming on its own after errors that stop writes: the
+// store reopens instead (see store.h). Lesser errors (a compaction that ran
+// out of space) are left to RocksDB, which clears them when space is back.
+// It also notes errors RocksDB calls unrecoverable: the store then leaves
+// writes off until the server restarts rather than reopening by itself.
 class Store::Listener final : public rocksdb::EventListener {
  public:
-  explicit Listener(Store* store) : store_(store) {}
+  explicit Listener(std::atomic<bool>* fatal) : fatal_(fatal) {}
 
-  void OnMemTableSealed(const rocksdb::MemTableInfo& info) override {
-    if (info.cf_name == kTableNames[static_cast<int>(Table::kMeta)]) {
-      store_->guard_needed_.store(true, std::memory_order_release);
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason,
+                         rocksdb::Status* bg_error) override {
+    if (bg_error->severity() >= rocksdb::Status::Severity::kFatalError) {
+      fatal_->store(true, std::memory_order_release);
     }
-    // A switch after a failed WAL write always starts a new WAL (the failed
-    // one is not empty), so the failed writer is no longer appended to.
-    // Seals are serialized with writes, after the error they follow.
-    store_->wal_failed_.store(false, std::memory_order_release);
   }
 
-  // The store resumes from errors that stop writes itself (MaybeResume):
-  // RocksDB's own recovery of a full disk polls every 5 s, and while it
-  // runs DB::Resume only answers Busy. Lesser errors (a compaction that ran
-  // out of space) are left to RocksDB, which clears them when space is back.
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason reason,
                             rocksdb::Status bg_error,
                             bool* auto_recovery) override {
@@ -142,15 +159,27 @@ class Store::Listener final : public rocksdb::EventListener {
   }
 
  private:
-  Store* const store_;
+  std::atomic<bool>* const fatal_;
 };
 
 void Batch::Put(Table table, absl::string_view key, absl::string_view value) {
-  batch_.Put(store_->handle(table), ToSlice(key), ToSlice(value));
+  // Column family IDs stay the same when the database is reopened, so a
+  // batch built before a reopen is written to the new one as it is.
+  std::shared_ptr<const Store::Db> db = store_->CurrentDb();
+  if (db == nullptr) {
+    detached_ = true;
+    return;
+  }
+  batch_.Put(db->handle(table), ToSlice(key), ToSlice(value));
 }
 
 void Batch::Delete(Table table, absl::string_view key) {
-  batch_.Delete(store_->handle(table), ToSlice(key));
+  std::shared_ptr<const Store::Db> db = store_->CurrentDb();
+  if (db == nullptr) {
+    detached_ = true;
+    return;
+  }
+  batch_.Delete(db->handle(table), ToSlice(key));
 }
 
 Store::Store(StoreOptions options, DataDirLock lock)
@@ -164,23 +193,30 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   if (store->options_.clock == nullptr) {
     store->options_.clock = SystemClock::Get();
   }
-  store->listener_ = std::make_shared<Listener>(store.get());
+  store->listener_ = std::make_shared<Listener>(&store->failure_fatal_);
+  auto db = OpenDb(store->options_, store->listener_, /*read_only=*/false);
+  if (!db.ok()) return db.status();
+  store->Install(std::move(*db));
+  store->MaybeCheckFreeSpace();
+  return store;
+}
 
+absl::StatusOr<std::unique_ptr<Store::Db>> Store::OpenDb(
+    const StoreOptions& options, std::shared_ptr<Listener> listener,
+    bool read_only) {
   rocksdb::DBOptions db_options;
   if (options.env) db_options.env = options.env.get();
   // RocksDB's info log goes to spdlog, never to a file: see rocks_logger.h.
   db_options.info_log = std::make_shared<RocksLogger>();
-  db_options.listeners.push_back(store->listener_);
+  db_options.listeners.push_back(std::move(listener));
   // A failed WAL write must stop writes (RocksDB's default, stated because
   // without it RocksDB would go on appending after a torn record, and
   // recovery would stop at that record, dropping what came after).
   db_options.paranoid_checks = true;
-  // No automatic resume of retryable I/O errors: the store resumes itself
-  // (MaybeResume), and RocksDB's thread would make DB::Resume answer Busy.
+  // No automatic resume of retryable I/O errors: the store reopens instead.
   db_options.max_bgerror_resume_count = 0;
   // Close does not flush: the server flushes on shutdown when writes work,
-  // and a flush over a failed WAL makes the error permanent. The WAL-less
-  // guard write (see guard_needed_) would otherwise make Close flush.
+  // and a flush over a failed WAL makes the error permanent.
   db_options.avoid_flush_during_shutdown = true;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -234,56 +270,108 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
   const rocksdb::Status s =
-      rocksdb::DB::Open(db_options, db_path, descriptors, &handles, &raw_db);
+      read_only ? rocksdb::DB::OpenForReadOnly(db_options, db_path, descriptors,
+                                               &handles, &raw_db)
+                : rocksdb::DB::Open(db_options, db_path, descriptors, &handles,
+                                    &raw_db);
   if (IsNoSpace(s)) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "opening store at ", db_path, ": no space left on the device holding ",
         "the data directory; free space and start again (", s.ToString(), ")"));
   }
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening store at ", db_path));
-
-  store->db_.reset(raw_db);
-  store->all_handles_ = handles;
-  for (int i = 0; i < kTableCount; ++i) store->handles_[i] = handles[i];
-  // RocksDB flushed what it recovered, so every memtable is empty now.
-  {
-    // Nothing else has the store yet; the lock is for the analysis only.
-    absl::ReaderMutexLock lock(&store->write_mu_);
-    store->PlaceWalGuard();
-  }
-  store->MaybeCheckFreeSpace();
-  return store;
+  auto db = std::make_unique<Db>();
+  db->db.reset(raw_db);
+  db->read_only = read_only;
+  for (int i = 0; i < kTableCount; ++i) db->handles[i] = handles[i];
+  return db;
 }
 
 Store::~Store() {
-  if (!db_) return;
-  for (auto* h : all_handles_) db_->DestroyColumnFamilyHandle(h);
-  db_->Close();
+  std::shared_ptr<const Db> last;
+  {
+    absl::MutexLock lock(&db_mu_);
+    closing_ = true;
+    last = std::move(db_);
+  }
+  // Nothing else holds the database once its users are gone: this closes it.
+}
+
+std::shared_ptr<const Store::Db> Store::CurrentDb() const {
+  absl::ReaderMutexLock lock(&db_mu_);
+  return db_;
+}
+
+void Store::Install(std::unique_ptr<Db> db) {
+  std::shared_ptr<const Db> shared(
+      db.release(), [this](const Db* old) { Retired(const_cast<Db*>(old)); });
+  {
+    absl::MutexLock lock(&db_mu_);
+    std::swap(db_, shared);
+  }
+  // `shared` now holds what was current (nothing, in practice); let go of it
+  // outside the lock, since letting go of a database can retire it.
+}
+
+void Store::Retired(Db* db) {
+  delete db;
+  bool reopen = false;
+  {
+    absl::MutexLock lock(&db_mu_);
+    reopen = !closing_ && reopening_;
+  }
+  if (reopen) OpenAgain();
+}
+
+void Store::OpenAgain() {
+  auto opened = OpenDb(options_, listener_, /*read_only=*/false);
+  if (!opened.ok()) {
+    // Reads go on from the database opened read-only (which writes nothing,
+    // so needs no space); the next due write tries again.
+    spdlog::warn(
+        "store: reopening the database for writing failed, trying again "
+        "later: {}",
+        opened.status().ToString());
+    opened = OpenDb(options_, listener_, /*read_only=*/true);
+    if (!opened.ok()) {
+      spdlog::error("store: opening the database read-only failed too: {}",
+                    opened.status().ToString());
+    }
+  }
+  const bool writable = opened.ok() && !(*opened)->read_only;
+  if (opened.ok()) Install(std::move(*opened));
+  {
+    absl::MutexLock lock(&db_mu_);
+    reopening_ = false;
+  }
+  if (writable && writes_failing_.exchange(false)) {
+    spdlog::info("store writes resumed (database reopened)");
+  }
+}
+
+absl::Status Store::NoDbStatus(absl::string_view what) const {
+  return absl::UnavailableError(
+      absl::StrCat(what,
+                   " failed: the store is reopening its database after "
+                   "a write error; try again"));
+}
+
+Batch Store::NewBatch() {
+  if (writes_failing_.load(std::memory_order_acquire)) MaybeReopen();
+  return Batch(this);
 }
 
 absl::Status Store::Write(Batch& batch) {
   MaybeCheckFreeSpace();
-  if (writes_failing_.load(std::memory_order_acquire)) MaybeResume();
-  rocksdb::Status s;
-  {
-    absl::ReaderMutexLock lock(&write_mu_);
-    if (guard_needed_.load(std::memory_order_acquire)) PlaceWalGuard();
-    rocksdb::WriteOptions write_options;
-    write_options.sync = options_.sync;
-    s = db_->Write(write_options, &batch.batch_);
-    // A write that reached the WAL and failed there gets RocksDB's I/O
-    // status as it came (no severity); writes refused because writes are
-    // stopped get the stored background error, which carries one. Noted
-    // under the lock, so before any resume can switch the WAL.
-    if (s.IsIOError() && s.severity() == rocksdb::Status::Severity::kNoError) {
-      wal_failed_.store(true, std::memory_order_release);
-    }
+  std::shared_ptr<const Db> db = CurrentDb();
+  if (db == nullptr || db->read_only || batch.detached_) {
+    absl::MutexLock lock(&failure_mu_);
+    return last_failure_.ok() ? NoDbStatus("store write") : last_failure_;
   }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  const rocksdb::Status s = db->db->Write(write_options, &batch.batch_);
   if (!s.ok()) return WriteFailed(s);
-  if (writes_failing_.load(std::memory_order_acquire) &&
-      writes_failing_.exchange(false)) {
-    spdlog::info("store writes resumed");
-  }
   return absl::OkStatus();
 }
 
@@ -295,6 +383,13 @@ absl::Status Store::WriteFailed(const rocksdb::Status& s) {
     return status;
   }
   failing_for_space_.store(IsNoSpace(s), std::memory_order_release);
+  if (s.severity() >= rocksdb::Status::Severity::kFatalError) {
+    failure_fatal_.store(true, std::memory_order_release);
+  }
+  {
+    absl::MutexLock lock(&failure_mu_);
+    last_failure_ = status;
+  }
   if (!writes_failing_.exchange(true)) {
     next_resume_ns_.store(
         absl::ToUnixNanos(options_.clock->Now() + kResumeInterval),
@@ -307,71 +402,38 @@ absl::Status Store::WriteFailed(const rocksdb::Status& s) {
   return status;
 }
 
-void Store::MaybeResume() {
+void Store::MaybeReopen() {
+  if (failure_fatal_.load(std::memory_order_acquire)) return;
   const absl::Time now = options_.clock->Now();
   if (absl::ToUnixNanos(now) <
       next_resume_ns_.load(std::memory_order_acquire)) {
     return;
   }
-  // Exclusive: no write is between RocksDB and the WAL while it resumes, and
-  // none reaches the WAL before the guard is back.
-  absl::MutexLock lock(&write_mu_);
-  if (!writes_failing_.load(std::memory_order_acquire) ||
-      absl::ToUnixNanos(now) <
-          next_resume_ns_.load(std::memory_order_acquire)) {
-    return;  // another writer resumed or tried meanwhile
+  // One writer per interval goes on; the others write (and fail) as before.
+  int64_t due = next_resume_ns_.load(std::memory_order_acquire);
+  if (absl::ToUnixNanos(now) < due ||
+      !next_resume_ns_.compare_exchange_strong(
+          due, absl::ToUnixNanos(now + kResumeInterval))) {
+    return;
   }
-  next_resume_ns_.store(absl::ToUnixNanos(now + kResumeInterval),
-                        std::memory_order_release);
   if (failing_for_space_.load(std::memory_order_acquire)) {
     auto free = FreeBytes();
     if (free.ok() && *free < kResumeMinFreeBytes) return;
   }
-  if (wal_failed_.load(std::memory_order_acquire) && AllMemtablesEmpty()) {
-    // The guard should make this impossible; if it happens anyway, resuming
-    // would make RocksDB append to the failed WAL file and abort.
-    if (!resume_blocked_logged_.exchange(true)) {
-      spdlog::critical(
-          "store writes cannot resume in this process (a WAL write failed "
-          "while every memtable was empty); restart errand to resume "
-          "writes, nothing acknowledged is lost");
-    }
+  std::shared_ptr<const Db> old;
+  {
+    absl::MutexLock lock(&db_mu_);
+    if (reopening_ || closing_) return;
+    reopening_ = true;
+    old = std::move(db_);
+  }
+  if (old == nullptr) {
+    OpenAgain();  // an earlier reopen failed to open
     return;
   }
-  const rocksdb::Status s = db_->Resume();
-  if (!s.ok()) {
-    spdlog::debug("store resume failed: {}", s.ToString());
-    return;
-  }
-  wal_failed_.store(false, std::memory_order_release);
-  PlaceWalGuard();
-  if (writes_failing_.exchange(false)) spdlog::info("store writes resumed");
-}
-
-void Store::PlaceWalGuard() {
-  guard_needed_.store(false, std::memory_order_release);
-  rocksdb::WriteOptions write_options;
-  write_options.disableWAL = true;
-  rocksdb::WriteBatch guard;
-  rocksdb::Status s = guard.Delete(handle(Table::kMeta), kWalGuardKey);
-  if (s.ok()) s = db_->Write(write_options, &guard);
-  if (!s.ok()) {
-    // Writes are stopped; the next write (or resume) tries again.
-    guard_needed_.store(true, std::memory_order_release);
-    spdlog::debug("store: placing the WAL guard failed: {}", s.ToString());
-  }
-}
-
-bool Store::AllMemtablesEmpty() const {
-  for (auto* h : all_handles_) {
-    uint64_t entries = 0;
-    if (!db_->GetIntProperty(h, "rocksdb.num-entries-active-mem-table",
-                             &entries) ||
-        entries > 0) {
-      return false;
-    }
-  }
-  return true;
+  // Whoever lets go of the old database last closes and reopens it
+  // (Retired); readers meanwhile get UNAVAILABLE, writers the last failure.
+  old.reset();
 }
 
 absl::StatusOr<uint64_t> Store::FreeBytes() const {
@@ -452,9 +514,11 @@ absl::Status Store::CheckFreeSpaceFloor() const {
 
 absl::StatusOr<std::optional<std::string>> Store::Get(
     Table table, absl::string_view key) const {
+  std::shared_ptr<const Db> db = CurrentDb();
+  if (db == nullptr) return NoDbStatus("store read");
   std::string value;
-  const rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), handle(table), ToSlice(key), &value);
+  const rocksdb::Status s = db->db->Get(
+      rocksdb::ReadOptions(), db->handle(table), ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) {
     spdlog::warn("store read failed: {}", s.ToString());
@@ -467,8 +531,10 @@ absl::Status Store::Scan(
     Table table, absl::string_view prefix,
     const std::function<bool(absl::string_view, absl::string_view)>& visit,
     absl::string_view after) const {
+  std::shared_ptr<const Db> db = CurrentDb();
+  if (db == nullptr) return NoDbStatus("store scan");
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), handle(table)));
+      db->db->NewIterator(rocksdb::ReadOptions(), db->handle(table)));
   const bool resume = !after.empty() && after > prefix;
   it->Seek(ToSlice(resume ? after : prefix));
   if (resume && it->Valid() && it->key() == ToSlice(after)) it->Next();
@@ -489,15 +555,15 @@ absl::Status Store::Scan(
 }
 
 absl::Status Store::Flush() {
-  absl::MutexLock lock(&write_mu_);
-  if (writes_failing_.load(std::memory_order_acquire) ||
-      wal_failed_.load(std::memory_order_acquire)) {
+  std::shared_ptr<const Db> db = CurrentDb();
+  if (writes_failing_.load(std::memory_order_acquire) || db == nullptr) {
     return absl::UnavailableError(
         "store flush skipped: writes are failing (the WAL has everything "
         "acknowledged)");
   }
   rocksdb::FlushOptions flush_options;
-  return FromRocks(db_->Flush(flush_options, all_handles_), "store flush");
+  return FromRocks(db->db->Flush(flush_options, db->all_handles()),
+                   "store flush");
 }
 
 }  // namespace errand::store

@@ -38,7 +38,8 @@ enum class FaultKind {
   // A full disk, reported as the POSIX file system reports ENOSPC.
   kNoSpace,
   // A transient device error: an IOError marked retryable, which RocksDB
-  // treats as a hard error that DB::Resume clears once the fault is gone.
+  // treats as a hard error that the store clears (by reopening) once the
+  // fault is gone.
   kIOError,
   // An IOError RocksDB does not retry (what the POSIX file system reports
   // for EIO): writes stay off until the database is reopened.

@@ -6,8 +6,12 @@
 // Faults: a write that fails is never acknowledged. A full disk answers
 // RESOURCE_EXHAUSTED, other I/O errors UNAVAILABLE, with messages that name
 // the data directory rather than RocksDB's files. Reads keep working while
-// writes fail, and writes resume without a restart once the fault clears
-// (the store calls DB::Resume, at most once a second, from the write path).
+// writes fail. Writes resume without a restart once the fault clears: the
+// store reopens its database in the process, which is what a restart would
+// do (replay the WAL up to the failed write, flush, start a new WAL). It
+// tries at most once a second, from the write path. RocksDB's own DB::Resume
+// is never called: in 7.8 it can wait for ever for a flush that a background
+// job, started while writes were stopped, left queued but never scheduled.
 #ifndef ERRAND_STORE_STORE_H_
 #define ERRAND_STORE_STORE_H_
 
@@ -65,7 +69,7 @@ inline constexpr uint64_t kLowFreeSpaceWarningBytes = uint64_t{1} << 30;
 // Free space is looked up at most this often; in between the last figure
 // serves.
 inline constexpr absl::Duration kFreeSpaceCheckInterval = absl::Seconds(2);
-// While writes fail, DB::Resume is tried at most this often.
+// While writes fail, reopening the database is tried at most this often.
 inline constexpr absl::Duration kResumeInterval = absl::Seconds(1);
 
 // Collects changes to apply atomically with Store::Write.
@@ -73,13 +77,16 @@ class Batch {
  public:
   void Put(Table table, absl::string_view key, absl::string_view value);
   void Delete(Table table, absl::string_view key);
-  bool empty() const { return batch_.Count() == 0; }
+  bool empty() const { return batch_.Count() == 0 && !detached_; }
 
  private:
   friend class Store;
   explicit Batch(const class Store* store) : store_(store) {}
   const class Store* store_;
   rocksdb::WriteBatch batch_;
+  // A change was dropped because the store was reopening: Write refuses the
+  // batch.
+  bool detached_ = false;
 };
 
 class Store {
@@ -93,7 +100,9 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  Batch NewBatch() const { return Batch(this); }
+  // While writes fail, this is where a due reopen starts, so that the batch
+  // is built against the reopened database.
+  Batch NewBatch();
   // Applies the batch atomically; with sync, it is on disk when this returns
   // OK. Any error means the batch may or may not be stored, never that it
   // is acknowledged: RESOURCE_EXHAUSTED when the disk is full, UNAVAILABLE
@@ -131,24 +140,35 @@ class Store {
  private:
   friend class Batch;
   class Listener;
+  // One open RocksDB database and its tables' handles; closed when
+  // destroyed.
+  struct Db;
   enum class SpaceState { kOk, kLow, kBelowFloor };
 
   Store(StoreOptions options, DataDirLock lock);
-  rocksdb::ColumnFamilyHandle* handle(Table table) const {
-    return handles_[static_cast<int>(table)];
-  }
+  static absl::StatusOr<std::unique_ptr<Db>> OpenDb(
+      const StoreOptions& options, std::shared_ptr<Listener> listener,
+      bool read_only);
+  // The open database; null while it is being reopened, read-only after a
+  // reopen for writing failed (until one succeeds). Callers hold the result
+  // only for the call they make.
+  std::shared_ptr<const Db> CurrentDb() const ABSL_LOCKS_EXCLUDED(db_mu_);
+  // Makes `db` the current database. Its shared_ptr's deleter is Retired.
+  void Install(std::unique_ptr<Db> db) ABSL_LOCKS_EXCLUDED(db_mu_);
+  // Called with the old database once nobody holds it: closes it and, unless
+  // the store is closing, opens it again.
+  void Retired(Db* db);
+  void OpenAgain() ABSL_LOCKS_EXCLUDED(db_mu_);
+  // What callers get while there is no database.
+  absl::Status NoDbStatus(absl::string_view what) const;
 
   // Maps a failed write to the caller's status and logs the first failure
   // of a run of them.
   absl::Status WriteFailed(const rocksdb::Status& s);
-  // Tries DB::Resume when writes are failing and the last try is at least
-  // kResumeInterval old.
-  void MaybeResume() ABSL_LOCKS_EXCLUDED(write_mu_);
-  // Puts a WAL-less tombstone in the meta table's memtable; see
-  // guard_needed_. Under write_mu_ (shared by writes, exclusive by a
-  // resume), so that no resume runs between the guard and the write after.
-  void PlaceWalGuard() ABSL_SHARED_LOCKS_REQUIRED(write_mu_);
-  bool AllMemtablesEmpty() const;
+  // Starts a reopen when writes are failing, the fault allows it and the
+  // last try is at least kResumeInterval old. The reopen runs on the thread
+  // that lets go of the old database last: usually this one, right away.
+  void MaybeReopen() ABSL_LOCKS_EXCLUDED(db_mu_);
   // Looks free space up again when the last figure is older than
   // kFreeSpaceCheckInterval, logging when it crosses a threshold.
   void MaybeCheckFreeSpace() const;
@@ -156,30 +176,28 @@ class Store {
 
   StoreOptions options_;
   DataDirLock lock_;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::array<rocksdb::ColumnFamilyHandle*, kTableCount> handles_{};
-  std::vector<rocksdb::ColumnFamilyHandle*> all_handles_;
+  std::shared_ptr<Listener> listener_;
 
-  // Writes hold it shared. A resume holds it exclusively, so that no write
-  // reaches the WAL between a resume and the guard placed after it.
-  absl::Mutex write_mu_;
+  mutable absl::Mutex db_mu_;
+  std::shared_ptr<const Db> db_ ABSL_GUARDED_BY(db_mu_);
+  // From taking the old database out until the new one is in (or its open
+  // failed): no second reopen starts meanwhile.
+  bool reopening_ ABSL_GUARDED_BY(db_mu_) = false;
+  // Set by the destructor: the database retired then is not reopened.
+  bool closing_ ABSL_GUARDED_BY(db_mu_) = false;
+
   std::atomic<bool> writes_failing_{false};
-  // Whether the last failure was a full disk (a resume waits for space).
+  // Whether the last failure was a full disk (a reopen waits for space).
   std::atomic<bool> failing_for_space_{false};
-  // Unix nanoseconds of the earliest next resume attempt.
+  // Whether RocksDB called the last failure unrecoverable: writes then stay
+  // off until the server restarts.
+  std::atomic<bool> failure_fatal_{false};
+  // Unix nanoseconds of the earliest next reopen attempt.
   std::atomic<int64_t> next_resume_ns_{0};
-  // RocksDB 7.8 switches to a new WAL on resume only if some column family's
-  // active memtable holds data; otherwise it keeps appending to the WAL file
-  // whose write failed, and its writer asserts on the next append (an abort
-  // in builds with assertions, such as Debian's). So the meta table always
-  // holds one WAL-less tombstone: placed at open and again after each time
-  // its memtable is sealed (flag set by the listener), before the next write.
-  std::atomic<bool> guard_needed_{true};
-  // A WAL append or sync failed, and RocksDB has not switched to a new WAL
-  // since: a resume now is safe only if some memtable holds data.
-  std::atomic<bool> wal_failed_{false};
-  // Set once the "cannot resume" state has been logged.
-  std::atomic<bool> resume_blocked_logged_{false};
+  mutable absl::Mutex failure_mu_;
+  // The status of the last failed write, for writes made while the
+  // database is being reopened.
+  absl::Status last_failure_ ABSL_GUARDED_BY(failure_mu_);
 
   mutable std::atomic<uint64_t> free_bytes_{UINT64_MAX};
   mutable std::atomic<int64_t> next_space_check_ns_{0};
@@ -187,7 +205,6 @@ class Store {
   mutable SpaceState space_state_ ABSL_GUARDED_BY(space_mu_) = SpaceState::kOk;
   mutable absl::Time last_space_warning_ ABSL_GUARDED_BY(space_mu_) =
       absl::InfinitePast();
-  std::shared_ptr<Listener> listener_;
 };
 
 }  // namespace errand::store
