@@ -2,11 +2,10 @@
 
 #include <utility>
 
-#include "absl/time/clock.h"
-
 namespace errand {
 
-TimerThread::TimerThread() : thread_([this] { Run(); }) {}
+TimerThread::TimerThread(const Clock* clock)
+    : clock_(clock), thread_([this] { Run(); }) {}
 
 TimerThread::~TimerThread() {
   {
@@ -46,9 +45,9 @@ void TimerThread::Run() {
       if (timers_.empty()) return false;
       return earliest_seen == nullptr || timers_.begin()->first.first < wake;
     };
-    mu_.AwaitWithDeadline(absl::Condition(&changed), wake);
+    clock_->AwaitWithDeadline(mu_, absl::Condition(&changed), wake);
     if (stopping_) return;
-    const absl::Time now = absl::Now();
+    const absl::Time now = clock_->Now();
     while (!timers_.empty() && timers_.begin()->first.first <= now) {
       auto node = timers_.extract(timers_.begin());
       deadline_of_.erase(node.key().second);

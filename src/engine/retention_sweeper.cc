@@ -87,7 +87,8 @@ void RetentionSweeper::Start() {
     while (true) {
       {
         absl::MutexLock lock(&mu_);
-        mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval);
+        clock_->AwaitWithDeadline(mu_, absl::Condition(&stopping_),
+                                  clock_->Now() + options_.interval);
         if (stopping_) return;
       }
       auto swept = SweepOnce();

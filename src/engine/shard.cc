@@ -227,7 +227,7 @@ void Shard::Run() {
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !queue_.empty();
       };
-      mu_.AwaitWithDeadline(absl::Condition(&ready), wake);
+      clock_->AwaitWithDeadline(mu_, absl::Condition(&ready), wake);
       commands.swap(queue_);
       stopping = stopping_;
     }

@@ -61,7 +61,8 @@ const google::protobuf::ServiceDescriptor* FindService(
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
+                                                      const Clock* clock) {
   std::unique_ptr<Server> server(new Server());
   server->config_ = config;
 
@@ -69,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   store_options.data_dir = config.data_dir;
   store_options.sync = config.sync;
   store_options.min_free_bytes = config.min_free_space;
+  store_options.clock = clock;
   auto store = store::Store::Open(store_options);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
@@ -81,7 +83,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   server->cluster_id_ = *cluster_id;
 
   auto namespaces =
-      engine::NamespaceRegistry::Load(server->store_.get(), SystemClock::Get());
+      engine::NamespaceRegistry::Load(server->store_.get(), clock);
   if (!namespaces.ok()) return namespaces.status();
   server->namespaces_ = std::move(*namespaces);
   for (const NamespaceConfig& ns : config.namespaces) {
@@ -94,19 +96,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
     }
   }
 
-  server->timers_ = std::make_unique<TimerThread>();
+  server->timers_ = std::make_unique<TimerThread>(clock);
   server->matcher_ = std::make_unique<matching::Matcher>(server->timers_.get());
   server->engine_ = std::make_unique<engine::ActivityEngine>(
       config.shards, server->store_.get(), server->matcher_.get(),
-      server->timers_.get(), SystemClock::Get());
+      server->timers_.get(), clock);
   if (absl::Status s = server->engine_->Recover(); !s.ok()) return s;
   server->retention_ = std::make_unique<engine::RetentionSweeper>(
       server->store_.get(), server->namespaces_.get(), server->engine_.get(),
-      SystemClock::Get(),
+      clock,
       engine::RetentionOptions{.interval = config.retention_sweep_interval,
                                .jitter = config.retention_jitter});
   server->retention_->Start();
-  server->lister_ = std::make_unique<visibility::Lister>(server->store_.get());
+  server->lister_ =
+      std::make_unique<visibility::Lister>(server->store_.get(), clock);
   server->scan_executor_ =
       std::make_unique<BoundedExecutor>(kScanThreads, kMaxQueuedScans);
   server->empty_polls_ =
@@ -132,7 +135,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   activity_deps.engine = server->engine_.get();
   activity_deps.matcher = server->matcher_.get();
   activity_deps.lister = server->lister_.get();
-  activity_deps.clock = SystemClock::Get();
+  activity_deps.clock = clock;
   activity_deps.scan_executor = server->scan_executor_.get();
   activity_deps.list_scan_rows = config.list_scan_rows;
   activity_deps.count_scan_rows = config.count_scan_rows;

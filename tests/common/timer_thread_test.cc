@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "errand/common/clock.h"
 
 namespace errand {
 namespace {
@@ -46,6 +49,57 @@ TEST(TimerThreadTest, CancelledTimerDoesNotRun) {
                   [&] { later.Notify(); });
   ASSERT_TRUE(later.WaitForNotificationWithTimeout(absl::Seconds(5)));
   EXPECT_FALSE(ran);
+}
+
+// On a FakeClock, timers fire when the test moves time past them, and not
+// before: nothing waits in real time.
+TEST(TimerThreadTest, FakeClockFiresTimersWhenMovedPastThem) {
+  FakeClock clock;
+  TimerThread timers(&clock);
+  std::atomic<int> fired{0};
+  absl::Notification second;
+  timers.Schedule(clock.Now() + absl::Hours(1), [&] { ++fired; });
+  timers.Schedule(clock.Now() + absl::Hours(2), [&] {
+    ++fired;
+    second.Notify();
+  });
+  // Advance wakes the timer thread, which looks at the time under its lock
+  // before Advance returns: when nothing is due it goes back to waiting.
+  clock.Advance(absl::Minutes(59));
+  EXPECT_EQ(fired, 0);
+  clock.Advance(absl::Minutes(61));
+  ASSERT_TRUE(second.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(fired, 2);
+}
+
+TEST(FakeClockTest, AwaitEndsOnTheConditionOrWhenTimeReachesTheDeadline) {
+  FakeClock clock;
+  absl::Mutex mu;
+  bool flag = false;
+  std::atomic<int> phase{0};
+  std::thread waiter([&] {
+    absl::MutexLock lock(&mu);
+    // Ends by time.
+    EXPECT_FALSE(clock.AwaitWithDeadline(mu, absl::Condition(&flag),
+                                         clock.Now() + absl::Seconds(10)));
+    phase = 1;
+    // Ends by the condition, long before its deadline.
+    EXPECT_TRUE(clock.AwaitWithDeadline(mu, absl::Condition(&flag),
+                                        clock.Now() + absl::Hours(10)));
+    phase = 2;
+  });
+  while (clock.waiters() == 0) std::this_thread::yield();
+  clock.Advance(absl::Seconds(9));
+  EXPECT_EQ(phase, 0);
+  clock.Advance(absl::Seconds(1));
+  while (phase != 1 || clock.waiters() == 0) std::this_thread::yield();
+  {
+    absl::MutexLock lock(&mu);
+    flag = true;
+  }
+  waiter.join();
+  EXPECT_EQ(phase, 2);
+  EXPECT_EQ(clock.waiters(), 0);
 }
 
 }  // namespace

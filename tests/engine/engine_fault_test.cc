@@ -22,18 +22,20 @@ class EngineFaultTest : public EngineHarness {
   store::StoreOptions StoreOptionsForTest() override {
     store::StoreOptions options{dir_.string(), true};
     options.env = env_;
-    // The store paces its resume attempts by this clock; the engine runs on
-    // real time (a failed turn's retry comes a second later).
-    options.clock = &store_clock_;
+    // One clock paces the store's resume attempts and drives the engine (a
+    // failed turn's retry comes a second later).
+    options.clock = &clock_;
     return options;
   }
-  // Lets the store try to resume on its next write.
+  const Clock* EngineClock() override { return &clock_; }
+  // Lets the store try to resume on its next write, and the engine retry
+  // what failed turns had taken on.
   void FaultGone() {
     fs_->Clear();
-    store_clock_.Advance(store::kResumeInterval);
+    clock_.Advance(store::kResumeInterval);
   }
 
-  FakeClock store_clock_;
+  FakeClock clock_;
   std::shared_ptr<FaultInjectionFs> fs_ = std::make_shared<FaultInjectionFs>();
   std::shared_ptr<rocksdb::Env> env_ = fs_->NewEnv();
 };
@@ -88,6 +90,9 @@ TEST_F(EngineFaultTest, TaskTakenByAPollWhileWritesFailGoesBackToItsQueue) {
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(matcher_->BacklogSize({"ns", "tq"}), 0u);
+  // A turn on every shard after the failed one (whose reply came before it
+  // ended): the task's return is armed, a second later.
+  EXPECT_EQ(engine_->PendingTimers(), 1u);
 
   // The task comes back (a second later) and the next poll gets it.
   FaultGone();
@@ -107,21 +112,28 @@ TEST_F(EngineFaultTest, TimerDueWhileWritesFailFiresOnceTheyResume) {
   ASSERT_TRUE(Start(std::move(r)).ok());
   fs_->FailAlways(FaultOp::kWrite, FaultKind::kNoSpace);
   // The schedule-to-start timer fires, and the turn that times the run out
-  // cannot be written.
-  absl::SleepFor(absl::Milliseconds(600));
+  // cannot be written: the timer is armed again, a second later.
+  clock_.Advance(absl::Milliseconds(300));
+  ASSERT_TRUE(Eventually([&] { return fs_->injected(FaultOp::kWrite) > 0; }));
+  // A turn on every shard, queued after the failed one: it is over.
+  EXPECT_EQ(engine_->PendingTimers(), 1u);
   auto during = Describe("a");
   ASSERT_TRUE(during.ok());
   EXPECT_EQ(during->status(), store::v1::ACTIVITY_STATUS_SCHEDULED);
-  EXPECT_GT(fs_->injected(FaultOp::kWrite), 0);
 
   FaultGone();
-  std::promise<absl::StatusOr<RecordSnapshot>> closed;
+  auto closed =
+      std::make_shared<std::promise<absl::StatusOr<RecordSnapshot>>>();
   engine_->Watch({"ns", "a", "", std::nullopt}, 0, /*closed_only=*/true,
-                 absl::Now() + absl::Seconds(10),
-                 [&](absl::StatusOr<RecordSnapshot> s) {
-                   closed.set_value(std::move(s));
+                 clock_.Now() + absl::Seconds(10),
+                 [closed](absl::StatusOr<RecordSnapshot> s) {
+                   closed->set_value(std::move(s));
                  });
-  auto record = closed.get_future().get();
+  auto answer = closed->get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(30)),
+            std::future_status::ready)
+      << "the timer was lost with the failed write";
+  auto record = answer.get();
   ASSERT_TRUE(record.ok()) << record.status();
   ASSERT_NE(*record, nullptr) << "the timer was lost with the failed write";
   EXPECT_EQ((*record)->status(), store::v1::ACTIVITY_STATUS_TIMED_OUT);

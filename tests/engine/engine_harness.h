@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "errand/common/uuid.h"
 #include "errand/engine/activity_engine.h"
@@ -52,9 +53,10 @@ class EngineHarness : public ::testing::Test {
     auto store = store::Store::Open(StoreOptionsForTest());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
-    matcher_ = std::make_unique<matching::Matcher>(&timers_);
+    timers_ = std::make_unique<TimerThread>(EngineClock());
+    matcher_ = std::make_unique<matching::Matcher>(timers_.get());
     engine_ = std::make_unique<ActivityEngine>(2, store_.get(), matcher_.get(),
-                                               &timers_, EngineClock());
+                                               timers_.get(), EngineClock());
     ASSERT_TRUE(engine_->Recover().ok());
     AfterOpen();
   }
@@ -62,6 +64,7 @@ class EngineHarness : public ::testing::Test {
     BeforeClose();
     engine_.reset();
     matcher_.reset();
+    timers_.reset();
     store_.reset();
   }
   void Reopen() {
@@ -107,14 +110,34 @@ class EngineHarness : public ::testing::Test {
     engine_->Update({ns_, id, "", std::nullopt}, std::move(e), w.reply());
     return Copy(w.get());
   }
-  // The next task on "tq" within `wait`, if any.
+  // The next task on "tq" within `wait` (on the engine's clock), if any. On
+  // a FakeClock the poll only expires when the test moves time, so the wait
+  // is also bounded in real time: a lost task fails the test rather than
+  // hanging it.
   std::optional<matching::TaskRef> Poll(
       absl::Duration wait = absl::Seconds(5)) {
-    std::promise<std::optional<matching::TaskRef>> got;
+    auto got =
+        std::make_shared<std::promise<std::optional<matching::TaskRef>>>();
     matcher_->AddPoll(
-        {ns_, "tq"}, absl::Now() + wait,
-        [&](std::optional<matching::TaskRef> t) { got.set_value(t); });
-    return got.get_future().get();
+        {ns_, "tq"}, EngineClock()->Now() + wait,
+        [got](std::optional<matching::TaskRef> t) { got->set_value(t); });
+    auto answer = got->get_future();
+    if (answer.wait_for(std::chrono::seconds(30)) !=
+        std::future_status::ready) {
+      ADD_FAILURE() << "no answer to a poll within 30 s";
+      return std::nullopt;
+    }
+    return answer.get();
+  }
+  // Waits (in real time, at most 30 s) until `done` holds: for effects that
+  // happen on other threads after the test's last call.
+  static bool Eventually(const std::function<bool()>& done) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+    while (!done()) {
+      if (absl::Now() > give_up) return false;
+      std::this_thread::yield();
+    }
+    return true;
   }
   absl::StatusOr<ActivityRecord> StartTask(const matching::TaskRef& task) {
     Waiter<RecordSnapshot> w;
@@ -129,7 +152,7 @@ class EngineHarness : public ::testing::Test {
   }
 
   std::string ns_ = "ns";
-  TimerThread timers_;
+  std::unique_ptr<TimerThread> timers_;
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<matching::Matcher> matcher_;

@@ -31,7 +31,7 @@ class ListerTest : public ::testing::Test {
     store_ = std::move(*store::Store::Open({dir_.string(), false}));
     matcher_ = std::make_unique<matching::Matcher>(&timers_);
     engine_ = std::make_unique<engine::ActivityEngine>(
-        2, store_.get(), matcher_.get(), &timers_, SystemClock::Get());
+        2, store_.get(), matcher_.get(), &timers_, &clock_);
     lister_ = std::make_unique<Lister>(store_.get());
   }
   void TearDown() override {
@@ -52,6 +52,8 @@ class ListerTest : public ::testing::Test {
         60);
     r.reuse_policy = enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE;
     r.conflict_policy = enums::ACTIVITY_ID_CONFLICT_POLICY_FAIL;
+    // Each start a millisecond after the last, as on a real clock.
+    clock_.Advance(absl::Milliseconds(1));
     std::promise<void> done;
     engine_->Start(std::move(r), [&](absl::StatusOr<engine::StartResult>) {
       done.set_value();
@@ -59,6 +61,7 @@ class ListerTest : public ::testing::Test {
     done.get_future().wait();
   }
   void Terminate(const std::string& id) {
+    clock_.Advance(absl::Milliseconds(1));
     std::promise<void> done;
     engine_->Update(
         {"ns", id, "", std::nullopt}, engine::Terminate{NewUuid(), "stop", ""},
@@ -85,7 +88,9 @@ class ListerTest : public ::testing::Test {
     return ids;
   }
 
-  TimerThread timers_;
+  // Start and close times come from it: tests move it to separate them.
+  FakeClock clock_;
+  TimerThread timers_{&clock_};
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<matching::Matcher> matcher_;
@@ -175,14 +180,14 @@ std::string Rfc3339(absl::Time t) {
 TEST_F(ListerTest, TimeRangesUseTheIndexAndAgreeWithAScan) {
   std::vector<absl::Time> marks;
   for (int group = 0; group < 4; ++group) {
-    marks.push_back(absl::Now());
-    absl::SleepFor(absl::Milliseconds(3));
+    marks.push_back(clock_.Now());
+    clock_.Advance(absl::Milliseconds(3));
     for (int i = 0; i < 5; ++i) {
       Start(absl::StrCat("g", group, "-", i), "t", group % 2 ? "odd" : "even");
     }
-    absl::SleepFor(absl::Milliseconds(3));
+    clock_.Advance(absl::Milliseconds(3));
   }
-  marks.push_back(absl::Now());
+  marks.push_back(clock_.Now());
   Terminate("g1-2");
   Terminate("g2-0");
 
@@ -243,7 +248,7 @@ TEST_F(ListerTest, TimeRangesUseTheIndexAndAgreeWithAScan) {
 // A range wider than the planner's probe is streamed: Count still sees every
 // row, and List falls back to an ordered scan.
 TEST_F(ListerTest, WideTimeRangesFallBackToStreaming) {
-  const absl::Time before = absl::Now() - absl::Seconds(1);
+  const absl::Time before = clock_.Now() - absl::Seconds(1);
   for (int i = 0; i < 4200; ++i) Start(absl::StrCat("w", i), "t", "q");
   const std::string query = absl::StrCat("StartTime > '", Rfc3339(before), "'");
   auto counted = lister_->Count("ns", custom_, query);
@@ -362,6 +367,13 @@ class SteppingClock final : public Clock {
   absl::Time Now() const override {
     return absl::FromUnixSeconds(1'700'000'000) +
            absl::Milliseconds(reads_.fetch_add(1));
+  }
+  // The lister only reads the time.
+  bool AwaitWithDeadline(absl::Mutex& mu, const absl::Condition& cond,
+                         absl::Time) const override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    ADD_FAILURE() << "SteppingClock does not wait";
+    return cond.Eval();
   }
 
  private:

@@ -1,6 +1,7 @@
-// Wall-clock deadlines for things that wait on the network (long polls): one
-// thread, a min-heap of deadlines, callbacks run on that thread. Durable
-// activity timeouts do not use this; they live in the shards' timer wheels.
+// Deadlines for things that wait on the network (long polls): one thread, an
+// ordered map of deadlines, callbacks run on that thread. Durable activity
+// timeouts do not use this; they live in the shards' timers. Deadlines are on
+// the injected clock, so a FakeClock expires long polls in tests.
 #ifndef ERRAND_COMMON_TIMER_THREAD_H_
 #define ERRAND_COMMON_TIMER_THREAD_H_
 
@@ -11,6 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "errand/common/clock.h"
 
 namespace errand {
 
@@ -18,7 +20,7 @@ class TimerThread {
  public:
   using TimerId = uint64_t;
 
-  TimerThread();
+  explicit TimerThread(const Clock* clock = SystemClock::Get());
   ~TimerThread();  // Drops pending timers without running them.
   TimerThread(const TimerThread&) = delete;
   TimerThread& operator=(const TimerThread&) = delete;
@@ -31,6 +33,7 @@ class TimerThread {
  private:
   void Run();
 
+  const Clock* const clock_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;

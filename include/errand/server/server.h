@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "errand/common/clock.h"
 #include "errand/common/executor.h"
 #include "errand/common/timer_thread.h"
 #include "errand/engine/activity_engine.h"
@@ -26,7 +27,10 @@ namespace errand::server {
 class Server {
  public:
   // Opens the store, creates the configured namespaces and starts serving.
-  static absl::StatusOr<std::unique_ptr<Server>> Start(const Config& config);
+  // `clock` drives every wait on time (shard timers, long polls, retention,
+  // the store's resume pacing); tests pass a FakeClock.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const Config& config, const Clock* clock = SystemClock::Get());
   ~Server();
 
   // The address actually bound (the port is resolved when 0 was asked for).
