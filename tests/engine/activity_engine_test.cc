@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/engine_harness.h"
+#include "support/engine_harness.h"
 #include "errand/common/uuid.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
 

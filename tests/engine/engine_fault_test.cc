@@ -3,7 +3,7 @@
 // had taken on (a due timer, a task handed to a poll) is not lost with it.
 #include <gtest/gtest.h>
 
-#include "engine/engine_harness.h"
+#include "support/engine_harness.h"
 #include "support/fault_injection_fs.h"
 
 namespace errand::engine {

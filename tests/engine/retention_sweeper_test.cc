@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/engine_harness.h"
+#include "support/engine_harness.h"
 #include "errand/store/records.h"
 #include "errand/store/visibility_key.h"
 

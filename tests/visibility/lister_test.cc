@@ -17,6 +17,7 @@
 #include "errand/common/uuid.h"
 #include "errand/engine/activity_engine.h"
 #include "errand/store/visibility_key.h"
+#include "support/engine_harness.h"
 
 namespace errand::visibility {
 namespace {
@@ -24,41 +25,29 @@ namespace {
 namespace enums = temporal::api::enums::v1;
 using engine::ActivityRecord;
 
-class ListerTest : public ::testing::Test {
+class ListerTest : public engine::EngineHarness {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("errand-vis-" + NewUuid());
-    store_ = std::move(*store::Store::Open({dir_.string(), false}));
-    matcher_ = std::make_unique<matching::Matcher>(&timers_);
-    engine_ = std::make_unique<engine::ActivityEngine>(
-        2, store_.get(), matcher_.get(), &timers_, &clock_);
+  // Starts are not synced: thousands of them make up some tests' data.
+  store::StoreOptions StoreOptionsForTest() override {
+    return {dir_.string(), false};
+  }
+  // Start and close times come from it: tests move it to separate them.
+  const Clock* EngineClock() override { return &clock_; }
+  void AfterOpen() override {
     lister_ = std::make_unique<Lister>(store_.get());
   }
-  void TearDown() override {
-    engine_.reset();
-    matcher_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void BeforeClose() override { lister_.reset(); }
+
   void Start(const std::string& id, const std::string& type,
              const std::string& queue) {
-    engine::StartRequest r;
-    r.record.set_namespace_id("ns");
-    r.record.set_activity_id(id);
-    r.record.add_request_ids(NewUuid());
+    engine::StartRequest r = Request(id);
     r.record.mutable_activity_type()->set_name(type);
     r.record.mutable_options()->mutable_task_queue()->set_name(queue);
     r.record.mutable_options()->mutable_start_to_close_timeout()->set_seconds(
         60);
-    r.reuse_policy = enums::ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE;
-    r.conflict_policy = enums::ACTIVITY_ID_CONFLICT_POLICY_FAIL;
     // Each start a millisecond after the last, as on a real clock.
     clock_.Advance(absl::Milliseconds(1));
-    std::promise<void> done;
-    engine_->Start(std::move(r), [&](absl::StatusOr<engine::StartResult>) {
-      done.set_value();
-    });
-    done.get_future().wait();
+    EngineHarness::Start(std::move(r)).IgnoreError();
   }
   void Terminate(const std::string& id) {
     clock_.Advance(absl::Milliseconds(1));
@@ -88,13 +77,7 @@ class ListerTest : public ::testing::Test {
     return ids;
   }
 
-  // Start and close times come from it: tests move it to separate them.
   FakeClock clock_;
-  TimerThread timers_{&clock_};
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<matching::Matcher> matcher_;
-  std::unique_ptr<engine::ActivityEngine> engine_;
   std::unique_ptr<Lister> lister_;
   CustomAttributes custom_;
 };

@@ -1,10 +1,12 @@
-// A test fixture with the engine over a real store in a fresh directory:
-// Open and Close (a restart keeps the directory), and synchronous forms of
-// the engine's calls on one namespace. Fixtures derive from it and adjust
-// the store's options or the engine's clock, or add components in
-// AfterOpen/BeforeClose.
-#ifndef ERRAND_TESTS_ENGINE_ENGINE_HARNESS_H_
-#define ERRAND_TESTS_ENGINE_ENGINE_HARNESS_H_
+// The shared test fixture for everything over the engine (engine, retention,
+// visibility tests), in the manner of RocksDB's DBTestBase: the engine, its
+// matcher and timer thread over a real store in a fresh directory; Open and
+// Close (a restart keeps the directory); synchronous forms of the engine's
+// calls on one namespace. Fixtures derive from it and adjust the store's
+// options or the clock, or add components in AfterOpen/BeforeClose.
+// (tests/server/server_test.cc runs the whole server in process instead.)
+#ifndef ERRAND_TESTS_SUPPORT_ENGINE_HARNESS_H_
+#define ERRAND_TESTS_SUPPORT_ENGINE_HARNESS_H_
 
 #include <gtest/gtest.h>
 
@@ -161,4 +163,4 @@ class EngineHarness : public ::testing::Test {
 
 }  // namespace errand::engine
 
-#endif  // ERRAND_TESTS_ENGINE_ENGINE_HARNESS_H_
+#endif  // ERRAND_TESTS_SUPPORT_ENGINE_HARNESS_H_
