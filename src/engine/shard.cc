@@ -444,9 +444,18 @@ void Shard::DropTimers(const std::string& key) {
 }
 
 void Shard::Dispatch(const ActivityRecord& record) {
+  const auto& priority = record.options().priority();
   matcher_->AddTask(
       {record.namespace_id(), record.options().task_queue().name()},
-      {record.activity_id(), record.run_id(), record.stamp()});
+      {.activity_id = record.activity_id(),
+       .run_id = record.run_id(),
+       .stamp = record.stamp(),
+       .ready_at = record.has_dispatch_time()
+                       ? store::FromProtoTime(record.dispatch_time())
+                       : absl::InfinitePast(),
+       .priority_key = priority.priority_key(),
+       .fairness_key = priority.fairness_key(),
+       .fairness_weight = priority.fairness_weight()});
 }
 
 void Shard::NotifyWatchers(const RecordSnapshot& record) {

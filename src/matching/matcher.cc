@@ -1,6 +1,5 @@
 #include "errand/matching/matcher.h"
 
-#include <deque>
 #include <list>
 #include <vector>
 
@@ -13,7 +12,8 @@ namespace errand::matching {
 // to a poll if one waits, a poll takes a task if one is queued), and never
 // holds neither (it is erased then).
 struct Queue {
-  std::deque<TaskRef> tasks;
+  explicit Queue(const BacklogOptions& options) : tasks(options) {}
+  Backlog tasks;
   std::list<Matcher::PollHandle> polls;  // oldest first
 };
 
@@ -46,6 +46,9 @@ struct Matcher::State {
     TimerThread::TimerId timer = 0;
   };
 
+  explicit State(BacklogOptions backlog) : options(backlog) {}
+
+  const BacklogOptions options;
   absl::Mutex mu;
   bool shut_down ABSL_GUARDED_BY(mu) = false;
   // node_hash_map: a waiting poll keeps a pointer to its entry.
@@ -80,8 +83,8 @@ struct Matcher::State {
   }
 };
 
-Matcher::Matcher(TimerThread* timers)
-    : timers_(timers), state_(std::make_shared<State>()) {}
+Matcher::Matcher(TimerThread* timers, BacklogOptions backlog)
+    : timers_(timers), state_(std::make_shared<State>(backlog)) {}
 
 Matcher::~Matcher() { Shutdown(); }
 
@@ -96,7 +99,9 @@ Matcher::PollHandle Matcher::AddPoll(const QueueKey& queue,
     if (!s.shut_down) {
       auto it = s.queues.find(queue);
       if (it == s.queues.end() || it->second.tasks.empty()) {
-        if (it == s.queues.end()) it = s.queues.try_emplace(queue).first;
+        if (it == s.queues.end()) {
+          it = s.queues.try_emplace(queue, s.options).first;
+        }
         Queue& q = it->second;
         poll->entry_ = &*it;
         poll->position_ = q.polls.insert(q.polls.end(), poll);
@@ -118,8 +123,7 @@ Matcher::PollHandle Matcher::AddPoll(const QueueKey& queue,
         });
         return poll;
       }
-      ready = std::move(it->second.tasks.front());
-      it->second.tasks.pop_front();
+      ready = it->second.tasks.Pop();
       // No poll waits on a queue with tasks, so this one is now empty.
       if (it->second.tasks.empty()) s.Erase(queue);
     }
@@ -149,8 +153,10 @@ void Matcher::AddTask(const QueueKey& queue, TaskRef task) {
     if (it == s.queues.end() || it->second.polls.empty()) {
       // Also after shutdown: the task waits for a poll that never comes,
       // and the engine re-adds it after the restart.
-      if (it == s.queues.end()) it = s.queues.try_emplace(queue).first;
-      it->second.tasks.push_back(std::move(task));
+      if (it == s.queues.end()) {
+        it = s.queues.try_emplace(queue, s.options).first;
+      }
+      it->second.tasks.Push(std::move(task));
       return;
     }
     // Every poll in the list is live: expiry and cancel take theirs out

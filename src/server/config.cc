@@ -154,6 +154,18 @@ absl::Status ApplySetting(Config& config, const std::string& key,
     auto v = ParseRowCount(where, value);
     if (!v.ok()) return v.status();
     config.count_scan_rows = *v;
+  } else if (key == "priority_levels") {
+    int n = 0;
+    if (!absl::SimpleAtoi(value, &n) || n < 1 || n > 60) {
+      return Invalid(where, absl::StrCat("expected a number of levels from 1 "
+                                         "to 60, got \"",
+                                         value, "\""));
+    }
+    config.priority_levels = n;
+  } else if (key == "fairness") {
+    auto v = ParseBool(where, value);
+    if (!v.ok()) return v.status();
+    config.fairness = *v;
   } else if (key == "min_free_space") {
     auto v = ParseSize(where, value);
     if (!v.ok()) return v.status();
@@ -182,6 +194,8 @@ constexpr Setting kSettings[] = {
     {"list_scan_rows", "--list-scan-rows", "ERRAND_LIST_SCAN_ROWS"},
     {"count_scan_rows", "--count-scan-rows", "ERRAND_COUNT_SCAN_ROWS"},
     {"min_free_space", "--min-free-space", "ERRAND_MIN_FREE_SPACE"},
+    {"priority_levels", "--priority-levels", "ERRAND_PRIORITY_LEVELS"},
+    {"fairness", "--fairness", "ERRAND_FAIRNESS"},
 };
 
 }  // namespace
@@ -343,6 +357,10 @@ Flags (each overrides the config file; each has an environment variable):
   --min-free-space SIZE  refuse new activity starts while the data directory's
                          file system has less free space; 0 disables
                          (ERRAND_MIN_FREE_SPACE) [64MiB]
+  --priority-levels N    priority levels of every task queue, 1 to 60
+                         (ERRAND_PRIORITY_LEVELS) [5]
+  --fairness true|false  share dispatches between fairness keys by weight
+                         (ERRAND_FAIRNESS) [true]
 )";
 }
 

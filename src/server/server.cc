@@ -97,7 +97,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   }
 
   server->timers_ = std::make_unique<TimerThread>(clock);
-  server->matcher_ = std::make_unique<matching::Matcher>(server->timers_.get());
+  server->matcher_ = std::make_unique<matching::Matcher>(
+      server->timers_.get(),
+      matching::BacklogOptions{.levels = config.priority_levels,
+                               .fairness = config.fairness});
   server->engine_ = std::make_unique<engine::ActivityEngine>(
       config.shards, server->store_.get(), server->matcher_.get(),
       server->timers_.get(), clock);

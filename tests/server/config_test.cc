@@ -92,6 +92,29 @@ TEST(ConfigTest, MinFreeSpaceTakesSizesFromEachSource) {
   }
 }
 
+TEST(ConfigTest, PriorityLevelsAndFairness) {
+  auto defaults = LoadConfig({}, FakeEnv({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->priority_levels, 5);
+  EXPECT_TRUE(defaults->fairness);
+  auto from_file =
+      ApplyYaml(Config{}, "priority_levels: 10\nfairness: false\n", "t.yaml");
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->priority_levels, 10);
+  EXPECT_FALSE(from_file->fairness);
+  auto from_flags = LoadConfig({"--priority-levels", "60", "--fairness=false"},
+                               FakeEnv({{"ERRAND_PRIORITY_LEVELS", "2"}}));
+  ASSERT_TRUE(from_flags.ok()) << from_flags.status();
+  EXPECT_EQ(from_flags->priority_levels, 60);
+  EXPECT_FALSE(from_flags->fairness);
+  for (const char* bad : {"0", "61", "-1", "five"}) {
+    auto c = LoadConfig({"--priority-levels", bad}, FakeEnv({}));
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("from 1 to 60"), std::string::npos)
+        << c.status();
+  }
+}
+
 TEST(ConfigTest, ScanBudgets) {
   auto defaults = LoadConfig({}, FakeEnv({}));
   ASSERT_TRUE(defaults.ok());

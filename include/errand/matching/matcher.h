@@ -20,27 +20,10 @@
 #include "absl/hash/hash.h"
 #include "absl/time/time.h"
 #include "errand/common/timer_thread.h"
+#include "errand/matching/backlog.h"
+#include "errand/matching/task_ref.h"
 
 namespace errand::matching {
-
-struct QueueKey {
-  std::string namespace_id;
-  std::string task_queue;
-
-  bool operator==(const QueueKey&) const = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const QueueKey& k) {
-    return H::combine(std::move(h), k.namespace_id, k.task_queue);
-  }
-};
-
-// Names one scheduled attempt of an activity. The stamp fences stale tasks:
-// the engine refuses to start an attempt whose stamp is no longer current.
-struct TaskRef {
-  std::string activity_id;
-  std::string run_id;
-  int64_t stamp = 0;
-};
 
 class Matcher {
  public:
@@ -53,8 +36,9 @@ class Matcher {
   class Poll;
   using PollHandle = std::shared_ptr<Poll>;
 
-  // `timers` must outlive the matcher.
-  explicit Matcher(TimerThread* timers);
+  // `timers` must outlive the matcher. `backlog` orders every queue's tasks
+  // (priority levels, fairness).
+  explicit Matcher(TimerThread* timers, BacklogOptions backlog = {});
   ~Matcher();  // Shutdown()
   Matcher(const Matcher&) = delete;
   Matcher& operator=(const Matcher&) = delete;
@@ -65,7 +49,8 @@ class Matcher {
   // Settles the poll with nullopt unless it already has its answer.
   void CancelPoll(const PollHandle& poll);
 
-  // Gives `task` to the oldest waiting poll, or queues it for the next one.
+  // Gives `task` to the oldest waiting poll, or queues it in its backlog,
+  // which hands tasks out in priority, fairness and ready order.
   void AddTask(const QueueKey& queue, TaskRef task);
 
   // Answers every waiting poll with nullopt, and all later ones at once.

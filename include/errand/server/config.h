@@ -51,6 +51,11 @@ struct Config {
   // directory's file system has less free space than this, so that what is
   // left goes to activities already started. 0 disables the floor.
   uint64_t min_free_space = uint64_t{64} << 20;
+  // Dispatch order within a task queue (matching/backlog.h): the number of
+  // priority levels (1 to 60; priority_key 0 means the middle one), and
+  // stride scheduling between fairness keys within a level.
+  int priority_levels = 5;
+  bool fairness = true;
   // Created at start-up when missing; existing ones are left as they are.
   std::vector<NamespaceConfig> namespaces = {{"default", "", absl::Hours(72)}};
 };

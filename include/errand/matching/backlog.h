@@ -1,0 +1,100 @@
+// One task queue's ready tasks, in dispatch order: priority first, then
+// fairness between keys, then the order tasks became ready.
+//
+// - Priority: `priority_key` 1 is the highest; 0 means the default level,
+//   (levels + 1) / 2; keys are clipped to [1, levels]. A lower level is only
+//   served when every higher one is empty.
+// - Fairness (when on): within a level, stride scheduling per fairness key.
+//   Each key has a pass; the key with the lowest pass is served next and its
+//   pass grows by its stride, 1000 / weight (at least 1). A key with weight w
+//   so gets about a w/Σw share of dispatches while all keys have tasks. A key
+//   that runs out of tasks is forgotten; when it comes back it starts at the
+//   level's current pass, so idleness banks no credit and memory follows the
+//   keys that have tasks. Effective weight: the override for the key if the
+//   caller gives one, else the task's `fairness_weight`; at most 0 means 1,
+//   otherwise at least 0.001 (as Temporal).
+// - Within a key (or within a level, with fairness off): ready time, then the
+//   order of arrival. Ready time is the attempt's dispatch time, stored with
+//   the run, so a backlog rebuilt after a restart comes out in the same order
+//   whatever order it is rebuilt in.
+//
+// Not thread-safe: the matcher holds its lock around every call.
+#ifndef ERRAND_MATCHING_BACKLOG_H_
+#define ERRAND_MATCHING_BACKLOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "errand/matching/task_ref.h"
+
+namespace errand::matching {
+
+struct BacklogOptions {
+  // Priority levels; Temporal's default is 5 (its maximum 60).
+  int levels = 5;
+  // Stride scheduling between fairness keys within a level. Temporal ships it
+  // off; Errand's users get it without looking for a flag.
+  bool fairness = true;
+};
+
+inline constexpr int kMaxPriorityLevels = 60;
+// Temporal's stride factor: a key of weight 1 advances its pass by 1000.
+inline constexpr int64_t kStrideFactor = 1000;
+
+// The level (0-based, 0 served first) of a task's priority_key.
+int PriorityLevel(int priority_key, int levels);
+// The weight a key is scheduled with, from its override or the task's.
+double EffectiveWeight(std::optional<double> override_weight,
+                       double task_weight);
+// How far one dispatch moves a key of `weight` along the pass axis.
+int64_t Stride(double weight);
+
+class Backlog {
+ public:
+  explicit Backlog(BacklogOptions options = {});
+
+  // Queues `task`. `weight_override` is the task queue's weight for the
+  // task's fairness key, if its config has one.
+  void Push(TaskRef task, std::optional<double> weight_override = std::nullopt);
+  // Takes the next task in dispatch order; nullopt when empty.
+  std::optional<TaskRef> Pop();
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Fairness keys with queued tasks (for tests and the memory bound).
+  size_t key_count() const;
+
+ private:
+  // A task's place within its key: ready time, then arrival.
+  using Order = std::pair<absl::Time, uint64_t>;
+  struct Key {
+    std::map<Order, TaskRef> tasks;
+    int64_t pass = 0;
+    int64_t stride = kStrideFactor;
+    uint64_t joined = 0;  // breaks ties between keys of equal pass
+  };
+  struct Level {
+    absl::flat_hash_map<std::string, Key> keys;
+    // Keys with tasks by (pass, joined): the front is served next.
+    std::set<std::tuple<int64_t, uint64_t, std::string>> schedule;
+    // The pass of the last dispatch: where a key that (re)joins starts.
+    int64_t pass = 0;
+  };
+
+  BacklogOptions options_;
+  std::vector<Level> levels_;
+  size_t size_ = 0;
+  uint64_t arrivals_ = 0;
+};
+
+}  // namespace errand::matching
+
+#endif  // ERRAND_MATCHING_BACKLOG_H_
