@@ -45,7 +45,8 @@ void Backlog::Push(TaskRef task, std::optional<double> weight_override) {
   // The latest task's weight is the key's (an override applies to all).
   key.stride = stride;
   const absl::Time ready = task.ready_at;
-  key.tasks.emplace(Order{ready, arrival}, std::move(task));
+  key.tasks.push_back(Queued{Order{ready, arrival}, std::move(task)});
+  std::push_heap(key.tasks.begin(), key.tasks.end(), Later());
   ++size_;
 }
 
@@ -57,9 +58,9 @@ std::optional<TaskRef> Backlog::Pop() {
     level.schedule.erase(next);
     auto it = level.keys.find(name);
     Key& key = it->second;
-    auto first = key.tasks.begin();
-    TaskRef task = std::move(first->second);
-    key.tasks.erase(first);
+    std::pop_heap(key.tasks.begin(), key.tasks.end(), Later());
+    TaskRef task = std::move(key.tasks.back().task);
+    key.tasks.pop_back();
     --size_;
     level.pass = key.pass;
     if (key.tasks.empty()) {

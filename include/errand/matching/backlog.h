@@ -75,8 +75,18 @@ class Backlog {
  private:
   // A task's place within its key: ready time, then arrival.
   using Order = std::pair<absl::Time, uint64_t>;
+  struct Queued {
+    Order order;
+    TaskRef task;
+  };
+  // Min-heap order on (ready time, arrival).
+  struct Later {
+    bool operator()(const Queued& a, const Queued& b) const {
+      return a.order > b.order;
+    }
+  };
   struct Key {
-    std::map<Order, TaskRef> tasks;
+    std::vector<Queued> tasks;  // a heap by Later
     int64_t pass = 0;
     int64_t stride = kStrideFactor;
     uint64_t joined = 0;  // breaks ties between keys of equal pass
