@@ -178,6 +178,22 @@ func (s *server) stop(t *testing.T) {
 	s.cmd = nil
 }
 
+// kill sends SIGKILL and waits: a crash, with no chance to flush or close.
+// start(t) brings the server back on the same address and data directory.
+func (s *server) kill(t *testing.T) {
+	t.Helper()
+	if s.cmd == nil {
+		return
+	}
+	select {
+	case <-s.done:
+	default:
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+}
+
 // requireOwnServer skips the test in oracle mode, where the server process
 // is not ours to stop or restart.
 func requireOwnServer(t *testing.T) {
