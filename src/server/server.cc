@@ -11,7 +11,7 @@
 #include "errand/frontend/activity_handler.h"
 #include "errand/frontend/operator_handler.h"
 #include "errand/frontend/workflow_handler.h"
-#include "errand/store/visibility_key.h"
+#include "errand/visibility/writer.h"
 #include "spdlog/spdlog.h"
 #include "temporal/api/operatorservice/v1/service.pb.h"
 #include "temporal/api/workflowservice/v1/service.pb.h"
@@ -73,7 +73,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config) {
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
 
-  if (absl::Status s = store::EnsureVisibilityIndex(*server->store_); !s.ok()) {
+  if (absl::Status s = visibility::EnsureIndex(*server->store_); !s.ok()) {
     return s;
   }
   auto cluster_id = LoadOrCreateClusterId(*server->store_);

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "errand/store/visibility_key.h"
+#include "errand/visibility/writer.h"
 
 namespace errand::visibility {
 namespace {
@@ -86,13 +87,13 @@ Candidates FindCandidates(const Expr* where, const CustomAttributes& custom) {
   for (const Expr* term : terms) {
     if (const auto* cmp = std::get_if<Compare>(&term->node)) {
       if (custom.contains(cmp->attribute)) continue;
-      if (OneOf(store::kIndexedAttributes, cmp->attribute) &&
+      if (OneOf(kIndexedAttributes, cmp->attribute) &&
           cmp->op == CompareOp::kEq &&
           cmp->value.kind == Literal::Kind::kString &&
-          store::Indexable(cmp->value.text)) {
+          Indexable(cmp->value.text)) {
         found.equalities.push_back({cmp->attribute, cmp->value.text});
       }
-      if (!OneOf(store::kTimeIndexedAttributes, cmp->attribute)) continue;
+      if (!OneOf(kTimeIndexedAttributes, cmp->attribute)) continue;
       const std::optional<int64_t> t = DatetimeNanos(cmp->value);
       if (!t) continue;
       switch (cmp->op) {
@@ -118,7 +119,7 @@ Candidates FindCandidates(const Expr* where, const CustomAttributes& custom) {
       }
     } else if (const auto* between = std::get_if<Between>(&term->node)) {
       if (between->negated || custom.contains(between->attribute) ||
-          !OneOf(store::kTimeIndexedAttributes, between->attribute)) {
+          !OneOf(kTimeIndexedAttributes, between->attribute)) {
         continue;
       }
       const auto low = DatetimeNanos(between->low);

@@ -68,17 +68,11 @@ inline const char* ExecutionStatusName(
   }
 }
 
-// Secondary index entries, one per indexed attribute of a row:
+// Secondary index entries, one per indexed attribute of a row
+// (visibility/writer.h decides which):
 //   <namespace_id> \0 <attribute> \0 <value> \0 <the row's key without its
 //   namespace prefix>
-// so that the entries for one value sort in List order too. Values holding a
-// NUL byte are not indexed (queries on them scan instead).
-inline constexpr const char* kIndexedAttributes[] = {
-    "TaskQueue", "ActivityType", "ExecutionStatus"};
-
-inline bool Indexable(absl::string_view value) {
-  return value.find('\0') == absl::string_view::npos;
-}
+// so that the entries for one value sort in List order too.
 
 inline std::string IndexPrefix(absl::string_view namespace_id,
                                absl::string_view attribute,
@@ -97,22 +91,11 @@ inline std::string IndexKey(absl::string_view namespace_id,
       visibility_key.substr(VisibilityPrefix(namespace_id).size()));
 }
 
-// (attribute, value) for each indexed attribute of `row`.
-inline std::vector<std::pair<const char*, std::string>> IndexedValues(
-    const temporal::api::activity::v1::ActivityExecutionListInfo& row) {
-  return {{"TaskQueue", row.task_queue()},
-          {"ActivityType", row.activity_type().name()},
-          {"ExecutionStatus", ExecutionStatusName(row.status())}};
-}
-
 // Time indexes serve range predicates. Their entries sort by time, oldest
 // first, not in List order:
 //   <namespace_id> \0 <attribute> \0 \0 <8-byte time> <the row's key without
 //   its namespace prefix>
-// The empty value keeps them apart from the equality entries above. A row
-// has a CloseTime entry only once it is closed.
-inline constexpr const char* kTimeIndexedAttributes[] = {"StartTime",
-                                                         "CloseTime"};
+// The empty value keeps them apart from the equality entries above.
 
 inline std::string TimeIndexPrefix(absl::string_view namespace_id,
                                    absl::string_view attribute) {
@@ -131,6 +114,12 @@ inline std::string TimeIndexBytes(int64_t unix_nanos) {
 }
 
 inline constexpr size_t kTimeIndexBytes = 8;
+
+// The time index entry of attribute `attribute` at time `t` for the row at
+// `visibility_key`.
+std::string TimeIndexKey(absl::string_view namespace_id,
+                         absl::string_view attribute, absl::Time t,
+                         absl::string_view visibility_key);
 
 // A time index entry, decoded: the time and the visibility row it points at.
 struct TimeIndexEntry {
@@ -152,24 +141,6 @@ std::string TimeIndexSeekKey(absl::string_view namespace_id,
 // The run ID at the end of a visibility row key; empty if malformed.
 absl::string_view RunIdOfVisibilityKey(absl::string_view namespace_id,
                                        absl::string_view row_key);
-
-// Every index key of `row`, stored at `visibility_key`: what a writer puts
-// with the row and deletes with it.
-std::vector<std::string> IndexKeysOf(
-    absl::string_view namespace_id,
-    const temporal::api::activity::v1::ActivityExecutionListInfo& row,
-    absl::string_view visibility_key);
-
-// Bumped when the index layout changes; the engine rebuilds the index table
-// from the rows when the stored version differs.
-inline constexpr absl::string_view kVisibilityIndexVersionKey =
-    "visibility_index_version";
-inline constexpr absl::string_view kVisibilityIndexVersion = "2";
-
-class Store;
-// Rebuilds the index table from the rows if it was written by another layout
-// (or by a version before indexes were versioned); a no-op otherwise.
-absl::Status EnsureVisibilityIndex(Store& store);
 
 }  // namespace errand::store
 
