@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "errand/store/records.h"
-#include "errand/store/visibility_key.h"
+#include "errand/store/keys.h"
 #include "errand/visibility/writer.h"
 #include "spdlog/spdlog.h"
 

@@ -7,19 +7,6 @@
 
 namespace errand::engine {
 
-std::string ExecutionKey(absl::string_view namespace_id,
-                         absl::string_view activity_id,
-                         absl::string_view run_id) {
-  // NUL separators keep keys unambiguous and group runs of one activity.
-  return absl::StrCat(namespace_id, absl::string_view("\0", 1), activity_id,
-                      absl::string_view("\0", 1), run_id);
-}
-
-std::string CurrentRunKey(absl::string_view namespace_id,
-                          absl::string_view activity_id) {
-  return absl::StrCat(namespace_id, absl::string_view("\0", 1), activity_id);
-}
-
 bool Watcher::Settle(Result result) {
   if (settled_.exchange(true, std::memory_order_acq_rel)) return false;
   Callback done = std::move(done_);

@@ -14,7 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "errand/store/records.h"
-#include "errand/store/visibility_key.h"
+#include "errand/store/keys.h"
 
 namespace errand::visibility {
 

@@ -10,7 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "errand/store/visibility_key.h"
+#include "errand/store/keys.h"
 #include "errand/visibility/writer.h"
 
 namespace errand::visibility {
@@ -143,10 +143,10 @@ Plan RangePlan(const std::string& namespace_id, const std::string& attribute,
                const TimeRange& range) {
   Plan plan{Plan::Kind::kTimeRange,
             store::TimeIndexPrefix(namespace_id, attribute)};
-  plan.high = store::TimeIndexBytes(range.high);
+  plan.high = store::TimeBytes(absl::FromUnixNanos(range.high));
   // Every entry has a row key after its time, so the first entry at `low`
   // sorts after the bare time.
-  plan.after = plan.prefix + store::TimeIndexBytes(range.low);
+  plan.after = plan.prefix + store::TimeBytes(absl::FromUnixNanos(range.low));
   return plan;
 }
 
@@ -172,12 +172,12 @@ absl::Status ScanRange(const store::Store* store,
   return store->Scan(
       store::Table::kVisibilityIndex, plan.prefix,
       [&](absl::string_view key, absl::string_view) {
-        if (key.size() <= time_at + store::kTimeIndexBytes ||
-            key.substr(time_at, store::kTimeIndexBytes) > plan.high) {
+        if (key.size() <= time_at + store::kTimeBytes ||
+            key.substr(time_at, store::kTimeBytes) > plan.high) {
           return false;
         }
-        return visit(absl::StrCat(
-            row_prefix, key.substr(time_at + store::kTimeIndexBytes)));
+        return visit(
+            absl::StrCat(row_prefix, key.substr(time_at + store::kTimeBytes)));
       },
       plan.after);
 }

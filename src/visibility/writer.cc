@@ -3,8 +3,8 @@
 #include <utility>
 #include <vector>
 
+#include "errand/store/keys.h"
 #include "errand/store/records.h"
-#include "errand/store/visibility_key.h"
 #include "spdlog/spdlog.h"
 
 namespace errand::visibility {

@@ -7,7 +7,7 @@
 
 #include "engine/engine_harness.h"
 #include "errand/store/records.h"
-#include "errand/store/visibility_key.h"
+#include "errand/store/keys.h"
 
 namespace errand::engine {
 namespace {

@@ -16,7 +16,7 @@
 #include "absl/time/clock.h"
 #include "errand/common/uuid.h"
 #include "errand/engine/activity_engine.h"
-#include "errand/store/visibility_key.h"
+#include "errand/store/keys.h"
 
 namespace errand::visibility {
 namespace {

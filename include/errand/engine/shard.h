@@ -26,16 +26,14 @@
 #include "errand/engine/activity_state_machine.h"
 #include "errand/engine/record_cache.h"
 #include "errand/matching/matcher.h"
+#include "errand/store/keys.h"
 #include "errand/store/store.h"
 #include "errand/visibility/writer.h"
 
 namespace errand::engine {
 
-std::string ExecutionKey(absl::string_view namespace_id,
-                         absl::string_view activity_id,
-                         absl::string_view run_id);
-std::string CurrentRunKey(absl::string_view namespace_id,
-                          absl::string_view activity_id);
+using store::CurrentRunKey;
+using store::ExecutionKey;
 
 template <typename T>
 using Reply = std::function<void(absl::StatusOr<T>)>;

@@ -37,13 +37,14 @@
 
 namespace errand::store {
 
+// Key and value formats: store/keys.h and docs/storage-format.md.
 enum class Table : int {
   kMeta = 0,         // server-wide facts (cluster id, format version)
   kNamespaces = 1,   // NamespaceRecord by name
   kExecutions = 2,   // ActivityRecord by ExecutionKey(namespace, activity, run)
   kCurrentRuns = 3,  // latest run ID by CurrentRunKey(namespace, activity)
   kVisibility = 4,   // ActivityExecutionListInfo by VisibilityKey, list order
-  kVisibilityIndex = 5,  // empty values under IndexKey, see visibility_key.h
+  kVisibilityIndex = 5,  // empty values under IndexKey / TimeIndexKey
 };
 inline constexpr int kTableCount = 6;
 
@@ -92,7 +93,9 @@ class Batch {
 class Store {
  public:
   // Opens (creating if needed) the store in options.data_dir. Fails with
-  // FAILED_PRECONDITION if another process holds the directory.
+  // FAILED_PRECONDITION if another process holds the directory, or if it
+  // holds a newer or unknown storage format (store/keys.h, kFormatVersion);
+  // an older format is migrated first.
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       const StoreOptions& options);
   ~Store();

@@ -3,7 +3,7 @@
 // commit with the run as it was stored and as it is now, and puts what it
 // returns in the same batch as the run (List and Count are read-your-writes);
 // the retention sweep calls it for leftover rows. The byte layout of the keys
-// is in store/visibility_key.h.
+// is in store/keys.h with every other table's (docs/storage-format.md).
 //
 // Dependency: the engine includes this header (engine → visibility), never
 // the other way round; the writer needs only the stored record
@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "errand/store/activity_record.h"
+#include "errand/store/keys.h"
 #include "errand/store/store.h"
 #include "temporal/api/activity/v1/message.pb.h"
 
@@ -67,7 +68,7 @@ absl::Status EnsureIndex(store::Store& store);
 // The meta-table key holding the index layout, and the layout this binary
 // writes: bumped when the indexed attributes or their entries change.
 inline constexpr absl::string_view kIndexVersionKey =
-    "visibility_index_version";
+    store::kVisibilityIndexVersionKey;
 inline constexpr absl::string_view kIndexVersion = "2";
 
 }  // namespace errand::visibility
