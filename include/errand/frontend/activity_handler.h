@@ -1,6 +1,7 @@
-// The standalone-activity RPCs of the WorkflowService: client calls (start,
-// describe, wait for the result, cancel, terminate, delete) and worker calls
-// (poll, heartbeat, respond, by token or by ID).
+// The standalone-activity RPCs of the WorkflowService, one source file per
+// family (src/frontend/activity_calls.h): client calls (start, describe, wait
+// for the result, cancel, terminate, delete), worker calls (poll, heartbeat,
+// respond, by token or by ID) and visibility calls (List, Count).
 #ifndef ERRAND_FRONTEND_ACTIVITY_HANDLER_H_
 #define ERRAND_FRONTEND_ACTIVITY_HANDLER_H_
 
