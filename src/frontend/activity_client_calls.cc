@@ -9,6 +9,7 @@
 #include "errand/common/uuid.h"
 #include "errand/frontend/activity_mapping.h"
 #include "errand/frontend/activity_validation.h"
+#include "errand/frontend/long_poll.h"
 #include "errand/frontend/workflow_handler.h"
 
 namespace errand::frontend {

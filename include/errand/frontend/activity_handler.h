@@ -17,11 +17,6 @@
 
 namespace errand::frontend {
 
-// PollActivityExecution and long-poll Describe answer empty after this long.
-inline constexpr absl::Duration kMaxResultPollWait = absl::Seconds(20);
-// A task poll must leave at least this much time before its deadline.
-inline constexpr absl::Duration kMinTaskPollTimeout = absl::Seconds(2);
-
 struct ActivityServiceDeps {
   engine::NamespaceRegistry* namespaces = nullptr;
   engine::ActivityEngine* engine = nullptr;
