@@ -22,31 +22,6 @@ using store::ToProtoTime;
 // than this is kept in truncated form.
 constexpr size_t kMaxStoredRetryableFailureBytes = 4 * 1024;
 
-// Status names as the real server prints them in transition errors
-// ("invalid transition from Terminated").
-const char* StatusName(ActivityStatus status) {
-  switch (status) {
-    case store::v1::ACTIVITY_STATUS_SCHEDULED:
-      return "Scheduled";
-    case store::v1::ACTIVITY_STATUS_STARTED:
-      return "Started";
-    case store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
-      return "CancelRequested";
-    case store::v1::ACTIVITY_STATUS_COMPLETED:
-      return "Completed";
-    case store::v1::ACTIVITY_STATUS_FAILED:
-      return "Failed";
-    case store::v1::ACTIVITY_STATUS_CANCELED:
-      return "Canceled";
-    case store::v1::ACTIVITY_STATUS_TERMINATED:
-      return "Terminated";
-    case store::v1::ACTIVITY_STATUS_TIMED_OUT:
-      return "TimedOut";
-    default:
-      return "Unspecified";
-  }
-}
-
 // The statuses Temporal's TimedOut, Terminated and CancelRequested
 // transitions start from. Not simply "not terminal": UNSPECIFIED (a record
 // not yet scheduled) is in none of their source lists.

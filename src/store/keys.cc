@@ -83,27 +83,4 @@ std::string TimeIndexSeekKey(absl::string_view namespace_id,
   return absl::StrCat(TimeIndexPrefix(namespace_id, attribute), TimeBytes(t));
 }
 
-const char* ExecutionStatusName(
-    temporal::api::enums::v1::ActivityExecutionStatus status) {
-  namespace enums = temporal::api::enums::v1;
-  switch (status) {
-    case enums::ACTIVITY_EXECUTION_STATUS_RUNNING:
-      return "Running";
-    case enums::ACTIVITY_EXECUTION_STATUS_COMPLETED:
-      return "Completed";
-    case enums::ACTIVITY_EXECUTION_STATUS_FAILED:
-      return "Failed";
-    case enums::ACTIVITY_EXECUTION_STATUS_CANCELED:
-      return "Canceled";
-    case enums::ACTIVITY_EXECUTION_STATUS_TERMINATED:
-      return "Terminated";
-    case enums::ACTIVITY_EXECUTION_STATUS_TIMED_OUT:
-      return "TimedOut";
-    case enums::ACTIVITY_EXECUTION_STATUS_PAUSED:
-      return "Paused";
-    default:
-      return "Unspecified";
-  }
-}
-
 }  // namespace errand::store

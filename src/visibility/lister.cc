@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "errand/store/activity_record.h"
 #include "errand/store/keys.h"
 #include "errand/visibility/writer.h"
 
@@ -244,7 +245,10 @@ absl::StatusOr<Plan> MakePlan(const store::Store* store,
   }
   if (best) return *best;
   for (const Equality& eq : candidates.equalities) {
-    if (eq.attribute == "ExecutionStatus" && eq.value != "Running") {
+    if (eq.attribute == "ExecutionStatus" &&
+        eq.value !=
+            store::ExecutionStatusName(
+                temporal::api::enums::v1::ACTIVITY_EXECUTION_STATUS_RUNNING)) {
       return EqualityPlan(namespace_id, eq);
     }
   }

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "errand/store/activity_record.h"
 #include "errand/store/keys.h"
 #include "errand/store/records.h"
 #include "spdlog/spdlog.h"

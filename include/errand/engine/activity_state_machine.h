@@ -23,6 +23,7 @@ namespace errand::engine {
 using store::ActivityRecord;
 using store::ActivityStatus;
 using store::ApiStatus;
+using store::StatusName;
 
 // A worker's poll matched the task for `stamp`.
 struct StartAttempt {

@@ -20,7 +20,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "temporal/api/enums/v1/activity.pb.h"
 
 namespace errand::store {
 
@@ -144,10 +143,6 @@ std::optional<TimeIndexEntry> ParseTimeIndexKey(absl::string_view namespace_id,
 // of time `t` or later (entries are longer than this key).
 std::string TimeIndexSeekKey(absl::string_view namespace_id,
                              absl::string_view attribute, absl::Time t);
-
-// The ExecutionStatus search attribute's value for a public status.
-const char* ExecutionStatusName(
-    temporal::api::enums::v1::ActivityExecutionStatus status);
 
 }  // namespace errand::store
 
