@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
-#include "errand/store/records.h"
 #include "errand/store/keys.h"
+#include "errand/store/records.h"
 #include "errand/visibility/writer.h"
 #include "spdlog/spdlog.h"
 

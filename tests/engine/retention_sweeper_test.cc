@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "engine/engine_harness.h"
-#include "errand/store/records.h"
 #include "errand/store/keys.h"
+#include "errand/store/records.h"
 
 namespace errand::engine {
 namespace {
