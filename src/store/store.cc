@@ -37,39 +37,6 @@ constexpr std::array<const char*, kTableCount> kTableNames = {
     "default",      "namespaces", "executions",
     "current_runs", "visibility", "visibility_index"};
 
-// Writes bounded in size, for migrations over tables of any size: `put`
-// and `erase` queue changes, `Flush` writes them.
-class BoundedWriter {
- public:
-  explicit BoundedWriter(Store& store)
-      : store_(store), batch_(store.NewBatch()) {}
-  absl::Status Put(Table table, absl::string_view key,
-                   absl::string_view value) {
-    batch_.Put(table, key, value);
-    return Count();
-  }
-  absl::Status Delete(Table table, absl::string_view key) {
-    batch_.Delete(table, key);
-    return Count();
-  }
-  absl::Status Flush() {
-    pending_ = 0;
-    if (batch_.empty()) return absl::OkStatus();
-    absl::Status s = store_.Write(batch_);
-    batch_ = store_.NewBatch();
-    return s;
-  }
-
- private:
-  static constexpr int kPerBatch = 10000;
-  absl::Status Count() {
-    return ++pending_ < kPerBatch ? absl::OkStatus() : Flush();
-  }
-  Store& store_;
-  Batch batch_;
-  int pending_ = 0;
-};
-
 // Format 1 → 2: visibility row keys get the one time encoding. Their two
 // descending times were ~u (u: the unsigned nanoseconds), and are now
 // ~(u ^ sign bit): the same bytes with the top bit flipped. Times of rows
@@ -687,6 +654,29 @@ absl::Status Store::Scan(
     return ClientStatus(it->status(), "store scan", options_.data_dir);
   }
   return absl::OkStatus();
+}
+
+absl::Status BoundedWriter::Put(Table table, absl::string_view key,
+                                absl::string_view value) {
+  batch_.Put(table, key, value);
+  return Count();
+}
+
+absl::Status BoundedWriter::Delete(Table table, absl::string_view key) {
+  batch_.Delete(table, key);
+  return Count();
+}
+
+absl::Status BoundedWriter::Flush() {
+  pending_ = 0;
+  if (batch_.empty()) return absl::OkStatus();
+  absl::Status s = store_.Write(batch_);
+  batch_ = store_.NewBatch();
+  return s;
+}
+
+absl::Status BoundedWriter::Count() {
+  return ++pending_ < kPerBatch ? absl::OkStatus() : Flush();
 }
 
 absl::Status Store::Flush() {

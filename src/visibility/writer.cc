@@ -131,25 +131,17 @@ absl::Status EnsureIndex(store::Store& store) {
   auto version = store.Get(Table::kMeta, kIndexVersionKey);
   if (!version.ok()) return version.status();
   if (*version && **version == kIndexVersion) return absl::OkStatus();
-  // Batches of bounded size: a large store must not need one huge write.
-  constexpr int kPerBatch = 10000;
-  store::Batch batch = store.NewBatch();
-  int pending = 0;
+  // Safe to repeat: the version is written last.
+  store::BoundedWriter writer(store);
   absl::Status error;
-  auto flush = [&]() {
-    if (pending == 0) return true;
-    error = store.Write(batch);
-    batch = store.NewBatch();
-    pending = 0;
-    return error.ok();
-  };
-  absl::Status scan = store.Scan(Table::kVisibilityIndex, "",
-                                 [&](absl::string_view key, absl::string_view) {
-                                   batch.Delete(Table::kVisibilityIndex, key);
-                                   return ++pending < kPerBatch || flush();
-                                 });
+  absl::Status scan =
+      store.Scan(Table::kVisibilityIndex, "",
+                 [&](absl::string_view key, absl::string_view) {
+                   error = writer.Delete(Table::kVisibilityIndex, key);
+                   return error.ok();
+                 });
   if (!scan.ok()) return scan;
-  if (!error.ok() || !flush()) return error;
+  if (!error.ok()) return error;
   size_t rows = 0;
   scan = store.Scan(
       Table::kVisibility, "",
@@ -167,15 +159,19 @@ absl::Status EnsureIndex(store::Store& store) {
         ++rows;
         for (const std::string& index_key :
              IndexKeysOf(key.substr(0, nul), row, key)) {
-          batch.Put(Table::kVisibilityIndex, index_key, "");
-          ++pending;
+          error = writer.Put(Table::kVisibilityIndex, index_key, "");
+          if (!error.ok()) return false;
         }
-        return pending < kPerBatch || flush();
+        return true;
       });
   if (!scan.ok()) return scan;
-  if (!error.ok() || !flush()) return error;
-  batch.Put(Table::kMeta, kIndexVersionKey, kIndexVersion);
-  if (absl::Status s = store.Write(batch); !s.ok()) return s;
+  if (!error.ok()) return error;
+  if (absl::Status s =
+          writer.Put(Table::kMeta, kIndexVersionKey, kIndexVersion);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = writer.Flush(); !s.ok()) return s;
   // A new store has nothing to rebuild; only an upgrade is worth a line.
   if (*version || rows > 0) {
     spdlog::info("visibility indexes rebuilt for {} rows (layout {} -> {})",

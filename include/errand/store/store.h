@@ -210,6 +210,26 @@ class Store {
       absl::InfinitePast();
 };
 
+// Writes changes in batches of at most kPerBatch, for work over tables of
+// any size (a format migration, an index rebuild) that must not need one
+// huge write. Put and Delete write the batch once it is full, Flush writes
+// the rest. Not atomic as a whole: callers make their work safe to repeat.
+class BoundedWriter {
+ public:
+  static constexpr int kPerBatch = 10000;
+  explicit BoundedWriter(Store& store)
+      : store_(store), batch_(store.NewBatch()) {}
+  absl::Status Put(Table table, absl::string_view key, absl::string_view value);
+  absl::Status Delete(Table table, absl::string_view key);
+  absl::Status Flush();
+
+ private:
+  absl::Status Count();
+  Store& store_;
+  Batch batch_;
+  int pending_ = 0;
+};
+
 }  // namespace errand::store
 
 #endif  // ERRAND_STORE_STORE_H_
