@@ -52,16 +52,11 @@ absl::Status MigrateFrom1(Store& store) {
     return s;
   }
   if (absl::Status s = writer.Flush(); !s.ok()) return s;
+  if (absl::Status s = writer.DeleteAll(Table::kVisibilityIndex); !s.ok()) {
+    return s;
+  }
   absl::Status error;
-  absl::Status scan =
-      store.Scan(Table::kVisibilityIndex, "",
-                 [&](absl::string_view key, absl::string_view) {
-                   error = writer.Delete(Table::kVisibilityIndex, key);
-                   return error.ok();
-                 });
-  if (!scan.ok()) return scan;
-  if (!error.ok()) return error;
-  scan = store.Scan(
+  absl::Status scan = store.Scan(
       Table::kVisibility, "",
       [&](absl::string_view key, absl::string_view value) {
         const size_t times_at = key.find('\0') + 2;  // after <ns> \0 <0|1>
@@ -665,6 +660,16 @@ absl::Status BoundedWriter::Put(Table table, absl::string_view key,
 absl::Status BoundedWriter::Delete(Table table, absl::string_view key) {
   batch_.Delete(table, key);
   return Count();
+}
+
+absl::Status BoundedWriter::DeleteAll(Table table) {
+  absl::Status error;
+  absl::Status scan =
+      store_.Scan(table, "", [&](absl::string_view key, absl::string_view) {
+        error = Delete(table, key);
+        return error.ok();
+      });
+  return scan.ok() ? error : scan;
 }
 
 absl::Status BoundedWriter::Flush() {

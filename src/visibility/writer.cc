@@ -133,17 +133,12 @@ absl::Status EnsureIndex(store::Store& store) {
   if (*version && **version == kIndexVersion) return absl::OkStatus();
   // Safe to repeat: the version is written last.
   store::BoundedWriter writer(store);
+  if (absl::Status s = writer.DeleteAll(Table::kVisibilityIndex); !s.ok()) {
+    return s;
+  }
   absl::Status error;
-  absl::Status scan =
-      store.Scan(Table::kVisibilityIndex, "",
-                 [&](absl::string_view key, absl::string_view) {
-                   error = writer.Delete(Table::kVisibilityIndex, key);
-                   return error.ok();
-                 });
-  if (!scan.ok()) return scan;
-  if (!error.ok()) return error;
   size_t rows = 0;
-  scan = store.Scan(
+  absl::Status scan = store.Scan(
       Table::kVisibility, "",
       [&](absl::string_view key, absl::string_view value) {
         Row row;

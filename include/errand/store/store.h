@@ -221,6 +221,8 @@ class BoundedWriter {
       : store_(store), batch_(store.NewBatch()) {}
   absl::Status Put(Table table, absl::string_view key, absl::string_view value);
   absl::Status Delete(Table table, absl::string_view key);
+  // Deletes every key of `table` (as it stands when called).
+  absl::Status DeleteAll(Table table);
   absl::Status Flush();
 
  private:
