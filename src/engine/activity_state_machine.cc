@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "errand/common/errors.h"
 #include "errand/common/payloads.h"
-#include "errand/store/visibility_key.h"
 
 namespace errand::engine {
 namespace {
@@ -22,31 +21,6 @@ using store::ToProtoTime;
 // limit.mutableStateActivityFailureSize.error: a retryable failure larger
 // than this is kept in truncated form.
 constexpr size_t kMaxStoredRetryableFailureBytes = 4 * 1024;
-
-// Status names as the real server prints them in transition errors
-// ("invalid transition from Terminated").
-const char* StatusName(ActivityStatus status) {
-  switch (status) {
-    case store::v1::ACTIVITY_STATUS_SCHEDULED:
-      return "Scheduled";
-    case store::v1::ACTIVITY_STATUS_STARTED:
-      return "Started";
-    case store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
-      return "CancelRequested";
-    case store::v1::ACTIVITY_STATUS_COMPLETED:
-      return "Completed";
-    case store::v1::ACTIVITY_STATUS_FAILED:
-      return "Failed";
-    case store::v1::ACTIVITY_STATUS_CANCELED:
-      return "Canceled";
-    case store::v1::ACTIVITY_STATUS_TERMINATED:
-      return "Terminated";
-    case store::v1::ACTIVITY_STATUS_TIMED_OUT:
-      return "TimedOut";
-    default:
-      return "Unspecified";
-  }
-}
 
 // The statuses Temporal's TimedOut, Terminated and CancelRequested
 // transitions start from. Not simply "not terminal": UNSPECIFIED (a record
@@ -485,56 +459,6 @@ bool IsTerminal(ActivityStatus status) {
     default:
       return false;
   }
-}
-
-enums::ActivityExecutionStatus ApiStatus(ActivityStatus status) {
-  switch (status) {
-    case store::v1::ACTIVITY_STATUS_SCHEDULED:
-    case store::v1::ACTIVITY_STATUS_STARTED:
-    case store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
-      return enums::ACTIVITY_EXECUTION_STATUS_RUNNING;
-    case store::v1::ACTIVITY_STATUS_COMPLETED:
-      return enums::ACTIVITY_EXECUTION_STATUS_COMPLETED;
-    case store::v1::ACTIVITY_STATUS_FAILED:
-      return enums::ACTIVITY_EXECUTION_STATUS_FAILED;
-    case store::v1::ACTIVITY_STATUS_CANCELED:
-      return enums::ACTIVITY_EXECUTION_STATUS_CANCELED;
-    case store::v1::ACTIVITY_STATUS_TERMINATED:
-      return enums::ACTIVITY_EXECUTION_STATUS_TERMINATED;
-    case store::v1::ACTIVITY_STATUS_TIMED_OUT:
-      return enums::ACTIVITY_EXECUTION_STATUS_TIMED_OUT;
-    default:
-      return enums::ACTIVITY_EXECUTION_STATUS_UNSPECIFIED;
-  }
-}
-
-temporal::api::activity::v1::ActivityExecutionListInfo ListInfo(
-    const ActivityRecord& r) {
-  temporal::api::activity::v1::ActivityExecutionListInfo info;
-  info.set_activity_id(r.activity_id());
-  info.set_run_id(r.run_id());
-  *info.mutable_activity_type() = r.activity_type();
-  *info.mutable_schedule_time() = r.schedule_time();
-  *info.mutable_execution_time() =
-      ToProtoTime(FromProtoTime(r.schedule_time()) +
-                  FromProtoDuration(r.options().start_delay()));
-  if (r.has_close_time()) {
-    *info.mutable_close_time() = r.close_time();
-    *info.mutable_execution_duration() = ToProtoDuration(
-        FromProtoTime(r.close_time()) - FromProtoTime(r.schedule_time()));
-  }
-  info.set_status(ApiStatus(r.status()));
-  info.set_task_queue(r.options().task_queue().name());
-  *info.mutable_search_attributes() = r.search_attributes();
-  info.set_state_transition_count(r.version());
-  info.set_state_size_bytes(static_cast<int64_t>(r.ByteSizeLong()));
-  return info;
-}
-
-std::string VisibilityKeyOf(const ActivityRecord& r) {
-  return store::VisibilityKey(r.namespace_id(), IsTerminal(r.status()),
-                              FromProtoTime(r.close_time()),
-                              FromProtoTime(r.schedule_time()), r.run_id());
 }
 
 bool HasAttemptInProgress(ActivityStatus status) {

@@ -5,8 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include "errand/store/keys.h"
 #include "errand/store/records.h"
-#include "errand/store/visibility_key.h"
+#include "errand/visibility/writer.h"
 #include "spdlog/spdlog.h"
 
 namespace errand::engine {
@@ -218,11 +219,7 @@ absl::StatusOr<size_t> RetentionSweeper::SweepNamespace(
           store_->Get(store::Table::kExecutions,
                       ExecutionKey(ns.id(), c.row.activity_id(), c.run_id));
       if (!record.ok() || record->has_value()) continue;
-      cleanup.Delete(store::Table::kVisibility, c.row_key);
-      for (const std::string& key :
-           store::IndexKeysOf(ns.id(), c.row, c.row_key)) {
-        cleanup.Delete(store::Table::kVisibilityIndex, key);
-      }
+      visibility::DeleteRow(cleanup, ns.id(), c.row, c.row_key);
     }
     if (!cleanup.empty()) {
       if (absl::Status s = store_->Write(cleanup); !s.ok()) return s;

@@ -3,25 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "errand/store/visibility_key.h"
 #include "spdlog/spdlog.h"
 
 namespace errand::engine {
-
-using store::FromProtoTime;
-
-std::string ExecutionKey(absl::string_view namespace_id,
-                         absl::string_view activity_id,
-                         absl::string_view run_id) {
-  // NUL separators keep keys unambiguous and group runs of one activity.
-  return absl::StrCat(namespace_id, absl::string_view("\0", 1), activity_id,
-                      absl::string_view("\0", 1), run_id);
-}
-
-std::string CurrentRunKey(absl::string_view namespace_id,
-                          absl::string_view activity_id) {
-  return absl::StrCat(namespace_id, absl::string_view("\0", 1), activity_id);
-}
 
 bool Watcher::Settle(Result result) {
   if (settled_.exchange(true, std::memory_order_acq_rel)) return false;
@@ -63,11 +47,7 @@ absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
       }
       entry.bytes = (*stored)->size();
     }
-    entry.loaded = true;
-    entry.stored_status = entry.record.status();
-    if (entry.record.has_close_time()) {
-      entry.stored_close_time = entry.record.close_time();
-    }
+    entry.stored_row = visibility::RowStateOf(entry.record);
     it = entries_.emplace(key, std::move(entry)).first;
   } else if (!it->second.replies.empty()) {
     // This command may change the run: earlier replies keep what they saw.
@@ -288,32 +268,9 @@ void Shard::RunTurn(std::deque<Command> commands,
   }
 }
 
-namespace {
-
-void WriteIndex(
-    store::Batch& batch, const std::string& namespace_id,
-    const temporal::api::activity::v1::ActivityExecutionListInfo& row,
-    const std::string& row_key, bool put) {
-  for (const std::string& key :
-       store::IndexKeysOf(namespace_id, row, row_key)) {
-    if (put) {
-      batch.Put(store::Table::kVisibilityIndex, key, "");
-    } else {
-      batch.Delete(store::Table::kVisibilityIndex, key);
-    }
-  }
-}
-
-}  // namespace
-
 absl::Status Shard::Commit(Turn& turn) {
   store::Batch batch = store_->NewBatch();
   for (auto& [key, entry] : turn.entries_) {
-    // Internal steps within one public status (Scheduled -> Started, a
-    // retry) leave the row where it is.
-    const bool moves_row =
-        entry.deleted || entry.is_new ||
-        ApiStatus(entry.record.status()) != ApiStatus(entry.stored_status);
     if (entry.deleted) {
       batch.Delete(store::Table::kExecutions, key);
     } else if (entry.changed) {
@@ -321,35 +278,10 @@ absl::Status Shard::Commit(Turn& turn) {
       entry.bytes = value.size();
       batch.Put(store::Table::kExecutions, key, value);
     }
-    // The visibility row and its index entries go in the same batch
-    // (read-your-writes). They are rewritten when the run is created, changes
-    // status or goes away, not on every heartbeat.
-    if (!moves_row || !(entry.changed || entry.deleted)) continue;
-    if (entry.loaded) {
-      // The stored row is today's row with the loaded status and close time
-      // (rebuilt from the list fields, not from a copy of the whole record
-      // with its payloads).
-      auto stored_row = ListInfo(entry.record);
-      stored_row.set_status(ApiStatus(entry.stored_status));
-      if (entry.stored_close_time) {
-        *stored_row.mutable_close_time() = *entry.stored_close_time;
-      } else {
-        stored_row.clear_close_time();
-      }
-      const std::string stored_key = store::VisibilityKey(
-          entry.record.namespace_id(), IsTerminal(entry.stored_status),
-          FromProtoTime(stored_row.close_time()),
-          FromProtoTime(entry.record.schedule_time()), entry.record.run_id());
-      batch.Delete(store::Table::kVisibility, stored_key);
-      WriteIndex(batch, entry.record.namespace_id(), stored_row, stored_key,
-                 /*put=*/false);
-    }
-    if (!entry.deleted) {
-      const std::string row_key = VisibilityKeyOf(entry.record);
-      const auto row = ListInfo(entry.record);
-      batch.Put(store::Table::kVisibility, row_key, row.SerializeAsString());
-      WriteIndex(batch, entry.record.namespace_id(), row, row_key,
-                 /*put=*/true);
+    // The visibility row goes in the same batch (read-your-writes).
+    if (entry.changed || entry.deleted) {
+      visibility::WriteRow(batch, entry.record, entry.stored_row,
+                           entry.deleted);
     }
   }
   for (const std::string& key : turn.current_runs_changed_) {

@@ -1,6 +1,20 @@
+// The one file that uses gRPC's internal API (grpc::internal), because its
+// public API cannot do what ServiceTable needs:
+// - a method table built at run time from a service descriptor, every method
+//   on raw bytes: grpc::Service only takes methods as RpcServiceMethod
+//   objects, and raw callback methods as CallbackUnaryHandler objects, both
+//   internal (generated code uses them the same way);
+// - the public alternative, grpc::CallbackGenericService, takes every
+//   unregistered method of the whole server as one handler: the services
+//   would not be registered by name, so server reflection (grpcurl, the
+//   Temporal CLI's tooling) would not list them, and routing by method path
+//   would be ours to write.
+// Keep every other use of grpc::internal out of Errand.
 #include "errand/frontend/service_table.h"
 
 #include <google/protobuf/unknown_field_set.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
 
 #include <cstdlib>
 #include <string>
@@ -117,6 +131,13 @@ ServiceTable::ServiceTable(const google::protobuf::ServiceDescriptor* service)
         stable_path.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
     MarkMethodRawCallback(i, NewUnimplementedHandler(method->name()));
   }
+}
+
+void ServiceTable::HandleRaw(int index, RawHandler handler) {
+  MarkMethodRawCallback(
+      index, new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
+                                                      grpc::ByteBuffer>(
+                 std::move(handler)));
 }
 
 int ServiceTable::IndexOf(absl::string_view method,

@@ -58,12 +58,6 @@ absl::Status ValidateRetention(const google::protobuf::Duration& retention) {
 
 }  // namespace
 
-absl::Time LongPollExpiry(absl::Time now, absl::Time deadline,
-                          absl::Duration max_wait) {
-  return std::max(now,
-                  std::min(now + max_wait, deadline - kPollDeadlineMargin));
-}
-
 void RegisterWorkflowService(ServiceTable& table,
                              const WorkflowServiceDeps& deps) {
   const ServerIdentity identity = deps.identity;

@@ -11,7 +11,8 @@
 #include "errand/frontend/activity_handler.h"
 #include "errand/frontend/operator_handler.h"
 #include "errand/frontend/workflow_handler.h"
-#include "errand/store/visibility_key.h"
+#include "errand/store/keys.h"
+#include "errand/visibility/writer.h"
 #include "spdlog/spdlog.h"
 #include "temporal/api/operatorservice/v1/service.pb.h"
 #include "temporal/api/workflowservice/v1/service.pb.h"
@@ -23,7 +24,6 @@ constexpr char kWorkflowServiceName[] =
     "temporal.api.workflowservice.v1.WorkflowService";
 constexpr char kOperatorServiceName[] =
     "temporal.api.operatorservice.v1.OperatorService";
-constexpr char kClusterIdKey[] = "cluster_id";
 // Requests carry payloads of up to 2 MiB each (the blob limit) plus headers.
 constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
 // List and Count scans: two threads, so that one long count does not stop
@@ -34,12 +34,12 @@ constexpr int kScanThreads = 2;
 constexpr size_t kMaxQueuedScans = 32;
 
 absl::StatusOr<std::string> LoadOrCreateClusterId(store::Store& store) {
-  auto existing = store.Get(store::Table::kMeta, kClusterIdKey);
+  auto existing = store.Get(store::Table::kMeta, store::kClusterIdKey);
   if (!existing.ok()) return existing.status();
   if (*existing) return **existing;
   std::string id = NewUuid();
   store::Batch batch = store.NewBatch();
-  batch.Put(store::Table::kMeta, kClusterIdKey, id);
+  batch.Put(store::Table::kMeta, store::kClusterIdKey, id);
   if (absl::Status s = store.Write(batch); !s.ok()) return s;
   return id;
 }
@@ -75,7 +75,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
 
-  if (absl::Status s = store::EnsureVisibilityIndex(*server->store_); !s.ok()) {
+  if (absl::Status s = visibility::EnsureIndex(*server->store_); !s.ok()) {
     return s;
   }
   auto cluster_id = LoadOrCreateClusterId(*server->store_);

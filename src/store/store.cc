@@ -11,8 +11,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "errand/store/keys.h"
 #include "errand/store/rocks_logger.h"
 #include "spdlog/spdlog.h"
 
@@ -33,6 +36,99 @@ constexpr absl::Duration kLowSpaceRewarnInterval = absl::Minutes(10);
 constexpr std::array<const char*, kTableCount> kTableNames = {
     "default",      "namespaces", "executions",
     "current_runs", "visibility", "visibility_index"};
+
+// Format 1 → 2: visibility row keys get the one time encoding. Their two
+// descending times were ~u (u: the unsigned nanoseconds), and are now
+// ~(u ^ sign bit): the same bytes with the top bit flipped. Times of rows
+// are never before 1970, so a field whose top bit is set is still in the
+// old encoding; fields already flipped are left alone, which makes the
+// migration safe to repeat after a crash halfway. The index entries hold
+// row keys too: they are dropped, with the index's version, and the
+// visibility writer rebuilds them at start (visibility::EnsureIndex).
+absl::Status MigrateFrom1(Store& store) {
+  BoundedWriter writer(store);
+  if (absl::Status s = writer.Delete(Table::kMeta, kVisibilityIndexVersionKey);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = writer.Flush(); !s.ok()) return s;
+  if (absl::Status s = writer.DeleteAll(Table::kVisibilityIndex); !s.ok()) {
+    return s;
+  }
+  absl::Status error;
+  absl::Status scan = store.Scan(
+      Table::kVisibility, "",
+      [&](absl::string_view key, absl::string_view value) {
+        const size_t times_at = key.find('\0') + 2;  // after <ns> \0 <0|1>
+        if (times_at == 1 || key.size() < times_at + 2 * kTimeBytes) {
+          return true;  // not a row key; left for nobody to read
+        }
+        std::string moved(key);
+        bool changed = false;
+        for (size_t at : {times_at, times_at + kTimeBytes}) {
+          if (moved[at] & 0x80) {
+            moved[at] = static_cast<char>(moved[at] ^ 0x80);
+            changed = true;
+          }
+        }
+        if (!changed) return true;
+        error = writer.Delete(Table::kVisibility, key);
+        if (error.ok()) error = writer.Put(Table::kVisibility, moved, value);
+        return error.ok();
+      });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  return writer.Flush();
+}
+
+bool HasData(const Store& store) {
+  bool found = false;
+  for (int t = 0; t < kTableCount && !found; ++t) {
+    (void)store.Scan(static_cast<Table>(t), "",
+                     [&](absl::string_view, absl::string_view) {
+                       found = true;
+                       return false;
+                     });
+  }
+  return found;
+}
+
+// Reads the data directory's storage format version, refuses a newer or
+// unknown one, migrates an older one and records the current one. A store
+// with data but no version is format 1 (written before versions were
+// stored); an empty one is new.
+absl::Status EnsureFormat(Store& store) {
+  auto stored = store.Get(Table::kMeta, kFormatVersionKey);
+  if (!stored.ok()) return stored.status();
+  int version = 0;
+  if (stored->has_value()) {
+    if (!absl::SimpleAtoi(**stored, &version) || version < 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the data directory ", store.options().data_dir,
+          " has an unknown storage format version \"",
+          absl::CHexEscape(**stored),
+          "\"; this errand reads format versions 1 to ", kFormatVersion));
+    }
+    if (version > kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the data directory ", store.options().data_dir,
+          " has storage format version ", version, ", newer than this errand (",
+          ERRAND_VERSION, ") reads: format versions 1 to ", kFormatVersion,
+          "; run a newer errand, or use another data directory"));
+    }
+    if (version == kFormatVersion) return absl::OkStatus();
+  } else {
+    version = HasData(store) ? 1 : kFormatVersion;
+  }
+  if (version == 1) {
+    spdlog::info("data directory {}: migrating storage format {} -> {}",
+                 store.options().data_dir, version, kFormatVersion);
+    if (absl::Status s = MigrateFrom1(store); !s.ok()) return s;
+  }
+  Batch batch = store.NewBatch();
+  batch.Put(Table::kMeta, kFormatVersionKey, absl::StrCat(kFormatVersion));
+  return store.Write(batch);
+}
 
 // Used at open, where the operator wants RocksDB's own words (and paths).
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
@@ -198,6 +294,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   if (!db.ok()) return db.status();
   store->Install(std::move(*db));
   store->MaybeCheckFreeSpace();
+  if (absl::Status s = EnsureFormat(*store); !s.ok()) return s;
   return store;
 }
 
@@ -552,6 +649,39 @@ absl::Status Store::Scan(
     return ClientStatus(it->status(), "store scan", options_.data_dir);
   }
   return absl::OkStatus();
+}
+
+absl::Status BoundedWriter::Put(Table table, absl::string_view key,
+                                absl::string_view value) {
+  batch_.Put(table, key, value);
+  return Count();
+}
+
+absl::Status BoundedWriter::Delete(Table table, absl::string_view key) {
+  batch_.Delete(table, key);
+  return Count();
+}
+
+absl::Status BoundedWriter::DeleteAll(Table table) {
+  absl::Status error;
+  absl::Status scan =
+      store_.Scan(table, "", [&](absl::string_view key, absl::string_view) {
+        error = Delete(table, key);
+        return error.ok();
+      });
+  return scan.ok() ? error : scan;
+}
+
+absl::Status BoundedWriter::Flush() {
+  pending_ = 0;
+  if (batch_.empty()) return absl::OkStatus();
+  absl::Status s = store_.Write(batch_);
+  batch_ = store_.NewBatch();
+  return s;
+}
+
+absl::Status BoundedWriter::Count() {
+  return ++pending_ < kPerBatch ? absl::OkStatus() : Flush();
 }
 
 absl::Status Store::Flush() {

@@ -13,8 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "errand/store/activity_record.h"
 #include "errand/store/records.h"
-#include "errand/store/visibility_key.h"
 
 namespace errand::visibility {
 

@@ -10,7 +10,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "errand/store/visibility_key.h"
+#include "errand/store/activity_record.h"
+#include "errand/store/keys.h"
+#include "errand/visibility/writer.h"
 
 namespace errand::visibility {
 namespace {
@@ -86,13 +88,13 @@ Candidates FindCandidates(const Expr* where, const CustomAttributes& custom) {
   for (const Expr* term : terms) {
     if (const auto* cmp = std::get_if<Compare>(&term->node)) {
       if (custom.contains(cmp->attribute)) continue;
-      if (OneOf(store::kIndexedAttributes, cmp->attribute) &&
+      if (OneOf(kIndexedAttributes, cmp->attribute) &&
           cmp->op == CompareOp::kEq &&
           cmp->value.kind == Literal::Kind::kString &&
-          store::Indexable(cmp->value.text)) {
+          Indexable(cmp->value.text)) {
         found.equalities.push_back({cmp->attribute, cmp->value.text});
       }
-      if (!OneOf(store::kTimeIndexedAttributes, cmp->attribute)) continue;
+      if (!OneOf(kTimeIndexedAttributes, cmp->attribute)) continue;
       const std::optional<int64_t> t = DatetimeNanos(cmp->value);
       if (!t) continue;
       switch (cmp->op) {
@@ -118,7 +120,7 @@ Candidates FindCandidates(const Expr* where, const CustomAttributes& custom) {
       }
     } else if (const auto* between = std::get_if<Between>(&term->node)) {
       if (between->negated || custom.contains(between->attribute) ||
-          !OneOf(store::kTimeIndexedAttributes, between->attribute)) {
+          !OneOf(kTimeIndexedAttributes, between->attribute)) {
         continue;
       }
       const auto low = DatetimeNanos(between->low);
@@ -142,10 +144,10 @@ Plan RangePlan(const std::string& namespace_id, const std::string& attribute,
                const TimeRange& range) {
   Plan plan{Plan::Kind::kTimeRange,
             store::TimeIndexPrefix(namespace_id, attribute)};
-  plan.high = store::TimeIndexBytes(range.high);
+  plan.high = store::TimeBytes(absl::FromUnixNanos(range.high));
   // Every entry has a row key after its time, so the first entry at `low`
   // sorts after the bare time.
-  plan.after = plan.prefix + store::TimeIndexBytes(range.low);
+  plan.after = plan.prefix + store::TimeBytes(absl::FromUnixNanos(range.low));
   return plan;
 }
 
@@ -171,12 +173,12 @@ absl::Status ScanRange(const store::Store* store,
   return store->Scan(
       store::Table::kVisibilityIndex, plan.prefix,
       [&](absl::string_view key, absl::string_view) {
-        if (key.size() <= time_at + store::kTimeIndexBytes ||
-            key.substr(time_at, store::kTimeIndexBytes) > plan.high) {
+        if (key.size() <= time_at + store::kTimeBytes ||
+            key.substr(time_at, store::kTimeBytes) > plan.high) {
           return false;
         }
-        return visit(absl::StrCat(
-            row_prefix, key.substr(time_at + store::kTimeIndexBytes)));
+        return visit(
+            absl::StrCat(row_prefix, key.substr(time_at + store::kTimeBytes)));
       },
       plan.after);
 }
@@ -243,7 +245,10 @@ absl::StatusOr<Plan> MakePlan(const store::Store* store,
   }
   if (best) return *best;
   for (const Equality& eq : candidates.equalities) {
-    if (eq.attribute == "ExecutionStatus" && eq.value != "Running") {
+    if (eq.attribute == "ExecutionStatus" &&
+        eq.value !=
+            store::ExecutionStatusName(
+                temporal::api::enums::v1::ACTIVITY_EXECUTION_STATUS_RUNNING)) {
       return EqualityPlan(namespace_id, eq);
     }
   }

@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "errand/store/keys.h"
 #include "support/engine_harness.h"
 #include "errand/store/records.h"
-#include "errand/store/visibility_key.h"
 
 namespace errand::engine {
 namespace {

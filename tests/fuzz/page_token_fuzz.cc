@@ -26,7 +26,7 @@
 #include "errand/common/uuid.h"
 #include "errand/engine/activity_engine.h"
 #include "errand/matching/matcher.h"
-#include "errand/store/visibility_key.h"
+#include "errand/store/keys.h"
 #include "errand/visibility/lister.h"
 #include "fuzz_target.h"
 

@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "errand/common/clock.h"
 #include "errand/common/uuid.h"
+#include "errand/store/keys.h"
 #include "errand/store/rocks_logger.h"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
@@ -77,6 +81,143 @@ TEST_F(StoreTest, ScanVisitsPrefixInOrderAndStopsEarly) {
                          })
                   .ok());
   EXPECT_EQ(keys.size(), 1u);
+}
+
+// A data directory's storage format (store/keys.h, kFormatVersion).
+class StoreFormatTest : public StoreTest {
+ protected:
+  // Opens the store, runs `change` on it and closes it again.
+  void WithStore(const std::function<void(Store&)>& change) {
+    auto store = Store::Open({dir_.string(), false});
+    ASSERT_TRUE(store.ok()) << store.status();
+    change(**store);
+  }
+  static void Put(Store& store, Table table, absl::string_view key,
+                  absl::string_view value) {
+    Batch batch = store.NewBatch();
+    batch.Put(table, key, value);
+    ASSERT_TRUE(store.Write(batch).ok());
+  }
+  static void Erase(Store& store, Table table, absl::string_view key) {
+    Batch batch = store.NewBatch();
+    batch.Delete(table, key);
+    ASSERT_TRUE(store.Write(batch).ok());
+  }
+  static std::optional<std::string> Read(Store& store, Table table,
+                                         absl::string_view key) {
+    auto value = store.Get(table, key);
+    EXPECT_TRUE(value.ok()) << value.status();
+    return value.ok() ? *value : std::nullopt;
+  }
+  static std::vector<std::string> Keys(Store& store, Table table) {
+    std::vector<std::string> keys;
+    EXPECT_TRUE(store
+                    .Scan(table, "",
+                          [&](absl::string_view key, absl::string_view) {
+                            keys.emplace_back(key);
+                            return true;
+                          })
+                    .ok());
+    return keys;
+  }
+};
+
+TEST_F(StoreFormatTest, NewDirectoryRecordsTheCurrentFormat) {
+  WithStore([](Store& store) {
+    EXPECT_EQ(Read(store, Table::kMeta, kFormatVersionKey),
+              absl::StrCat(kFormatVersion));
+  });
+}
+
+TEST_F(StoreFormatTest, NewerFormatIsRefusedNamingBothVersions) {
+  WithStore([](Store& store) {
+    Put(store, Table::kMeta, kFormatVersionKey,
+        absl::StrCat(kFormatVersion + 1));
+  });
+  auto store = Store::Open({dir_.string(), false});
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition)
+      << store.status();
+  const std::string message(store.status().message());
+  EXPECT_NE(
+      message.find(absl::StrCat("storage format version ", kFormatVersion + 1)),
+      std::string::npos)
+      << message;
+  EXPECT_NE(message.find(absl::StrCat("format versions 1 to ", kFormatVersion)),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find(dir_.string()), std::string::npos) << message;
+}
+
+TEST_F(StoreFormatTest, UnknownFormatIsRefused) {
+  WithStore(
+      [](Store& store) { Put(store, Table::kMeta, kFormatVersionKey, "two"); });
+  auto store = Store::Open({dir_.string(), false});
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition)
+      << store.status();
+  EXPECT_NE(store.status().message().find("unknown storage format version "
+                                          "\"two\""),
+            absl::string_view::npos)
+      << store.status();
+}
+
+// A directory written before formats were stored: visibility row keys with
+// the old descending time encoding (the complement of the unsigned
+// nanoseconds), index entries and an index version.
+TEST_F(StoreFormatTest, UnversionedDirectoryIsMigratedToTheCurrentFormat) {
+  const absl::Time close = absl::FromUnixSeconds(1700000000);
+  const absl::Time start = close - absl::Minutes(3);
+  auto old_descending = [](absl::Time t) {
+    const uint64_t v = ~static_cast<uint64_t>(absl::ToUnixNanos(t));
+    std::string out;
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      out.push_back(static_cast<char>((v >> shift) & 0xff));
+    }
+    return out;
+  };
+  const std::string old_closed =
+      absl::StrCat(VisibilityPrefix("ns"), "1", old_descending(close),
+                   old_descending(start), "run-1");
+  const std::string old_open = absl::StrCat(VisibilityPrefix("ns"), "0",
+                                            old_descending(absl::UnixEpoch()),
+                                            old_descending(start), "run-2");
+  WithStore([&](Store& store) {
+    Erase(store, Table::kMeta, kFormatVersionKey);
+    Put(store, Table::kVisibility, old_closed, "closed row");
+    Put(store, Table::kVisibility, old_open, "open row");
+    Put(store, Table::kVisibilityIndex, "ns index entry", "");
+    Put(store, Table::kMeta, kVisibilityIndexVersionKey, "2");
+  });
+  const std::vector<std::string> migrated = {
+      VisibilityKey("ns", false, absl::UnixEpoch(), start, "run-2"),
+      VisibilityKey("ns", true, close, start, "run-1")};
+  for (int open = 0; open < 2; ++open) {  // a second open changes nothing
+    WithStore([&](Store& store) {
+      EXPECT_EQ(Read(store, Table::kMeta, kFormatVersionKey),
+                absl::StrCat(kFormatVersion));
+      EXPECT_EQ(Keys(store, Table::kVisibility), migrated);
+      EXPECT_EQ(Read(store, Table::kVisibility, migrated[0]), "open row");
+      EXPECT_EQ(Read(store, Table::kVisibility, migrated[1]), "closed row");
+      // The index is rebuilt from the rows by the visibility writer.
+      EXPECT_TRUE(Keys(store, Table::kVisibilityIndex).empty());
+      EXPECT_EQ(Read(store, Table::kMeta, kVisibilityIndexVersionKey),
+                std::nullopt);
+    });
+  }
+}
+
+TEST_F(StoreFormatTest, TimesInKeysSortInTimeOrderAndRoundTrip) {
+  const absl::Time times[] = {absl::FromUnixSeconds(-5), absl::UnixEpoch(),
+                              absl::FromUnixNanos(1),
+                              absl::FromUnixSeconds(1700000000)};
+  for (size_t i = 0; i < std::size(times); ++i) {
+    EXPECT_EQ(TimeFromBytes(TimeBytes(times[i])), times[i]);
+    if (i == 0) continue;
+    EXPECT_LT(TimeBytes(times[i - 1]), TimeBytes(times[i]));
+    std::string earlier, later;
+    AppendTimeDescending(earlier, times[i - 1]);
+    AppendTimeDescending(later, times[i]);
+    EXPECT_GT(earlier, later);
+  }
 }
 
 TEST_F(StoreTest, SecondOpenOfSameDirectoryFailsClearly) {

@@ -16,7 +16,7 @@
 #include "absl/time/clock.h"
 #include "errand/common/uuid.h"
 #include "errand/engine/activity_engine.h"
-#include "errand/store/visibility_key.h"
+#include "errand/store/keys.h"
 #include "support/engine_harness.h"
 
 namespace errand::visibility {
@@ -264,9 +264,9 @@ TEST_F(ListerTest, IndexRebuildRecreatesEveryEntry) {
   store::Batch batch = store_->NewBatch();
   batch.Delete(store::Table::kVisibilityIndex, written.front());
   batch.Put(store::Table::kVisibilityIndex, "stale entry", "");
-  batch.Put(store::Table::kMeta, store::kVisibilityIndexVersionKey, "1");
+  batch.Put(store::Table::kMeta, visibility::kIndexVersionKey, "1");
   ASSERT_TRUE(store_->Write(batch).ok());
-  ASSERT_TRUE(store::EnsureVisibilityIndex(*store_).ok());
+  ASSERT_TRUE(visibility::EnsureIndex(*store_).ok());
   EXPECT_EQ(dump(), written);
 }
 

@@ -22,6 +22,8 @@ namespace errand::engine {
 
 using store::ActivityRecord;
 using store::ActivityStatus;
+using store::ApiStatus;
+using store::StatusName;
 
 // A worker's poll matched the task for `stamp`.
 struct StartAttempt {
@@ -119,14 +121,6 @@ absl::StatusOr<Effects> Apply(ActivityRecord& record,
                               const ActivityEvent& event, absl::Time now);
 
 bool IsTerminal(ActivityStatus status);
-// The public status clients see: the three open statuses are all RUNNING.
-temporal::api::enums::v1::ActivityExecutionStatus ApiStatus(
-    ActivityStatus status);
-// The row List and Count read for this run.
-temporal::api::activity::v1::ActivityExecutionListInfo ListInfo(
-    const ActivityRecord& record);
-// Where that row sorts in the visibility table (store/visibility_key.h).
-std::string VisibilityKeyOf(const ActivityRecord& record);
 // STARTED or CANCEL_REQUESTED: a worker holds an attempt.
 bool HasAttemptInProgress(ActivityStatus status);
 

@@ -26,15 +26,14 @@
 #include "errand/engine/activity_state_machine.h"
 #include "errand/engine/record_cache.h"
 #include "errand/matching/matcher.h"
+#include "errand/store/keys.h"
 #include "errand/store/store.h"
+#include "errand/visibility/writer.h"
 
 namespace errand::engine {
 
-std::string ExecutionKey(absl::string_view namespace_id,
-                         absl::string_view activity_id,
-                         absl::string_view run_id);
-std::string CurrentRunKey(absl::string_view namespace_id,
-                          absl::string_view activity_id);
+using store::CurrentRunKey;
+using store::ExecutionKey;
 
 template <typename T>
 using Reply = std::function<void(absl::StatusOr<T>)>;
@@ -126,12 +125,9 @@ class Turn {
     // snapshot (no copy).
     std::vector<Reply<RecordSnapshot>> replies;
     size_t bytes = 0;  // serialized size, for the cache budget
-    // What the stored visibility row depends on, as loaded (loaded records
-    // only), so that a change of public status can move the row and its
-    // index entries. Nothing else it indexes changes during a run.
-    bool loaded = false;
-    ActivityStatus stored_status = store::v1::ACTIVITY_STATUS_UNSPECIFIED;
-    std::optional<google::protobuf::Timestamp> stored_close_time;
+    // The stored visibility row's state, as loaded (nullopt for a new run),
+    // so that the visibility writer can move the row when the run changes.
+    std::optional<visibility::RowState> stored_row;
   };
   Turn(Shard* shard, absl::Time now) : shard_(shard), now_(now) {}
   Entry* Find(const ActivityRecord& record);

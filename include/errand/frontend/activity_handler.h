@@ -1,6 +1,7 @@
-// The standalone-activity RPCs of the WorkflowService: client calls (start,
-// describe, wait for the result, cancel, terminate, delete) and worker calls
-// (poll, heartbeat, respond, by token or by ID).
+// The standalone-activity RPCs of the WorkflowService, one source file per
+// family (src/frontend/activity_calls.h): client calls (start, describe, wait
+// for the result, cancel, terminate, delete), worker calls (poll, heartbeat,
+// respond, by token or by ID) and visibility calls (List, Count).
 #ifndef ERRAND_FRONTEND_ACTIVITY_HANDLER_H_
 #define ERRAND_FRONTEND_ACTIVITY_HANDLER_H_
 
@@ -15,11 +16,6 @@
 #include "errand/visibility/lister.h"
 
 namespace errand::frontend {
-
-// PollActivityExecution and long-poll Describe answer empty after this long.
-inline constexpr absl::Duration kMaxResultPollWait = absl::Seconds(20);
-// A task poll must leave at least this much time before its deadline.
-inline constexpr absl::Duration kMinTaskPollTimeout = absl::Seconds(2);
 
 struct ActivityServiceDeps {
   engine::NamespaceRegistry* namespaces = nullptr;

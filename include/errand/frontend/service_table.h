@@ -11,14 +11,15 @@
 // request that does not parse (random bytes, invalid UTF-8 in a string
 // field) with UNIMPLEMENTED and no message, which SDKs take for a missing
 // feature; here it is INVALID_ARGUMENT with a message that says so.
+//
+// gRPC's public API cannot build such a table, so service_table.cc uses a
+// few of its internal classes (and is the only file that does; see there).
 #ifndef ERRAND_FRONTEND_SERVICE_TABLE_H_
 #define ERRAND_FRONTEND_SERVICE_TABLE_H_
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/impl/codegen/proto_utils.h>
-#include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <grpcpp/impl/service_type.h>
 
 #include <deque>
@@ -109,33 +110,36 @@ class ServiceTable final : public grpc::Service {
 
   template <class Req, class Resp>
   void HandleAsync(absl::string_view method, AsyncHandler<Req, Resp> handler) {
-    MarkMethodRawCallback(
+    HandleRaw(
         IndexOf(method, Req::descriptor(), Resp::descriptor()),
-        new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
-                                                 grpc::ByteBuffer>(
-            [handler = std::move(handler)](
-                grpc::CallbackServerContext* context,
-                const grpc::ByteBuffer* request_bytes,
-                grpc::ByteBuffer* response_bytes) -> grpc::ServerUnaryReactor* {
-              auto req = std::make_unique<Req>();
-              if (absl::Status s = ParseRequest(*request_bytes, req.get());
-                  !s.ok()) {
-                grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-                reactor->Finish(ToGrpcStatus(s));
-                return reactor;
-              }
-              auto resp = std::make_unique<Resp>();
-              const Req& req_ref = *req;
-              Resp* const resp_ptr = resp.get();
-              // The call owns both messages until gRPC is done with it.
-              auto* call = new UnaryCall(context, response_bytes,
-                                         std::move(req), std::move(resp));
-              handler(call, req_ref, resp_ptr);
-              return call;
-            }));
+        [handler = std::move(handler)](
+            grpc::CallbackServerContext* context,
+            const grpc::ByteBuffer* request_bytes,
+            grpc::ByteBuffer* response_bytes) -> grpc::ServerUnaryReactor* {
+          auto req = std::make_unique<Req>();
+          if (absl::Status s = ParseRequest(*request_bytes, req.get());
+              !s.ok()) {
+            grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+            reactor->Finish(ToGrpcStatus(s));
+            return reactor;
+          }
+          auto resp = std::make_unique<Resp>();
+          const Req& req_ref = *req;
+          Resp* const resp_ptr = resp.get();
+          // The call owns both messages until gRPC is done with it.
+          auto* call = new UnaryCall(context, response_bytes, std::move(req),
+                                     std::move(resp));
+          handler(call, req_ref, resp_ptr);
+          return call;
+        });
   }
 
  private:
+  using RawHandler = std::function<grpc::ServerUnaryReactor*(
+      grpc::CallbackServerContext*, const grpc::ByteBuffer*,
+      grpc::ByteBuffer*)>;
+  // Serves method `index` with `handler`, on the call's raw bytes.
+  void HandleRaw(int index, RawHandler handler);
   // Checks that `method` exists with these message types, so a typo fails at
   // start-up rather than on the first call.
   int IndexOf(absl::string_view method,

@@ -19,12 +19,6 @@ struct ServerIdentity {
   int shard_count = 1;
 };
 
-// Long polls answer at the latest this long after they arrive ...
-inline constexpr absl::Duration kMaxTaskPollWait = absl::Seconds(60);
-// ... and at least this long before the caller's deadline, so that the empty
-// answer reaches the worker before it gives up on the call.
-inline constexpr absl::Duration kPollDeadlineMargin = absl::Seconds(1);
-
 struct WorkflowServiceDeps {
   ServerIdentity identity;
   engine::NamespaceRegistry* namespaces = nullptr;
@@ -33,10 +27,6 @@ struct WorkflowServiceDeps {
 // Installs the served WorkflowService methods into `table`.
 void RegisterWorkflowService(ServiceTable& table,
                              const WorkflowServiceDeps& deps);
-
-// When a long poll that arrived at `now` with `deadline` must answer.
-absl::Time LongPollExpiry(absl::Time now, absl::Time deadline,
-                          absl::Duration max_wait);
 
 }  // namespace errand::frontend
 

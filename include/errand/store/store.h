@@ -37,13 +37,14 @@
 
 namespace errand::store {
 
+// Key and value formats: store/keys.h and docs/storage-format.md.
 enum class Table : int {
   kMeta = 0,         // server-wide facts (cluster id, format version)
   kNamespaces = 1,   // NamespaceRecord by name
   kExecutions = 2,   // ActivityRecord by ExecutionKey(namespace, activity, run)
   kCurrentRuns = 3,  // latest run ID by CurrentRunKey(namespace, activity)
   kVisibility = 4,   // ActivityExecutionListInfo by VisibilityKey, list order
-  kVisibilityIndex = 5,  // empty values under IndexKey, see visibility_key.h
+  kVisibilityIndex = 5,  // empty values under IndexKey / TimeIndexKey
 };
 inline constexpr int kTableCount = 6;
 
@@ -92,7 +93,9 @@ class Batch {
 class Store {
  public:
   // Opens (creating if needed) the store in options.data_dir. Fails with
-  // FAILED_PRECONDITION if another process holds the directory.
+  // FAILED_PRECONDITION if another process holds the directory, or if it
+  // holds a newer or unknown storage format (store/keys.h, kFormatVersion);
+  // an older format is migrated first.
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       const StoreOptions& options);
   ~Store();
@@ -205,6 +208,28 @@ class Store {
   mutable SpaceState space_state_ ABSL_GUARDED_BY(space_mu_) = SpaceState::kOk;
   mutable absl::Time last_space_warning_ ABSL_GUARDED_BY(space_mu_) =
       absl::InfinitePast();
+};
+
+// Writes changes in batches of at most kPerBatch, for work over tables of
+// any size (a format migration, an index rebuild) that must not need one
+// huge write. Put and Delete write the batch once it is full, Flush writes
+// the rest. Not atomic as a whole: callers make their work safe to repeat.
+class BoundedWriter {
+ public:
+  static constexpr int kPerBatch = 10000;
+  explicit BoundedWriter(Store& store)
+      : store_(store), batch_(store.NewBatch()) {}
+  absl::Status Put(Table table, absl::string_view key, absl::string_view value);
+  absl::Status Delete(Table table, absl::string_view key);
+  // Deletes every key of `table` (as it stands when called).
+  absl::Status DeleteAll(Table table);
+  absl::Status Flush();
+
+ private:
+  absl::Status Count();
+  Store& store_;
+  Batch batch_;
+  int pending_ = 0;
 };
 
 }  // namespace errand::store

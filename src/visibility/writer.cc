@@ -1,0 +1,179 @@
+#include "errand/visibility/writer.h"
+
+#include <utility>
+#include <vector>
+
+#include "errand/store/activity_record.h"
+#include "errand/store/keys.h"
+#include "errand/store/records.h"
+#include "spdlog/spdlog.h"
+
+namespace errand::visibility {
+namespace {
+
+namespace enums = temporal::api::enums::v1;
+using store::FromProtoDuration;
+using store::FromProtoTime;
+using store::ToProtoDuration;
+using store::ToProtoTime;
+
+bool Closed(const Row& row) {
+  return row.status() != enums::ACTIVITY_EXECUTION_STATUS_RUNNING;
+}
+
+std::string KeyOf(absl::string_view namespace_id, const Row& row) {
+  return store::VisibilityKey(namespace_id, Closed(row),
+                              FromProtoTime(row.close_time()),
+                              FromProtoTime(row.schedule_time()), row.run_id());
+}
+
+// Every index key of `row`, stored at `row_key`: what goes in with the row
+// and out with it.
+std::vector<std::string> IndexKeysOf(absl::string_view namespace_id,
+                                     const Row& row,
+                                     absl::string_view row_key) {
+  const std::pair<const char*, std::string> values[] = {
+      {"TaskQueue", row.task_queue()},
+      {"ActivityType", row.activity_type().name()},
+      {"ExecutionStatus", store::ExecutionStatusName(row.status())}};
+  std::vector<std::string> keys;
+  for (const auto& [attribute, value] : values) {
+    if (Indexable(value)) {
+      keys.push_back(store::IndexKey(namespace_id, attribute, value, row_key));
+    }
+  }
+  keys.push_back(store::TimeIndexKey(
+      namespace_id, "StartTime", FromProtoTime(row.schedule_time()), row_key));
+  if (row.has_close_time()) {
+    keys.push_back(store::TimeIndexKey(
+        namespace_id, "CloseTime", FromProtoTime(row.close_time()), row_key));
+  }
+  return keys;
+}
+
+void PutRow(store::Batch& batch, absl::string_view namespace_id,
+            const Row& row) {
+  const std::string row_key = KeyOf(namespace_id, row);
+  batch.Put(store::Table::kVisibility, row_key, row.SerializeAsString());
+  for (const std::string& key : IndexKeysOf(namespace_id, row, row_key)) {
+    batch.Put(store::Table::kVisibilityIndex, key, "");
+  }
+}
+
+}  // namespace
+
+bool Indexable(absl::string_view value) {
+  return value.find('\0') == absl::string_view::npos;
+}
+
+Row RowOf(const store::ActivityRecord& r) {
+  Row info;
+  info.set_activity_id(r.activity_id());
+  info.set_run_id(r.run_id());
+  *info.mutable_activity_type() = r.activity_type();
+  *info.mutable_schedule_time() = r.schedule_time();
+  *info.mutable_execution_time() =
+      ToProtoTime(FromProtoTime(r.schedule_time()) +
+                  FromProtoDuration(r.options().start_delay()));
+  if (r.has_close_time()) {
+    *info.mutable_close_time() = r.close_time();
+    *info.mutable_execution_duration() = ToProtoDuration(
+        FromProtoTime(r.close_time()) - FromProtoTime(r.schedule_time()));
+  }
+  info.set_status(store::ApiStatus(r.status()));
+  info.set_task_queue(r.options().task_queue().name());
+  *info.mutable_search_attributes() = r.search_attributes();
+  info.set_state_transition_count(r.version());
+  info.set_state_size_bytes(static_cast<int64_t>(r.ByteSizeLong()));
+  return info;
+}
+
+RowState RowStateOf(const store::ActivityRecord& record) {
+  RowState state{store::ApiStatus(record.status()), std::nullopt};
+  if (record.has_close_time()) state.close_time = record.close_time();
+  return state;
+}
+
+void WriteRow(store::Batch& batch, const store::ActivityRecord& record,
+              const std::optional<RowState>& stored, bool deleted) {
+  if (stored && !deleted &&
+      stored->status == store::ApiStatus(record.status())) {
+    return;
+  }
+  if (!stored && deleted) return;  // created and deleted in one turn
+  Row row = RowOf(record);
+  if (stored) {
+    // The stored row is today's with the stored status and close time
+    // (rebuilt from the list fields, not kept as a copy of the record).
+    Row old = row;
+    old.set_status(stored->status);
+    if (stored->close_time) {
+      *old.mutable_close_time() = *stored->close_time;
+    } else {
+      old.clear_close_time();
+    }
+    DeleteRow(batch, record.namespace_id(), old,
+              KeyOf(record.namespace_id(), old));
+  }
+  if (!deleted) PutRow(batch, record.namespace_id(), row);
+}
+
+void DeleteRow(store::Batch& batch, absl::string_view namespace_id,
+               const Row& row, absl::string_view row_key) {
+  batch.Delete(store::Table::kVisibility, row_key);
+  for (const std::string& key : IndexKeysOf(namespace_id, row, row_key)) {
+    batch.Delete(store::Table::kVisibilityIndex, key);
+  }
+}
+
+absl::Status EnsureIndex(store::Store& store) {
+  using store::Table;
+  auto version = store.Get(Table::kMeta, kIndexVersionKey);
+  if (!version.ok()) return version.status();
+  if (*version && **version == kIndexVersion) return absl::OkStatus();
+  // Safe to repeat: the version is written last.
+  store::BoundedWriter writer(store);
+  if (absl::Status s = writer.DeleteAll(Table::kVisibilityIndex); !s.ok()) {
+    return s;
+  }
+  absl::Status error;
+  size_t rows = 0;
+  absl::Status scan = store.Scan(
+      Table::kVisibility, "",
+      [&](absl::string_view key, absl::string_view value) {
+        Row row;
+        if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          error = absl::DataLossError("corrupt visibility row");
+          return false;
+        }
+        const size_t nul = key.find('\0');
+        if (nul == absl::string_view::npos) {
+          error = absl::DataLossError("malformed visibility key");
+          return false;
+        }
+        ++rows;
+        for (const std::string& index_key :
+             IndexKeysOf(key.substr(0, nul), row, key)) {
+          error = writer.Put(Table::kVisibilityIndex, index_key, "");
+          if (!error.ok()) return false;
+        }
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  if (absl::Status s =
+          writer.Put(Table::kMeta, kIndexVersionKey, kIndexVersion);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = writer.Flush(); !s.ok()) return s;
+  // A new store has nothing to rebuild; only an upgrade is worth a line.
+  if (*version || rows > 0) {
+    spdlog::info("visibility indexes rebuilt for {} rows (layout {} -> {})",
+                 rows, *version ? **version : std::string("unversioned"),
+                 std::string(kIndexVersion));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace errand::visibility
