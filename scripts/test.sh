@@ -34,6 +34,11 @@ else
   echo "SKIPPED: clang++-14 is not installed (scripts/setup.sh --tests installs it)"
 fi
 
+# ASan+UBSan build of Errand's code in <BUILD_DIR>-asan: every C++ test, then
+# the Go SDK suite against the sanitized server (scripts/sanitize.sh).
+echo "== ASan+UBSan (C++ tests, Go SDK suite)"
+BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/sanitize.sh" asan || failed_suites+=(asan)
+
 # Each client suite writes a report; scripts/compat_matrix.py joins them into
 # the matrix in docs/compatibility.md.
 RESULTS="${COMPAT_RESULTS:-$BUILD_DIR/compat-results}"

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "errand/store/activity_record.h"
 #include "errand/store/records.h"
@@ -166,6 +167,28 @@ std::optional<Json> DecodeJson(absl::string_view text) {
   return std::nullopt;
 }
 
+// An Int attribute's JSON number as an int64: exact when written as an
+// integer (a double would round values past 2^53, and -2^63 - 1 to -2^63),
+// else from its decoded double if that is integral and inside int64's range.
+// nullopt otherwise: converting a double outside the range is undefined
+// behaviour.
+std::optional<int64_t> JsonInt64(absl::string_view text, const Json& decoded) {
+  text = absl::StripAsciiWhitespace(text);
+  int64_t exact = 0;
+  if (absl::SimpleAtoi(text, &exact)) return exact;
+  absl::ConsumePrefix(&text, "-");
+  if (!text.empty() &&
+      std::all_of(text.begin(), text.end(), absl::ascii_isdigit)) {
+    return std::nullopt;  // an integer that does not fit
+  }
+  const auto* d = std::get_if<double>(&decoded);
+  // -2^63 and 2^63 are exact doubles; NaN fails both comparisons.
+  if (d == nullptr || std::trunc(*d) != *d || !(*d >= -0x1p63 && *d < 0x1p63)) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(*d);
+}
+
 Value Null(const Row&) { return std::monostate(); }
 
 const Attribute kAttributes[] = {
@@ -306,8 +329,7 @@ Value ReadCustom(const Row& row, const std::string& name, Type type) {
     }
     case Type::kInt:
     case Type::kBool:
-      if (auto* d = std::get_if<double>(&*decoded))
-        return static_cast<int64_t>(*d);
+      if (auto i = JsonInt64(json, *decoded)) return *i;
       return std::monostate();
     case Type::kDouble:
       if (auto* d = std::get_if<double>(&*decoded)) return *d;
@@ -577,7 +599,7 @@ absl::Status CheckCustomValue(const std::string& name, int32_t indexed_type,
                std::holds_alternative<std::vector<std::string>>(*decoded));
       break;
     case enums::INDEXED_VALUE_TYPE_INT:
-      valid = number != nullptr && !is_bool && std::trunc(*number) == *number;
+      valid = decoded && !is_bool && JsonInt64(text, *decoded).has_value();
       break;
     case enums::INDEXED_VALUE_TYPE_DOUBLE:
       valid = number != nullptr && !is_bool;

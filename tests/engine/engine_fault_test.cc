@@ -57,7 +57,8 @@ TEST_F(EngineFaultTest, FailedWritesAcknowledgeNothingAndLoseNothing) {
   EXPECT_EQ(described->status(), store::v1::ACTIVITY_STATUS_SCHEDULED);
 
   FaultGone();
-  ASSERT_TRUE(Start(Request("after")).ok());  // no restart needed
+  auto after = Start(Request("after"));
+  ASSERT_TRUE(after.ok()) << after.status();  // no restart needed
 
   Close();
   Open();
