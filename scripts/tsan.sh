@@ -56,15 +56,19 @@ if [ "$(cat "$ABSL_DIR/.complete" 2>/dev/null)" != "${ABSL_TSAN_LIBS[*]}" ]; the
   # it is.
   mkdir -p "$work/apt/parts" "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
   for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] && sed 's/^Types: deb$/Types: deb-src/' "$f" && echo
+    if [ -f "$f" ]; then sed 's/^Types: deb$/Types: deb-src/' "$f" && echo; fi
   done >"$work/apt/parts/src.sources"
   { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } |
     sed -n 's/^deb /deb-src /p' >"$work/apt/parts/src.list"
   apt_opts=(-q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$work/apt/parts"
     -o Dir::State::Lists="$work/apt/lists" -o Dir::Cache="$work/apt/cache"
     -o APT::Sandbox::User=root)
-  apt-get "${apt_opts[@]}" update >/dev/null
-  (cd "$work/src" && apt-get "${apt_opts[@]}" source "abseil=$ABSL_VERSION" >/dev/null 2>&1)
+  if ! (apt-get "${apt_opts[@]}" update && cd "$work/src" &&
+    apt-get "${apt_opts[@]}" source "abseil=$ABSL_VERSION") >"$work/source.log" 2>&1; then
+    cat "$work/source.log" >&2
+    log "could not fetch Debian's abseil $ABSL_VERSION source package"
+    exit 1
+  fi
   src="$(find "$work/src" -mindepth 1 -maxdepth 1 -type d -name 'abseil-*')"
   # The options of Debian's shared build (debian/rules), with TSan.
   cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=None \
