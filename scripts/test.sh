@@ -39,6 +39,12 @@ fi
 echo "== ASan+UBSan (C++ tests, Go SDK suite)"
 BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/sanitize.sh" asan || failed_suites+=(asan)
 
+# ThreadSanitizer over the engine, matcher and in-process server tests, in
+# its own clang build (build-tsan) with Abseil's locks rebuilt under TSan
+# (cached in $ERRAND_CACHE/absl-tsan); see scripts/tsan.sh.
+echo "== TSan (engine, matcher, server tests)"
+ERRAND_CACHE="$ERRAND_CACHE" "$ROOT/scripts/tsan.sh" || failed_suites+=(tsan)
+
 # Each client suite writes a report; scripts/compat_matrix.py joins them into
 # the matrix in docs/compatibility.md.
 RESULTS="${COMPAT_RESULTS:-$BUILD_DIR/compat-results}"

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+
 namespace errand::engine {
 namespace {
 
@@ -67,6 +70,26 @@ TEST(RecordCacheTest, UnshareMovesWhenAloneAndCopiesWhenShared) {
   store::ActivityRecord copied = Unshare(std::move(shared));
   copied.set_activity_id("changed");
   EXPECT_EQ(reply_holds->activity_id(), "b");  // the other holder is intact
+}
+
+// A reply on another thread reads the snapshot and drops it; the shard then
+// moves the record out. The reader's last use must happen before the move,
+// through the reference count alone (nothing else orders the two threads
+// here). Under ThreadSanitizer (scripts/tsan.sh) a missing edge is reported.
+TEST(RecordCacheTest, UnshareAfterAReaderOnAnotherThreadDropsIt) {
+  auto snapshot = Record(std::string(100, 'x'));
+  RecordSnapshot reply_holds = snapshot;
+  size_t read_size = 0;
+  std::thread reply([&read_size, held = std::move(reply_holds)]() mutable {
+    read_size = held->activity_id().size();
+    held.reset();
+  });
+  while (snapshot.use_count() != 1) std::this_thread::yield();
+  store::ActivityRecord moved = Unshare(std::move(snapshot));
+  moved.set_activity_id("changed");
+  reply.join();
+  EXPECT_EQ(read_size, 100u);
+  EXPECT_EQ(moved.activity_id(), "changed");
 }
 
 }  // namespace

@@ -72,6 +72,8 @@ inline constexpr uint64_t kLowFreeSpaceWarningBytes = uint64_t{1} << 30;
 inline constexpr absl::Duration kFreeSpaceCheckInterval = absl::Seconds(2);
 // While writes fail, reopening the database is tried at most this often.
 inline constexpr absl::Duration kResumeInterval = absl::Seconds(1);
+// How long a new batch waits for a reopen in progress (see NewBatch).
+inline constexpr absl::Duration kReopenWait = absl::Seconds(2);
 
 // Collects changes to apply atomically with Store::Write.
 class Batch {
