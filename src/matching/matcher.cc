@@ -5,16 +5,21 @@
 
 #include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "errand/matching/rate_limiter.h"
 
 namespace errand::matching {
 
-// Invariant: a queue never holds both tasks and waiting polls (a task goes
-// to a poll if one waits, a poll takes a task if one is queued), and never
-// holds neither (it is erased then).
+// Invariant: a queue holds both tasks and waiting polls only while its rate
+// limit holds dispatch back, and then has a dispatch timer armed for when
+// the limit lets the next one go (none while paused at rate 0). Otherwise a
+// task goes to a poll if one waits, and a poll takes a task if one is
+// queued. A queue with neither is erased.
 struct Queue {
   explicit Queue(const BacklogOptions& options) : tasks(options) {}
   Backlog tasks;
   std::list<Matcher::PollHandle> polls;  // oldest first
+  RateLimiter rate;
+  TimerThread::TimerId dispatch_timer = 0;  // 0: none armed
 };
 
 // A poll is waiting exactly while it sits in its queue's `polls` list, and
@@ -46,9 +51,17 @@ struct Matcher::State {
     TimerThread::TimerId timer = 0;
   };
 
-  explicit State(BacklogOptions backlog) : options(backlog) {}
+  // A poll settled with a task, to be answered outside the lock.
+  struct Matched {
+    Taken poll;
+    TaskRef task;
+  };
+
+  State(BacklogOptions backlog, TimerThread* timer_thread)
+      : options(backlog), timers(timer_thread) {}
 
   const BacklogOptions options;
+  TimerThread* const timers;
   absl::Mutex mu;
   bool shut_down ABSL_GUARDED_BY(mu) = false;
   // node_hash_map: a waiting poll keeps a pointer to its entry.
@@ -71,7 +84,64 @@ struct Matcher::State {
     return taken;
   }
 
+  // Hands queued tasks to waiting polls, oldest first, as far as the rate
+  // limit allows; arms the dispatch timer if some are held back. May erase
+  // the queue (when it ends up empty).
+  void Dispatch(const std::shared_ptr<State>& self,
+                absl::node_hash_map<QueueKey, Queue>::iterator it,
+                std::vector<Matched>& out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    Queue& q = it->second;
+    const absl::Time now = timers->clock()->Now();
+    while (!q.polls.empty() && !q.tasks.empty()) {
+      if (!q.rate.TryTake(now)) {
+        ArmDispatch(self, it, now);
+        return;
+      }
+      TaskRef task = *q.tasks.Pop();
+      const bool last = q.polls.size() == 1 && q.tasks.empty();
+      const Matcher::PollHandle oldest = q.polls.front();
+      out.push_back({*Take(*oldest), std::move(task)});
+      if (last) return;  // Take erased the queue
+    }
+  }
+
+  void ArmDispatch(const std::shared_ptr<State>& self,
+                   absl::node_hash_map<QueueKey, Queue>::iterator it,
+                   absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    Queue& q = it->second;
+    if (q.dispatch_timer != 0) return;
+    const absl::Time when = q.rate.NextAllowed(now);
+    if (when == absl::InfiniteFuture()) return;  // paused
+    std::weak_ptr<State> weak_state = self;
+    QueueKey key = it->first;
+    q.dispatch_timer = timers->Schedule(when, [weak_state, key] {
+      auto state = weak_state.lock();
+      if (!state) return;
+      std::vector<Matched> matched;
+      {
+        absl::MutexLock lock(&state->mu);
+        auto found = state->queues.find(key);
+        if (found == state->queues.end()) return;
+        found->second.dispatch_timer = 0;
+        if (state->shut_down) return;
+        state->Dispatch(state, found, matched);
+      }
+      Answer(*state->timers, matched);
+    });
+  }
+
+  static void Answer(TimerThread& timers, std::vector<Matched>& matched) {
+    for (Matched& m : matched) {
+      timers.Cancel(m.poll.timer);
+      m.poll.done(std::move(m.task));
+    }
+  }
+
   void Erase(const QueueKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (auto it = queues.find(key);
+        it != queues.end() && it->second.dispatch_timer != 0) {
+      timers->Cancel(it->second.dispatch_timer);
+    }
     // Looks `key` up before destroying the entry it may live in.
     queues.erase(key);
     // Hash maps keep their capacity after erasing; give it back once the map
@@ -84,52 +154,55 @@ struct Matcher::State {
 };
 
 Matcher::Matcher(TimerThread* timers, BacklogOptions backlog)
-    : timers_(timers), state_(std::make_shared<State>(backlog)) {}
+    : timers_(timers), state_(std::make_shared<State>(backlog, timers)) {}
 
 Matcher::~Matcher() { Shutdown(); }
 
-Matcher::PollHandle Matcher::AddPoll(const QueueKey& queue,
-                                     absl::Time expire_at, PollCallback done) {
+Matcher::PollHandle Matcher::AddPoll(
+    const QueueKey& queue, absl::Time expire_at, PollCallback done,
+    std::optional<double> max_tasks_per_second) {
   auto poll = std::make_shared<Poll>(std::move(done));
-  std::optional<TaskRef> ready;
-  PollCallback answer;
+  std::vector<State::Matched> matched;
   {
     State& s = *state_;
     absl::MutexLock lock(&s.mu);
-    if (!s.shut_down) {
+    if (s.shut_down) {
+      matched.push_back({{std::move(poll->done_), 0}, TaskRef()});
+    } else {
       auto it = s.queues.find(queue);
-      if (it == s.queues.end() || it->second.tasks.empty()) {
-        if (it == s.queues.end()) {
-          it = s.queues.try_emplace(queue, s.options).first;
-        }
-        Queue& q = it->second;
-        poll->entry_ = &*it;
-        poll->position_ = q.polls.insert(q.polls.end(), poll);
-        poll->waiting_ = true;
-        // Weak references: a settled poll, or a destroyed matcher, makes the
-        // timer a no-op.
-        std::weak_ptr<State> weak_state = state_;
-        std::weak_ptr<Poll> weak_poll = poll;
-        poll->timer_ = timers_->Schedule(expire_at, [weak_state, weak_poll] {
-          auto state = weak_state.lock();
-          auto p = weak_poll.lock();
-          if (!state || !p) return;
-          std::optional<State::Taken> taken;
-          {
-            absl::MutexLock lock(&state->mu);
-            taken = state->Take(*p);
-          }
-          if (taken) taken->done(std::nullopt);
-        });
-        return poll;
+      if (it == s.queues.end()) {
+        it = s.queues.try_emplace(queue, s.options).first;
       }
-      ready = it->second.tasks.Pop();
-      // No poll waits on a queue with tasks, so this one is now empty.
-      if (it->second.tasks.empty()) s.Erase(queue);
+      Queue& q = it->second;
+      // The worker's rate: each poll sets it, and one without clears it.
+      q.rate.SetRate(max_tasks_per_second);
+      poll->entry_ = &*it;
+      poll->position_ = q.polls.insert(q.polls.end(), poll);
+      poll->waiting_ = true;
+      // Weak references: a settled poll, or a destroyed matcher, makes the
+      // timer a no-op.
+      std::weak_ptr<State> weak_state = state_;
+      std::weak_ptr<Poll> weak_poll = poll;
+      poll->timer_ = timers_->Schedule(expire_at, [weak_state, weak_poll] {
+        auto state = weak_state.lock();
+        auto p = weak_poll.lock();
+        if (!state || !p) return;
+        std::optional<State::Taken> taken;
+        {
+          absl::MutexLock lock(&state->mu);
+          taken = state->Take(*p);
+        }
+        if (taken) taken->done(std::nullopt);
+      });
+      s.Dispatch(state_, it, matched);
     }
-    answer = std::move(poll->done_);
   }
-  answer(std::move(ready));
+  if (!matched.empty() && matched.front().poll.timer == 0) {
+    // Shut down: answered at once, with nothing.
+    matched.front().poll.done(std::nullopt);
+    return poll;
+  }
+  State::Answer(*timers_, matched);
   return poll;
 }
 
@@ -145,27 +218,22 @@ void Matcher::CancelPoll(const PollHandle& poll) {
 }
 
 void Matcher::AddTask(const QueueKey& queue, TaskRef task) {
-  std::optional<State::Taken> taken;
+  std::vector<State::Matched> matched;
   {
     State& s = *state_;
     absl::MutexLock lock(&s.mu);
     auto it = s.queues.find(queue);
-    if (it == s.queues.end() || it->second.polls.empty()) {
-      // Also after shutdown: the task waits for a poll that never comes,
-      // and the engine re-adds it after the restart.
-      if (it == s.queues.end()) {
-        it = s.queues.try_emplace(queue, s.options).first;
-      }
-      it->second.tasks.Push(std::move(task));
-      return;
+    if (it == s.queues.end()) {
+      it = s.queues.try_emplace(queue, s.options).first;
     }
-    // Every poll in the list is live: expiry and cancel take theirs out
-    // under this lock, so the oldest one gets the task.
-    const PollHandle oldest = it->second.polls.front();
-    taken = s.Take(*oldest);
+    // Also after shutdown: the task waits for a poll that never comes, and
+    // the engine re-adds it after the restart.
+    it->second.tasks.Push(std::move(task));
+    // Every poll in the list is live (expiry and cancel take theirs out
+    // under this lock): the oldest one gets the next task.
+    if (!s.shut_down) s.Dispatch(state_, it, matched);
   }
-  timers_->Cancel(taken->timer);
-  taken->done(std::move(task));
+  State::Answer(*timers_, matched);
 }
 
 void Matcher::Shutdown() {

@@ -29,6 +29,8 @@ class TimerThread {
   TimerId Schedule(absl::Time when, std::function<void()> fn);
   // True if the timer was pending and will not run.
   bool Cancel(TimerId id);
+  // The clock deadlines are on.
+  const Clock* clock() const { return clock_; }
 
  private:
   void Run();

@@ -44,8 +44,12 @@ class Matcher {
   Matcher& operator=(const Matcher&) = delete;
 
   // Hands the next task on `queue` to `done`, waiting until `expire_at`.
+  // `max_tasks_per_second` is the worker's dispatch rate limit for the
+  // queue (task_queue_metadata): as in Temporal, each poll sets it and a
+  // poll without one clears it; 0 pauses dispatch.
   PollHandle AddPoll(const QueueKey& queue, absl::Time expire_at,
-                     PollCallback done);
+                     PollCallback done,
+                     std::optional<double> max_tasks_per_second = std::nullopt);
   // Settles the poll with nullopt unless it already has its answer.
   void CancelPoll(const PollHandle& poll);
 
