@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "support/engine_harness.h"
 #include "errand/common/uuid.h"
+#include "support/engine_harness.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
 
 namespace errand::engine {

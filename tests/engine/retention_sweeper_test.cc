@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "errand/store/keys.h"
-#include "support/engine_harness.h"
 #include "errand/store/records.h"
+#include "support/engine_harness.h"
 
 namespace errand::engine {
 namespace {
