@@ -44,7 +44,8 @@ class TaskPoll : public std::enable_shared_from_this<TaskPoll> {
  public:
   TaskPoll(UnaryCall* call, ws::PollActivityTaskQueueResponse* resp,
            const ActivityServiceDeps& deps, store::NamespaceRecord ns,
-           std::string task_queue, std::string identity, absl::Time expire_at)
+           std::string task_queue, std::string identity, absl::Time expire_at,
+           std::optional<double> max_tasks_per_second)
       : call_(call),
         resp_(resp),
         deps_(deps),
@@ -53,7 +54,8 @@ class TaskPoll : public std::enable_shared_from_this<TaskPoll> {
         identity_(std::move(identity)),
         sdk_name_(Header(call, "client-name")),
         sdk_version_(Header(call, "client-version")),
-        expire_at_(expire_at) {}
+        expire_at_(expire_at),
+        max_tasks_per_second_(max_tasks_per_second) {}
 
   void Begin() {
     auto self = shared_from_this();
@@ -66,7 +68,8 @@ class TaskPoll : public std::enable_shared_from_this<TaskPoll> {
     auto self = shared_from_this();
     auto handle = deps_.matcher->AddPoll(
         {ns_.id(), task_queue_}, expire_at_,
-        [self](std::optional<matching::TaskRef> task) { self->OnTask(task); });
+        [self](std::optional<matching::TaskRef> task) { self->OnTask(task); },
+        max_tasks_per_second_);
     absl::MutexLock lock(&mu_);
     current_ = handle;
     if (cancelled_) deps_.matcher->CancelPoll(handle);
@@ -120,6 +123,7 @@ class TaskPoll : public std::enable_shared_from_this<TaskPoll> {
   const std::string sdk_name_;
   const std::string sdk_version_;
   const absl::Time expire_at_;
+  const std::optional<double> max_tasks_per_second_;
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   matching::Matcher::PollHandle current_ ABSL_GUARDED_BY(mu_);
@@ -290,9 +294,15 @@ void RegisterWorkerCalls(ServiceTable& table, const ActivityServiceDeps& deps) {
         spdlog::debug("{} poll on task queue {} in namespace {}",
                       req.identity(), req.task_queue().name(),
                       req.namespace_());
+        // The worker's rate limit for the queue (the SDKs' per-task-queue
+        // activity rate): each poll sets it, and one without clears it.
+        std::optional<double> rate;
+        if (req.task_queue_metadata().has_max_tasks_per_second()) {
+          rate = req.task_queue_metadata().max_tasks_per_second().value();
+        }
         std::make_shared<TaskPoll>(call, resp, deps, poll->ns,
                                    req.task_queue().name(), req.identity(),
-                                   poll->expire_at)
+                                   poll->expire_at, rate)
             ->Begin();
       });
 

@@ -111,3 +111,31 @@ async def test_ready_order_within_a_level_survives_a_restart(errand):
     client = await Client.connect(errand.address)
     order = await run_one_at_a_time(client, task_queue, len(names))
     assert order == names, order
+
+
+async def test_worker_task_queue_rate_limit_holds_within_20_percent(errand):
+    """The worker's per-task-queue activity rate (sent on each poll as
+    task_queue_metadata.max_tasks_per_second) spaces dispatches: after a
+    one-second burst, 5 per second."""
+    client = await Client.connect(errand.address)
+    task_queue = f"rate-{uuid.uuid4()}"
+    await start_all(client, task_queue, [(f"r{i}", None) for i in range(60)])
+    started: list[float] = []
+
+    @activity.defn(name="record")
+    async def record(name: str) -> str:
+        started.append(asyncio.get_running_loop().time())
+        return name
+
+    async with Worker(client, task_queue=task_queue, activities=[record],
+                      max_concurrent_activities=20,
+                      max_task_queue_activities_per_second=5):
+        give_up = asyncio.get_running_loop().time() + 15
+        while ((not started or started[-1] - started[0] < 5.5)
+               and len(started) < 60
+               and asyncio.get_running_loop().time() < give_up):
+            await asyncio.sleep(0.1)
+    first = started[0]
+    # The burst is max(ceil(5), 1) = 5 at once; then 4 s at 5/s.
+    in_window = [t for t in started if first + 1.0 <= t < first + 5.0]
+    assert 16 <= len(in_window) <= 24, (len(in_window), [t - first for t in started])
