@@ -93,7 +93,7 @@ absl::Time UnaryCall::deadline() const {
   if (deadline == std::chrono::system_clock::time_point::max()) {
     return absl::InfiniteFuture();
   }
-  return absl::FromChrono(deadline);
+  return clock_->Now() + (absl::FromChrono(deadline) - absl::Now());
 }
 
 void UnaryCall::SetCancelCallback(std::function<void()> on_cancel) {
@@ -119,8 +119,9 @@ void UnaryCall::OnCancel() {
   if (callback) callback();
 }
 
-ServiceTable::ServiceTable(const google::protobuf::ServiceDescriptor* service)
-    : service_(service) {
+ServiceTable::ServiceTable(const google::protobuf::ServiceDescriptor* service,
+                           const Clock* clock)
+    : service_(service), clock_(clock) {
   for (int i = 0; i < service->method_count(); ++i) {
     const auto* method = service->method(i);
     const std::string path =

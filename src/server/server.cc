@@ -118,14 +118,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   server->empty_polls_ =
       std::make_unique<frontend::EmptyPolls>(server->timers_.get());
 
-  server->workflow_service_ = std::make_unique<
-      frontend::ServiceTable>(FindService(
-      descriptor_table_temporal_2fapi_2fworkflowservice_2fv1_2fservice_2eproto,
-      kWorkflowServiceName));
-  server->operator_service_ = std::make_unique<
-      frontend::ServiceTable>(FindService(
-      descriptor_table_temporal_2fapi_2foperatorservice_2fv1_2fservice_2eproto,
-      kOperatorServiceName));
+  server->workflow_service_ = std::make_unique<frontend::ServiceTable>(
+      FindService(
+          descriptor_table_temporal_2fapi_2fworkflowservice_2fv1_2fservice_2eproto,
+          kWorkflowServiceName),
+      clock);
+  server->operator_service_ = std::make_unique<frontend::ServiceTable>(
+      FindService(
+          descriptor_table_temporal_2fapi_2foperatorservice_2fv1_2fservice_2eproto,
+          kOperatorServiceName),
+      clock);
 
   frontend::WorkflowServiceDeps deps;
   deps.identity.version = ERRAND_VERSION;

@@ -33,6 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "errand/common/clock.h"
 #include "errand/frontend/grpc_status.h"
 
 namespace errand::frontend {
@@ -48,8 +49,10 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   UnaryCall(grpc::CallbackServerContext* context,
             grpc::ByteBuffer* response_buffer,
             std::unique_ptr<const google::protobuf::Message> request,
-            std::unique_ptr<google::protobuf::Message> response)
-      : context_(context),
+            std::unique_ptr<google::protobuf::Message> response,
+            const Clock* clock)
+      : clock_(clock),
+        context_(context),
         response_buffer_(response_buffer),
         request_(std::move(request)),
         response_(std::move(response)) {}
@@ -58,7 +61,9 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   // alone, as gRPC drops the response of a failed call.
   void Finish(const absl::Status& status);
 
-  // When the caller wants an answer by (gRPC deadline); InfiniteFuture if none.
+  // When the caller wants an answer by (its gRPC deadline), on the server's
+  // clock: now on that clock plus the time the caller has left.
+  // InfiniteFuture if none.
   absl::Time deadline() const;
   const grpc::CallbackServerContext& context() const { return *context_; }
 
@@ -70,6 +75,7 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   void OnCancel() override;
   void OnDone() override { delete this; }
 
+  const Clock* const clock_;
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_buffer_;
   const std::unique_ptr<const google::protobuf::Message> request_;
@@ -93,7 +99,9 @@ class ServiceTable final : public grpc::Service {
   template <class Req, class Resp>
   using AsyncHandler = std::function<void(UnaryCall*, const Req&, Resp*)>;
 
-  explicit ServiceTable(const google::protobuf::ServiceDescriptor* service);
+  // `clock` is the one the handlers' waits run on (see UnaryCall::deadline).
+  explicit ServiceTable(const google::protobuf::ServiceDescriptor* service,
+                        const Clock* clock = SystemClock::Get());
 
   const google::protobuf::ServiceDescriptor* descriptor() const {
     return service_;
@@ -112,7 +120,7 @@ class ServiceTable final : public grpc::Service {
   void HandleAsync(absl::string_view method, AsyncHandler<Req, Resp> handler) {
     HandleRaw(
         IndexOf(method, Req::descriptor(), Resp::descriptor()),
-        [handler = std::move(handler)](
+        [handler = std::move(handler), clock = clock_](
             grpc::CallbackServerContext* context,
             const grpc::ByteBuffer* request_bytes,
             grpc::ByteBuffer* response_bytes) -> grpc::ServerUnaryReactor* {
@@ -128,7 +136,7 @@ class ServiceTable final : public grpc::Service {
           Resp* const resp_ptr = resp.get();
           // The call owns both messages until gRPC is done with it.
           auto* call = new UnaryCall(context, response_bytes, std::move(req),
-                                     std::move(resp));
+                                     std::move(resp), clock);
           handler(call, req_ref, resp_ptr);
           return call;
         });
@@ -147,6 +155,7 @@ class ServiceTable final : public grpc::Service {
               const google::protobuf::Descriptor* response) const;
 
   const google::protobuf::ServiceDescriptor* const service_;
+  const Clock* const clock_;
   std::deque<std::string> paths_;
 };
 
