@@ -262,6 +262,13 @@ size_t Matcher::BacklogSize(const QueueKey& queue) const {
   return it == state_->queues.end() ? 0 : it->second.tasks.size();
 }
 
+size_t Matcher::WaitingPolls() const {
+  absl::MutexLock lock(&state_->mu);
+  size_t n = 0;
+  for (const auto& [key, q] : state_->queues) n += q.polls.size();
+  return n;
+}
+
 size_t Matcher::QueueCount() const {
   absl::MutexLock lock(&state_->mu);
   return state_->queues.size();

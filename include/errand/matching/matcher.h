@@ -64,6 +64,8 @@ class Matcher {
   size_t BacklogSize(const QueueKey& queue) const;
   // Task queues holding tasks or waiting polls (for tests and stats).
   size_t QueueCount() const;
+  // Polls waiting on any queue (for tests and stats).
+  size_t WaitingPolls() const;
 
  private:
   // The queues and their lock. Poll timers reach it through a weak pointer,

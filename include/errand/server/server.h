@@ -36,6 +36,8 @@ class Server {
   // The address actually bound (the port is resolved when 0 was asked for).
   const std::string& address() const { return address_; }
   const std::string& cluster_id() const { return cluster_id_; }
+  // Activity task polls waiting for a task (for tests and stats).
+  size_t WaitingTaskPolls() const { return matcher_->WaitingPolls(); }
 
   // Stops accepting calls, answers waiting long polls, lets in-flight calls
   // finish for up to `grace`, then flushes the store. Idempotent.
