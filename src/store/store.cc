@@ -399,6 +399,20 @@ std::shared_ptr<const Store::Db> Store::CurrentDb() const {
   return db_;
 }
 
+std::shared_ptr<const Store::Db> Store::CurrentDbOrWait() const {
+  absl::MutexLock lock(&db_mu_);
+  if (db_ == nullptr && reopening_) {
+    // The reopen runs on whichever thread lets go of the old database last,
+    // usually within milliseconds. Bounded: this thread may itself hold the
+    // old database (a read made inside a scan), which the reopen waits for.
+    db_mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](const bool* reopening) { return !*reopening; }, &reopening_),
+        kReopenWait);
+  }
+  return db_;
+}
+
 void Store::Install(std::unique_ptr<Db> db) {
   std::shared_ptr<const Db> shared(
       db.release(), [this](const Db* old) { Retired(const_cast<Db*>(old)); });
@@ -623,7 +637,7 @@ absl::Status Store::CheckFreeSpaceFloor() const {
 
 absl::StatusOr<std::optional<std::string>> Store::Get(
     Table table, absl::string_view key) const {
-  std::shared_ptr<const Db> db = CurrentDb();
+  std::shared_ptr<const Db> db = CurrentDbOrWait();
   if (db == nullptr) return NoDbStatus("store read");
   std::string value;
   const rocksdb::Status s = db->db->Get(
@@ -640,7 +654,7 @@ absl::Status Store::Scan(
     Table table, absl::string_view prefix,
     const std::function<bool(absl::string_view, absl::string_view)>& visit,
     absl::string_view after) const {
-  std::shared_ptr<const Db> db = CurrentDb();
+  std::shared_ptr<const Db> db = CurrentDbOrWait();
   if (db == nullptr) return NoDbStatus("store scan");
   std::unique_ptr<rocksdb::Iterator> it(
       db->db->NewIterator(rocksdb::ReadOptions(), db->handle(table)));

@@ -158,6 +158,9 @@ class Store {
   // reopen for writing failed (until one succeeds). Callers hold the result
   // only for the call they make.
   std::shared_ptr<const Db> CurrentDb() const ABSL_LOCKS_EXCLUDED(db_mu_);
+  // For reads: the same, but while a reopen is under way waits for it (at
+  // most kReopenWait), so that reads right after a fault clears succeed.
+  std::shared_ptr<const Db> CurrentDbOrWait() const ABSL_LOCKS_EXCLUDED(db_mu_);
   // Makes `db` the current database. Its shared_ptr's deleter is Retired.
   void Install(std::unique_ptr<Db> db) ABSL_LOCKS_EXCLUDED(db_mu_);
   // Called with the old database once nobody holds it: closes it and, unless
