@@ -470,16 +470,9 @@ absl::Status Store::NoDbStatus(absl::string_view what) const {
 Batch Store::NewBatch() {
   if (writes_failing_.load(std::memory_order_acquire)) {
     MaybeReopen();
-    // A reopen runs on the thread that lets go of the old database last,
-    // which may be another one still finishing a read: give it a moment,
-    // so that the first write after a fault clears does not fail for it.
-    // Bounded, since this thread may itself hold the old database (a write
-    // made inside a scan), which the reopen then waits for.
-    absl::MutexLock lock(&db_mu_);
-    db_mu_.AwaitWithTimeout(
-        absl::Condition(
-            +[](bool* reopening) { return !*reopening; }, &reopening_),
-        kReopenWait);
+    // So that the first write after a fault clears does not fail for a
+    // reopen still finishing on another thread (see CurrentDbOrWait).
+    CurrentDbOrWait();
   }
   return Batch(this);
 }
