@@ -152,17 +152,25 @@ TEST_F(RetentionSweeperTest, JitterDelaysEachRunWithinItsWindow) {
 
 TEST_F(RetentionSweeperTest, JitterSpreadsDeletionsOverTheWindow) {
   Reopen(/*jitter=*/absl::Minutes(30));
-  // Runs closed over 20 minutes fall into 20 slices with their own jitter.
-  for (int i = 0; i < 20; ++i) {
+  // Runs closed a minute apart fall into 60 slices, each with its own jitter
+  // in [0, 30 min) drawn from a hash of the (random) namespace ID.
+  constexpr int kRuns = 60;
+  for (int i = 0; i < kRuns; ++i) {
     Run("a" + std::to_string(i));
     clock_.Advance(absl::Minutes(1));
   }
-  clock_.Advance(absl::Hours(1) - absl::Minutes(20) + absl::Minutes(15));
+  // 45 minutes past the retention of the first run: without jitter runs 0..45
+  // (46 of them) would be due. With it, runs 0..15 are due whatever their
+  // jitter, and run k in 16..44 only if its jitter is at most 45-k minutes,
+  // so the count lies strictly between 16 and 46 unless the jitter is zero or
+  // always at its maximum. (All 29 middle slices drawing a jitter too long
+  // for them has a chance of about 1e-12, so the bounds cannot flake.)
+  clock_.Advance(absl::Hours(1) - absl::Minutes(kRuns) + absl::Minutes(45));
   const size_t early = Sweep();
-  EXPECT_GT(early, 0u);
-  EXPECT_LT(early, 20u);
-  clock_.Advance(absl::Minutes(40));
-  EXPECT_EQ(early + Sweep(), 20u);
+  EXPECT_GT(early, 16u);
+  EXPECT_LT(early, 46u);
+  clock_.Advance(absl::Minutes(kRuns));
+  EXPECT_EQ(early + Sweep(), static_cast<size_t>(kRuns));
 }
 
 TEST_F(RetentionSweeperTest, LeftoverRowsOfAMissingRunAreRemoved) {
