@@ -1,23 +1,19 @@
-// Runs the whole server in-process on a free port and talks to it over gRPC
-// with the generated Temporal stubs.
+// Runs the whole server in-process on a free port (support/server_harness.h)
+// and talks to it over gRPC with the generated Temporal stubs.
 #include "errand/server/server.h"
 
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <filesystem>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "errand/common/clock.h"
 #include "errand/common/uuid.h"
 #include "google/rpc/status.pb.h"
+#include "support/server_harness.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
 #include "temporal/api/operatorservice/v1/service.grpc.pb.h"
 #include "temporal/api/workflowservice/v1/service.grpc.pb.h"
@@ -27,70 +23,17 @@ namespace {
 
 namespace ws = temporal::api::workflowservice::v1;
 
-class ServerTest : public ::testing::Test {
+using ServerTest = ServerHarness;
+
+// The server on a FakeClock: long polls expire when the test moves time, not
+// after seconds of real waiting.
+class ServerFakeTimeTest : public ServerHarness {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("errand-srv-" + NewUuid());
-    Restart();
+    clock_ = &fake_clock_;
+    ServerHarness::SetUp();
   }
-  void TearDown() override {
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Restart() {
-    server_.reset();
-    Config config = config_;
-    config.listen = "127.0.0.1:0";
-    config.data_dir = dir_.string();
-    config.min_free_space = min_free_space_;
-    auto server = Server::Start(config, clock_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    channel_ = grpc::CreateChannel(server_->address(),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = ws::WorkflowService::NewStub(channel_);
-  }
-  // Every wait on time in the server runs on it; ServerFakeTimeTest moves
-  // it by hand.
-  const Clock* clock_ = SystemClock::Get();
-  static void SetDeadline(grpc::ClientContext& ctx, absl::Duration d) {
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + d));
-  }
-  // A unary call on raw bytes, for services without installed C++ stubs and
-  // for requests no stub would send.
-  grpc::Status RawCall(const std::string& method, const std::string& request,
-                       std::string* response, bool gzip = false) {
-    grpc::GenericStub generic(channel_);
-    grpc::Slice slice(request);
-    grpc::ByteBuffer request_buffer(&slice, 1);
-    grpc::ByteBuffer response_buffer;
-    grpc::ClientContext ctx;
-    SetDeadline(ctx, absl::Seconds(10));
-    if (gzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
-    grpc::CompletionQueue cq;
-    auto call = generic.PrepareUnaryCall(&ctx, method, request_buffer, &cq);
-    call->StartCall();
-    grpc::Status status;
-    call->Finish(&response_buffer, &status, reinterpret_cast<void*>(1));
-    void* tag = nullptr;
-    bool ok = false;
-    EXPECT_TRUE(cq.Next(&tag, &ok));
-    response->clear();
-    std::vector<grpc::Slice> slices;
-    if (status.ok() && response_buffer.Dump(&slices).ok()) {
-      for (const auto& s : slices) {
-        response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-    }
-    return status;
-  }
-
-  Config config_;
-  std::filesystem::path dir_;
-  uint64_t min_free_space_ = Config{}.min_free_space;
-  std::unique_ptr<Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<ws::WorkflowService::Stub> stub_;
+  FakeClock fake_clock_;
 };
 
 TEST_F(ServerTest, GetSystemInfoAnswers) {
@@ -210,24 +153,28 @@ TEST_F(ServerTest, UnservedMethodsSayNotImplementedWithTheirName) {
 }
 
 // Workers that poll for workflow tasks (Go's by default) get an empty answer
-// when their long poll runs out, not an error.
-TEST_F(ServerTest, WorkflowTaskPollsWaitAndComeBackEmpty) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
-  ws::PollWorkflowTaskQueueRequest req;
-  req.set_namespace_("default");
-  req.mutable_task_queue()->set_name("any-queue");
-  ws::PollWorkflowTaskQueueResponse resp;
-  const auto start = std::chrono::steady_clock::now();
-  const grpc::Status s = stub_->PollWorkflowTaskQueue(&ctx, req, &resp);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  EXPECT_TRUE(resp.task_token().empty());
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+// when their long poll runs out (a second before the caller's deadline), not
+// an error.
+TEST_F(ServerFakeTimeTest, WorkflowTaskPollsWaitAndComeBackEmpty) {
+  auto poll = PollWorkflows("any-queue", absl::Seconds(30));
+  ASSERT_TRUE(AwaitHeldPolls(0, 1)) << "the poll never waited";
+  // It waits on a plain timer: the matcher keeps no queue for it.
+  EXPECT_EQ(server_->ActiveTaskQueues(), 0u);
+  fake_clock_.Advance(absl::Seconds(27));
+  EXPECT_FALSE(poll->answered());
+  // gRPC rounds deadlines to milliseconds, hence the slack of this step.
+  fake_clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(poll->WaitFor(absl::Seconds(20)));
+  EXPECT_TRUE(poll->status.ok()) << poll->status.error_message();
+  EXPECT_TRUE(poll->response.task_token().empty());
+  EXPECT_EQ(server_->WaitingWorkflowPolls(), 0u);
 
   grpc::ClientContext bad_ctx;
-  bad_ctx.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(3));
+  SetDeadline(bad_ctx, absl::Seconds(30));
+  ws::PollWorkflowTaskQueueRequest req;
   req.set_namespace_("no-such-namespace");
+  req.mutable_task_queue()->set_name("any-queue");
+  ws::PollWorkflowTaskQueueResponse resp;
   EXPECT_EQ(stub_->PollWorkflowTaskQueue(&bad_ctx, req, &resp).error_code(),
             grpc::StatusCode::NOT_FOUND);
 }
@@ -308,52 +255,23 @@ TEST_F(ServerTest, UndecodableRequestsAreInvalidArgument) {
   EXPECT_TRUE(stub_->GetSystemInfo(&ctx, {}, &info).ok());
 }
 
-// The server on a FakeClock: long polls expire when the test moves time, not
-// after seconds of real waiting.
-class ServerFakeTimeTest : public ServerTest {
- protected:
-  void SetUp() override {
-    clock_ = &fake_clock_;
-    ServerTest::SetUp();
-  }
-  FakeClock fake_clock_;
-};
-
 // The caller has 30 s; the empty answer comes a second before that, as time
 // runs on the server's clock (gRPC rounds deadlines to milliseconds, hence
 // the last step's slack).
 TEST_F(ServerFakeTimeTest, IdleTaskPollAnswersEmptyBeforeTheDeadline) {
-  ws::PollActivityTaskQueueRequest req;
-  req.set_namespace_("default");
-  req.mutable_task_queue()->set_name("tq");
-  grpc::ClientContext ctx;
-  SetDeadline(ctx, absl::Seconds(30));
-  ws::PollActivityTaskQueueResponse resp;
-  absl::Notification done;
-  grpc::Status status;
-  stub_->async()->PollActivityTaskQueue(&ctx, &req, &resp, [&](grpc::Status s) {
-    status = s;
-    done.Notify();
-  });
+  auto poll = PollActivities("tq", absl::Seconds(30));
   // Moves time only once the server holds the poll.
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (server_->WaitingTaskPolls() == 0 && absl::Now() < give_up) {
-    std::this_thread::yield();
-  }
-  if (server_->WaitingTaskPolls() != 1) {
-    ctx.TryCancel();
-    done.WaitForNotification();
-    FAIL() << "the poll never waited";
-  }
+  ASSERT_TRUE(AwaitHeldPolls(1, 0)) << "the poll never waited";
+  EXPECT_EQ(server_->ActiveTaskQueues(), 1u);
   fake_clock_.Advance(absl::Seconds(27));
-  EXPECT_FALSE(done.HasBeenNotified());
+  EXPECT_FALSE(poll->answered());
   fake_clock_.Advance(absl::Seconds(3));
-  const bool answered = done.WaitForNotificationWithTimeout(absl::Seconds(20));
-  if (!answered) ctx.TryCancel();
-  done.WaitForNotification();
-  ASSERT_TRUE(answered);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  EXPECT_TRUE(resp.task_token().empty());
+  ASSERT_TRUE(poll->WaitFor(absl::Seconds(20)));
+  EXPECT_TRUE(poll->status.ok()) << poll->status.error_message();
+  EXPECT_TRUE(poll->response.task_token().empty());
+  // The expired poll left, and its empty queue with it.
+  EXPECT_EQ(server_->WaitingTaskPolls(), 0u);
+  EXPECT_EQ(server_->ActiveTaskQueues(), 0u);
 }
 
 TEST_F(ServerTest, TaskPollNeedsAUsableDeadline) {
@@ -376,7 +294,7 @@ TEST_F(ServerTest, TaskPollNeedsAUsableDeadline) {
 
 // A poll's task queue name is held for as long as the poll waits, so its
 // length is checked first, as on starts (1,000 bytes, Temporal's limit).
-TEST_F(ServerTest, TaskPollsRefuseOverlongTaskQueueNames) {
+TEST_F(ServerFakeTimeTest, TaskPollsRefuseOverlongTaskQueueNames) {
   for (const size_t length : {size_t{1001}, size_t{100 * 1024}}) {
     ws::PollActivityTaskQueueRequest activity;
     activity.set_namespace_("default");
@@ -401,57 +319,30 @@ TEST_F(ServerTest, TaskPollsRefuseOverlongTaskQueueNames) {
     EXPECT_EQ(w.error_message(), "taskQueue length exceeds limit");
   }
   // 1,000 bytes is a valid name: the poll waits and comes back empty.
-  ws::PollActivityTaskQueueRequest longest;
-  longest.set_namespace_("default");
-  longest.mutable_task_queue()->set_name(std::string(1000, 'q'));
-  ws::PollActivityTaskQueueResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx, absl::Seconds(3));
-  const grpc::Status s = stub_->PollActivityTaskQueue(&ctx, longest, &resp);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  EXPECT_TRUE(resp.task_token().empty());
+  auto poll = PollActivities(std::string(1000, 'q'), absl::Seconds(30));
+  ASSERT_TRUE(AwaitHeldPolls(1, 0)) << "the poll never waited";
+  fake_clock_.Advance(absl::Seconds(30));
+  ASSERT_TRUE(poll->WaitFor(absl::Seconds(20)));
+  EXPECT_TRUE(poll->status.ok()) << poll->status.error_message();
+  EXPECT_TRUE(poll->response.task_token().empty());
 }
 
-TEST_F(ServerTest, ShutdownAnswersWaitingPollsPromptly) {
-  ws::PollActivityTaskQueueRequest req;
-  req.set_namespace_("default");
-  req.mutable_task_queue()->set_name("tq");
-  grpc::ClientContext ctx;
-  SetDeadline(ctx, absl::Seconds(30));
-  ws::PollActivityTaskQueueResponse resp;
-  std::atomic<bool> answered{false};
-  grpc::Status status;
-  stub_->async()->PollActivityTaskQueue(&ctx, &req, &resp, [&](grpc::Status s) {
-    status = s;
-    answered = true;
-  });
+// Shutdown answers held polls at once, whatever time their callers have left
+// (on a FakeClock that never moves, nothing else could answer them).
+TEST_F(ServerFakeTimeTest, ShutdownAnswersWaitingPollsPromptly) {
+  auto activity = PollActivities("tq", absl::Seconds(30));
   // Workflow task polls wait outside the matcher; shutdown answers them too.
-  ws::PollWorkflowTaskQueueRequest wf_req;
-  wf_req.set_namespace_("default");
-  wf_req.mutable_task_queue()->set_name("tq");
-  grpc::ClientContext wf_ctx;
-  SetDeadline(wf_ctx, absl::Seconds(30));
-  ws::PollWorkflowTaskQueueResponse wf_resp;
-  std::atomic<bool> wf_answered{false};
-  grpc::Status wf_status;
-  stub_->async()->PollWorkflowTaskQueue(&wf_ctx, &wf_req, &wf_resp,
-                                        [&](grpc::Status s) {
-                                          wf_status = s;
-                                          wf_answered = true;
-                                        });
-  absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_FALSE(answered);
-  EXPECT_FALSE(wf_answered);
-  const absl::Time start = absl::Now();
+  auto workflow = PollWorkflows("tq", absl::Seconds(30));
+  ASSERT_TRUE(AwaitHeldPolls(1, 1)) << "the polls never waited";
+  EXPECT_FALSE(activity->answered());
+  EXPECT_FALSE(workflow->answered());
   server_->Shutdown(absl::Seconds(10));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  for (int i = 0; i < 100 && !(answered && wf_answered); ++i)
-    absl::SleepFor(absl::Milliseconds(20));
-  EXPECT_TRUE(answered);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  EXPECT_TRUE(wf_answered);
-  EXPECT_TRUE(wf_status.ok()) << wf_status.error_message();
-  EXPECT_TRUE(wf_resp.task_token().empty());
+  ASSERT_TRUE(activity->WaitFor(absl::Seconds(20)));
+  ASSERT_TRUE(workflow->WaitFor(absl::Seconds(20)));
+  EXPECT_TRUE(activity->status.ok()) << activity->status.error_message();
+  EXPECT_TRUE(activity->response.task_token().empty());
+  EXPECT_TRUE(workflow->status.ok()) << workflow->status.error_message();
+  EXPECT_TRUE(workflow->response.task_token().empty());
 }
 
 // List and Count run on the scan executor within the configured row
@@ -528,7 +419,7 @@ TEST_F(ServerTest, StartsAreRefusedBelowTheFreeSpaceFloor) {
   };
   ASSERT_TRUE(start("before").ok());
   // No file system has this much free space.
-  min_free_space_ = uint64_t{1} << 62;
+  config_.min_free_space = uint64_t{1} << 62;
   Restart();
   const grpc::Status refused = start("refused");
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -543,7 +434,7 @@ TEST_F(ServerTest, StartsAreRefusedBelowTheFreeSpaceFloor) {
   ws::DescribeActivityExecutionResponse described;
   EXPECT_TRUE(
       stub_->DescribeActivityExecution(&ctx, describe, &described).ok());
-  min_free_space_ = 0;
+  config_.min_free_space = 0;
   Restart();
   EXPECT_TRUE(start("after").ok());
 }

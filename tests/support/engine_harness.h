@@ -4,7 +4,7 @@
 // Close (a restart keeps the directory); synchronous forms of the engine's
 // calls on one namespace. Fixtures derive from it and adjust the store's
 // options or the clock, or add components in AfterOpen/BeforeClose.
-// (tests/server/server_test.cc runs the whole server in process instead.)
+// (support/server_harness.h runs the whole server in process instead.)
 #ifndef ERRAND_TESTS_SUPPORT_ENGINE_HARNESS_H_
 #define ERRAND_TESTS_SUPPORT_ENGINE_HARNESS_H_
 

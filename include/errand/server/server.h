@@ -38,6 +38,10 @@ class Server {
   const std::string& cluster_id() const { return cluster_id_; }
   // Activity task polls waiting for a task (for tests and stats).
   size_t WaitingTaskPolls() const { return matcher_->WaitingPolls(); }
+  // Task queues the matcher holds state for (for tests and stats).
+  size_t ActiveTaskQueues() const { return matcher_->QueueCount(); }
+  // Workflow task polls waiting to be answered empty (for tests and stats).
+  size_t WaitingWorkflowPolls() const { return empty_polls_->size(); }
 
   // Stops accepting calls, answers waiting long polls, lets in-flight calls
   // finish for up to `grace`, then flushes the store. Idempotent.
