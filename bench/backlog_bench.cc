@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     const double ops = OpsPerSecond(
         MakeTasks(n, shape.keys, shape.priorities),
         [&](TaskRef t) { backlog.Push(std::move(t)); },
-        [&] { return backlog.Pop().has_value(); });
+        [&] { return backlog.Pop(absl::UnixEpoch()).has_value(); });
     std::printf("  %s %12.0f\n", shape.name, ops);
   }
 

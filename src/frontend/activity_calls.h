@@ -4,6 +4,7 @@
 //                                 terminate, delete
 //   activity_worker_calls.cc      task queue polls, heartbeats, responds
 //   activity_visibility_calls.cc  List and Count
+//   task_queue_calls.cc           UpdateTaskQueueConfig, DescribeTaskQueue
 #ifndef ERRAND_FRONTEND_ACTIVITY_CALLS_H_
 #define ERRAND_FRONTEND_ACTIVITY_CALLS_H_
 
@@ -15,6 +16,8 @@ void RegisterClientCalls(ServiceTable& table, const ActivityServiceDeps& deps);
 void RegisterWorkerCalls(ServiceTable& table, const ActivityServiceDeps& deps);
 void RegisterVisibilityCalls(ServiceTable& table,
                              const ActivityServiceDeps& deps);
+void RegisterTaskQueueCalls(ServiceTable& table,
+                            const ActivityServiceDeps& deps);
 
 template <typename Req>
 absl::StatusOr<store::NamespaceRecord> Namespace(

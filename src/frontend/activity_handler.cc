@@ -9,6 +9,7 @@ void RegisterActivityService(ServiceTable& table,
   RegisterClientCalls(table, deps);
   RegisterWorkerCalls(table, deps);
   RegisterVisibilityCalls(table, deps);
+  RegisterTaskQueueCalls(table, deps);
 }
 
 }  // namespace errand::frontend

@@ -92,11 +92,16 @@ class TaskPoll : public std::enable_shared_from_this<TaskPoll> {
     attempt.sdk_name = sdk_name_;
     attempt.sdk_version = sdk_version_;
     auto self = shared_from_this();
+    const int poller_delta = task->poller_delta;
     deps_.engine->StartTask(
         ns_.id(), *task, std::move(attempt),
-        [self](absl::StatusOr<engine::RecordSnapshot> record) {
+        [self, poller_delta](absl::StatusOr<engine::RecordSnapshot> record) {
           if (record.ok()) {
             FillActivityTask(**record, self->ns_.name(), self->resp_);
+            if (poller_delta != 0) {
+              self->resp_->mutable_poller_scaling_decision()
+                  ->set_poll_request_delta_suggestion(poller_delta);
+            }
             return self->call_->Finish(absl::OkStatus());
           }
           if (!absl::IsAborted(record.status())) {
@@ -129,6 +134,23 @@ class TaskPoll : public std::enable_shared_from_this<TaskPoll> {
   matching::Matcher::PollHandle current_ ABSL_GUARDED_BY(mu_);
 };
 
+// What a poll tells DescribeTaskQueue: its queue's type and its worker's
+// rate limit.
+int PollType(const ws::PollActivityTaskQueueRequest&) {
+  return matching::kActivityTaskQueue;
+}
+int PollType(const ws::PollWorkflowTaskQueueRequest&) {
+  return matching::kWorkflowTaskQueue;
+}
+double PollerRate(const ws::PollActivityTaskQueueRequest& req) {
+  return req.task_queue_metadata().has_max_tasks_per_second()
+             ? req.task_queue_metadata().max_tasks_per_second().value()
+             : matching::kDefaultPollerRate;
+}
+double PollerRate(const ws::PollWorkflowTaskQueueRequest&) {
+  return matching::kDefaultPollerRate;
+}
+
 struct AcceptedPoll {
   store::NamespaceRecord ns;
   absl::Time expire_at;
@@ -156,6 +178,8 @@ absl::StatusOr<AcceptedPoll> AcceptTaskPoll(const ActivityServiceDeps& deps,
   if (call->deadline() - now < kMinTaskPollTimeout) {
     return absl::FailedPreconditionError("Context timeout is too short.");
   }
+  deps.pollers->Record({ns->id(), req.task_queue().name(), PollType(req)},
+                       req.identity(), PollerRate(req), now);
   return AcceptedPoll{*std::move(ns),
                       LongPollExpiry(now, call->deadline(), kMaxTaskPollWait)};
 }

@@ -101,6 +101,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
       server->timers_.get(),
       matching::BacklogOptions{.levels = config.priority_levels,
                                .fairness = config.fairness});
+  auto task_queue_configs = matching::TaskQueueConfigs::Load(
+      server->store_.get(), server->matcher_.get());
+  if (!task_queue_configs.ok()) return task_queue_configs.status();
+  server->task_queue_configs_ = *std::move(task_queue_configs);
+  server->pollers_ = std::make_unique<matching::PollerHistory>();
   server->engine_ = std::make_unique<engine::ActivityEngine>(
       config.shards, server->store_.get(), server->matcher_.get(),
       server->timers_.get(), clock);
@@ -139,6 +144,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   activity_deps.namespaces = server->namespaces_.get();
   activity_deps.engine = server->engine_.get();
   activity_deps.matcher = server->matcher_.get();
+  activity_deps.pollers = server->pollers_.get();
+  activity_deps.task_queue_configs = server->task_queue_configs_.get();
   activity_deps.lister = server->lister_.get();
   activity_deps.clock = clock;
   activity_deps.scan_executor = server->scan_executor_.get();

@@ -31,6 +31,14 @@ std::string CurrentRunKey(absl::string_view namespace_id,
   return absl::StrCat(namespace_id, kNul, activity_id);
 }
 
+std::string TaskQueueKey(absl::string_view namespace_id, int type,
+                         absl::string_view task_queue) {
+  std::string key = absl::StrCat(namespace_id, kNul);
+  key.push_back(static_cast<char>(type));
+  key.append(task_queue.data(), task_queue.size());
+  return key;
+}
+
 std::string VisibilityKey(absl::string_view namespace_id, bool closed,
                           absl::Time close_time, absl::Time start_time,
                           absl::string_view run_id) {

@@ -34,8 +34,8 @@ constexpr uint64_t kResumeMinFreeBytes = 1 << 20;
 constexpr absl::Duration kLowSpaceRewarnInterval = absl::Minutes(10);
 
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "default",      "namespaces", "executions",
-    "current_runs", "visibility", "visibility_index"};
+    "default",    "namespaces",       "executions", "current_runs",
+    "visibility", "visibility_index", "task_queues"};
 
 // Format 1 → 2: visibility row keys get the one time encoding. Their two
 // descending times were ~u (u: the unsigned nanoseconds), and are now
@@ -120,11 +120,14 @@ absl::Status EnsureFormat(Store& store) {
   } else {
     version = HasData(store) ? 1 : kFormatVersion;
   }
-  if (version == 1) {
+  if (version < kFormatVersion) {
     spdlog::info("data directory {}: migrating storage format {} -> {}",
                  store.options().data_dir, version, kFormatVersion);
+  }
+  if (version == 1) {
     if (absl::Status s = MigrateFrom1(store); !s.ok()) return s;
   }
+  // 2 -> 3 added the task_queues table, which opening created empty.
   Batch batch = store.NewBatch();
   batch.Put(Table::kMeta, kFormatVersionKey, absl::StrCat(kFormatVersion));
   return store.Write(batch);
@@ -363,6 +366,25 @@ absl::StatusOr<std::unique_ptr<Store::Db>> Store::OpenDb(
   rocksdb::Env* env = db_options.env;
   if (rocksdb::Status made = env->CreateDirIfMissing(db_path); !made.ok()) {
     return FromRocks(made, absl::StrCat("creating ", db_path));
+  }
+  // RocksDB refuses to open a database without naming all its column
+  // families; one this binary does not know comes from a newer format, and
+  // gets the same clear refusal as a newer format version.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, db_path, &existing).ok()) {
+    for (const std::string& name : existing) {
+      if (std::find(kTableNames.begin(), kTableNames.end(), name) ==
+          kTableNames.end()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the data directory ", options.data_dir, " has a table \"", name,
+            "\" that this errand (", ERRAND_VERSION,
+            ") does not know: it was written by a newer errand, whose storage "
+            "format this one cannot read (this one reads format versions 1 to ",
+            kFormatVersion,
+            "); run a newer errand, or use another data "
+            "directory"));
+      }
+    }
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;

@@ -28,7 +28,7 @@ TaskRef Task(std::string id, int priority = 0, std::string fairness_key = "",
 
 std::vector<std::string> Drain(Backlog& backlog) {
   std::vector<std::string> ids;
-  while (auto t = backlog.Pop()) ids.push_back(t->activity_id);
+  while (auto t = backlog.Pop(kT0)) ids.push_back(t->activity_id);
   return ids;
 }
 
@@ -74,7 +74,7 @@ TEST(BacklogTest, ReadyOrderDoesNotDependOnPushOrder) {
 std::map<std::string, int> Shares(Backlog& backlog, int dispatches) {
   std::map<std::string, int> count;
   for (int i = 0; i < dispatches; ++i) {
-    auto t = backlog.Pop();
+    auto t = backlog.Pop(kT0);
     if (!t) break;
     ++count[t->fairness_key];
   }
@@ -111,7 +111,7 @@ TEST(BacklogTest, ABurstDoesNotBlockOthersAndIdleKeysBankNoCredit) {
   // a alone for a while: b, idle meanwhile, has no credit saved up. When both
   // come back they alternate from the current pass.
   for (int i = 0; i < 50; ++i) backlog.Push(Task(absl::StrCat("a", i), 0, "a"));
-  for (int i = 0; i < 40; ++i) backlog.Pop();
+  for (int i = 0; i < 40; ++i) backlog.Pop(kT0);
   for (int i = 0; i < 10; ++i) backlog.Push(Task(absl::StrCat("b", i), 0, "b"));
   const auto shares = Shares(backlog, 10);
   EXPECT_EQ(shares.at("a"), 5);
@@ -140,8 +140,9 @@ TEST(BacklogTest, OverrideWinsAndWeightsAreBounded) {
   EXPECT_EQ(Stride(5000.0), 1);
 
   Backlog backlog;
+  backlog.Configure({.weight_overrides = {{"a", 4.0}}});
   for (int i = 0; i < 100; ++i) {
-    backlog.Push(Task(absl::StrCat("a", i), 0, "a", 1), /*override=*/4.0);
+    backlog.Push(Task(absl::StrCat("a", i), 0, "a", 1));
     backlog.Push(Task(absl::StrCat("b", i), 0, "b", 1));
   }
   const auto shares = Shares(backlog, 50);
@@ -159,6 +160,67 @@ TEST(BacklogTest, FairnessOffIsReadyOrderWithinALevel) {
   EXPECT_EQ(Drain(backlog),
             (std::vector<std::string>{"a0", "b0", "a1", "a2", "a3", "a4"}));
   EXPECT_EQ(backlog.key_count(), 0u);
+}
+
+// A config's weight override applies to keys already queued.
+TEST(BacklogTest, ConfigureReweighsQueuedKeys) {
+  Backlog backlog;
+  for (int i = 0; i < 100; ++i) {
+    backlog.Push(Task(absl::StrCat("a", i), 0, "a", 1));
+    backlog.Push(Task(absl::StrCat("b", i), 0, "b", 1));
+  }
+  backlog.Configure({.weight_overrides = {{"b", 3.0}}});
+  const auto shares = Shares(backlog, 40);
+  EXPECT_NEAR(shares.at("a"), 10, 1);
+  EXPECT_NEAR(shares.at("b"), 30, 1);
+}
+
+// With a per-key limit (1/s for weight 1), a key held back is passed over,
+// keeps its place, and is served first once its limit allows; a key's limit
+// scales with its weight.
+TEST(BacklogTest, PerKeyRateLimitPassesOverHeldKeys) {
+  Backlog backlog;
+  backlog.Configure({.weight_overrides = {{"b", 2.0}}, .key_rate_limit = 1.0});
+  for (int i = 0; i < 5; ++i) {
+    backlog.Push(Task(absl::StrCat("a", i), 0, "a", 1, kT0));
+    backlog.Push(Task(absl::StrCat("b", i), 0, "b", 1, kT0));
+  }
+  // Bursts: a gets max(ceil(1), 1) = 1, b gets ceil(2) = 2.
+  std::vector<std::string> got;
+  while (auto t = backlog.Pop(kT0)) got.push_back(t->activity_id);
+  EXPECT_EQ(got, (std::vector<std::string>{"a0", "b0", "b1"}));
+  EXPECT_EQ(backlog.size(), 7u);
+  EXPECT_EQ(backlog.NextReady(kT0), kT0 + absl::Milliseconds(500));
+  EXPECT_FALSE(backlog.Pop(kT0 + absl::Milliseconds(499)).has_value());
+  EXPECT_EQ(backlog.Pop(kT0 + absl::Milliseconds(500))->activity_id, "b2");
+  // At 1 s both may go again; a has the lower pass, so it goes first.
+  EXPECT_EQ(backlog.Pop(kT0 + absl::Seconds(1))->activity_id, "a1");
+  EXPECT_EQ(backlog.Pop(kT0 + absl::Seconds(1))->activity_id, "b3");
+  EXPECT_FALSE(backlog.Pop(kT0 + absl::Seconds(1)).has_value());
+  // Lifting the limit lets the rest go at once.
+  backlog.Configure({});
+  EXPECT_EQ(Drain(backlog), (std::vector<std::string>{"a2", "b4", "a3", "a4"}));
+}
+
+// A key that empties keeps its limiter while the limit still binds, so that
+// it cannot burst again by running out of tasks and coming back.
+TEST(BacklogTest, PerKeyLimitOutlivesAnEmptyKey) {
+  Backlog backlog;
+  backlog.Configure({.key_rate_limit = 1.0});
+  backlog.Push(Task("a0", 0, "a", 1, kT0));
+  EXPECT_EQ(backlog.Pop(kT0)->activity_id, "a0");
+  EXPECT_EQ(backlog.key_count(), 0u);
+  backlog.Push(Task("a1", 0, "a", 1, kT0));
+  EXPECT_FALSE(backlog.Pop(kT0 + absl::Milliseconds(999)).has_value());
+  EXPECT_EQ(backlog.Pop(kT0 + absl::Seconds(1))->activity_id, "a1");
+}
+
+TEST(BacklogTest, OldestReadyAtIsTheEarliestQueuedTask) {
+  Backlog backlog;
+  EXPECT_EQ(backlog.OldestReadyAt(), absl::InfiniteFuture());
+  backlog.Push(Task("late", 1, "x", 1, kT0 + absl::Seconds(5)));
+  backlog.Push(Task("early", 5, "y", 1, kT0 + absl::Seconds(2)));
+  EXPECT_EQ(backlog.OldestReadyAt(), kT0 + absl::Seconds(2));
 }
 
 }  // namespace

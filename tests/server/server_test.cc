@@ -5,9 +5,11 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "errand/common/clock.h"
@@ -448,6 +450,157 @@ TEST_F(ServerTest, PollOnUnknownNamespaceIsNotFound) {
   ws::PollActivityTaskQueueResponse resp;
   EXPECT_EQ(stub_->PollActivityTaskQueue(&ctx, req, &resp).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// UpdateTaskQueueConfig refuses what Temporal refuses, with its words, and
+// stores nothing then; DescribeTaskQueue reads back what was stored.
+TEST_F(ServerTest, TaskQueueConfigUpdatesAreCheckedAndReadBack) {
+  auto update =
+      [&](const std::function<void(ws::UpdateTaskQueueConfigRequest&)>& shape) {
+        ws::UpdateTaskQueueConfigRequest req;
+        req.set_namespace_("default");
+        req.set_task_queue("tq");
+        req.set_task_queue_type(
+            temporal::api::enums::v1::TASK_QUEUE_TYPE_ACTIVITY);
+        req.set_identity("ops");
+        shape(req);
+        grpc::ClientContext ctx;
+        SetDeadline(ctx, absl::Seconds(10));
+        ws::UpdateTaskQueueConfigResponse resp;
+        grpc::Status s = stub_->UpdateTaskQueueConfig(&ctx, req, &resp);
+        return std::make_pair(s, resp);
+      };
+  auto rate = [](ws::UpdateTaskQueueConfigRequest::RateLimitUpdate* u,
+                 float rps) {
+    u->mutable_rate_limit()->set_requests_per_second(rps);
+  };
+  const std::vector<std::pair<
+      std::function<void(ws::UpdateTaskQueueConfigRequest&)>, std::string>>
+      refused = {
+          {[&](auto& r) { rate(r.mutable_update_queue_rate_limit(), -1); },
+           "RequestsPerSecond for UpdateQueueRateLimit rate limit must be "
+           "non-negative."},
+          {[&](auto& r) {
+             rate(r.mutable_update_fairness_key_rate_limit_default(), -2);
+           },
+           "RequestsPerSecond for UpdateFairnessKeyRateLimitDefault rate "
+           "limit must be non-negative."},
+          {[&](auto& r) {
+             rate(r.mutable_update_queue_rate_limit(), 1);
+             r.mutable_update_queue_rate_limit()->set_reason(
+                 std::string(1001, 'r'));
+           },
+           "UpdateQueueRateLimit.Reason field too long (max 1000 "
+           "characters)."},
+          {[&](auto& r) {
+             r.set_task_queue_type(
+                 temporal::api::enums::v1::TASK_QUEUE_TYPE_WORKFLOW);
+             rate(r.mutable_update_queue_rate_limit(), 1);
+           },
+           "Setting rate limit on workflow task queues is not allowed."},
+          {[&](auto& r) { r.set_identity(std::string(1001, 'i')); },
+           "Identity field too long (max 1000 characters)."},
+          {[&](auto& r) {
+             (*r.mutable_set_fairness_weight_overrides())[""] = 1;
+           },
+           "fairness weight override key must not be empty"},
+          {[&](auto& r) {
+             (*r.mutable_set_fairness_weight_overrides())[std::string(65,
+                                                                      'k')] = 1;
+           },
+           "fairness key length exceeds limit"},
+          {[&](auto& r) {
+             (*r.mutable_set_fairness_weight_overrides())["k"] = 0;
+           },
+           "invalid fairness weight weight for key \"k\": must be greater "
+           "than zero"},
+          {[&](auto& r) {
+             (*r.mutable_set_fairness_weight_overrides())["k"] = 2;
+             r.add_unset_fairness_weight_overrides("k");
+           },
+           "fairness weight override key \"k\" present in both set and "
+           "unset lists"},
+          {[&](auto& r) { r.set_task_queue(""); }, "missing task queue name"},
+      };
+  for (const auto& [shape, message] : refused) {
+    auto [status, resp] = update(shape);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << message;
+    EXPECT_EQ(status.error_message(), message);
+  }
+
+  auto describe = [&](bool report_config) {
+    ws::DescribeTaskQueueRequest req;
+    req.set_namespace_("default");
+    req.mutable_task_queue()->set_name("tq");
+    req.set_task_queue_type(temporal::api::enums::v1::TASK_QUEUE_TYPE_ACTIVITY);
+    req.set_report_config(report_config);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    ws::DescribeTaskQueueResponse resp;
+    EXPECT_TRUE(stub_->DescribeTaskQueue(&ctx, req, &resp).ok());
+    return resp;
+  };
+  // Nothing was stored by the refused updates.
+  EXPECT_FALSE(describe(true).has_config());
+
+  auto [ok, resp] = update([&](auto& r) {
+    rate(r.mutable_update_queue_rate_limit(), 2.5);
+    r.mutable_update_queue_rate_limit()->set_reason("slow");
+    (*r.mutable_set_fairness_weight_overrides())["gold"] = 3;
+  });
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(resp.config().queue_rate_limit().rate_limit().requests_per_second(),
+            2.5f);
+  EXPECT_EQ(resp.config().queue_rate_limit().metadata().update_identity(),
+            "ops");
+  EXPECT_FALSE(resp.config().has_fairness_keys_rate_limit_default());
+  Restart();
+  const ws::DescribeTaskQueueResponse described = describe(true);
+  EXPECT_EQ(
+      described.config().queue_rate_limit().rate_limit().requests_per_second(),
+      2.5f);
+  EXPECT_EQ(described.config().queue_rate_limit().metadata().reason(), "slow");
+  EXPECT_EQ(described.config().fairness_weight_overrides().at("gold"), 3.0f);
+  EXPECT_EQ(described.effective_rate_limit().requests_per_second(), 2.5f);
+  EXPECT_EQ(described.effective_rate_limit().rate_limit_source(),
+            temporal::api::enums::v1::RATE_LIMIT_SOURCE_API);
+  EXPECT_FALSE(describe(false).has_config());
+
+  // A queue whose config was never set, and a request without a queue.
+  ws::DescribeTaskQueueRequest bare;
+  bare.set_namespace_("default");
+  grpc::ClientContext ctx;
+  ws::DescribeTaskQueueResponse bare_resp;
+  const grpc::Status no_queue =
+      stub_->DescribeTaskQueue(&ctx, bare, &bare_resp);
+  EXPECT_EQ(no_queue.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(no_queue.error_message(), "taskQueue is not set");
+}
+
+// A poll that takes a task from a backlog older than 200 ms carries
+// Temporal's hint to add a poller.
+TEST_F(ServerFakeTimeTest, PollsFromAnAgedBacklogAskForMorePollers) {
+  for (int i = 0; i < 2; ++i) {
+    ws::StartActivityExecutionRequest req;
+    req.set_namespace_("default");
+    req.set_activity_id("a" + std::to_string(i));
+    req.mutable_activity_type()->set_name("t");
+    req.mutable_task_queue()->set_name("tq");
+    req.mutable_start_to_close_timeout()->set_seconds(60);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    ws::StartActivityExecutionResponse resp;
+    ASSERT_TRUE(stub_->StartActivityExecution(&ctx, req, &resp).ok());
+  }
+  fake_clock_.Advance(absl::Seconds(1));
+  auto poll = PollActivities("tq", absl::Seconds(30));
+  ASSERT_TRUE(poll->WaitFor(absl::Seconds(20)));
+  ASSERT_TRUE(poll->status.ok()) << poll->status.error_message();
+  EXPECT_FALSE(poll->response.task_token().empty());
+  EXPECT_EQ(
+      poll->response.poller_scaling_decision().poll_request_delta_suggestion(),
+      1);
 }
 
 }  // namespace

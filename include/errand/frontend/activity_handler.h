@@ -12,6 +12,8 @@
 #include "errand/frontend/empty_polls.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
+#include "errand/matching/poller_history.h"
+#include "errand/matching/task_queue_configs.h"
 #include "errand/store/store.h"
 #include "errand/visibility/lister.h"
 
@@ -21,10 +23,14 @@ struct ActivityServiceDeps {
   engine::NamespaceRegistry* namespaces = nullptr;
   engine::ActivityEngine* engine = nullptr;
   matching::Matcher* matcher = nullptr;
+  // Who polled which task queue lately, and the queues' configs.
+  matching::PollerHistory* pollers = nullptr;
+  matching::TaskQueueConfigs* task_queue_configs = nullptr;
   const visibility::Lister* lister = nullptr;
   const Clock* clock = nullptr;
   // List and Count run here, never on gRPC's threads, each within the
-  // call's deadline and a row budget (visibility::ScanLimits; 0: none).
+  // call's deadline and a row budget (visibility::ScanLimits; 0: none);
+  // so do task queue config writes.
   BoundedExecutor* scan_executor = nullptr;
   int64_t list_scan_rows = 0;
   int64_t count_scan_rows = 0;

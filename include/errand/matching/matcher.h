@@ -6,7 +6,10 @@
 // Memory follows what is waiting, not what ever was: a poll leaves its queue
 // as soon as it is settled (by a task, its timer, cancel or shutdown), and a
 // queue with neither tasks nor polls is erased. Any number of short-lived
-// task queue names therefore costs nothing once their polls are over.
+// task queue names therefore costs nothing once their polls are over. Apart
+// from the queues the matcher keeps the dispatch configs operators set (one
+// per configured queue) and, for 30 seconds after a queue's last task, the
+// add and dispatch rates DescribeTaskQueue reports.
 #ifndef ERRAND_MATCHING_MATCHER_H_
 #define ERRAND_MATCHING_MATCHER_H_
 
@@ -21,9 +24,19 @@
 #include "absl/time/time.h"
 #include "errand/common/timer_thread.h"
 #include "errand/matching/backlog.h"
+#include "errand/matching/queue_stats.h"
 #include "errand/matching/task_ref.h"
 
 namespace errand::matching {
+
+// What a task queue's config (UpdateTaskQueueConfig) changes in dispatch.
+struct DispatchConfig {
+  // Overrides the workers' max_tasks_per_second when set; 0 pauses.
+  std::optional<double> queue_rate_limit;
+  FairnessSettings fairness;
+
+  bool operator==(const DispatchConfig&) const = default;
+};
 
 class Matcher {
  public:
@@ -57,8 +70,15 @@ class Matcher {
   // which hands tasks out in priority, fairness and ready order.
   void AddTask(const QueueKey& queue, TaskRef task);
 
+  // Applies `config` to `queue` from now on (also to tasks already queued);
+  // a default DispatchConfig removes it.
+  void Configure(const QueueKey& queue, DispatchConfig config);
+
   // Answers every waiting poll with nullopt, and all later ones at once.
   void Shutdown();
+
+  // The queue's backlog, recent rates and rate limit, at `now`.
+  QueueStats Stats(const QueueKey& queue) const;
 
   // Tasks queued but not yet handed out, on one queue (for tests and stats).
   size_t BacklogSize(const QueueKey& queue) const;

@@ -22,10 +22,14 @@ class RateLimiter {
   bool TryTake(absl::Time now);
   // When TryTake will next succeed; InfiniteFuture while paused (rate 0).
   absl::Time NextAllowed(absl::Time now) const;
+  // True when the limiter has its whole burst again at `now`, so that
+  // forgetting it (and starting afresh later) changes nothing.
+  bool Rested(absl::Time now) const { return tat_ <= now; }
 
  private:
   absl::Duration Interval() const;
   absl::Duration Tolerance() const;
+  absl::Time Tat(absl::Time now) const;
 
   std::optional<double> rate_;
   // GCRA's theoretical arrival time of the next dispatch.

@@ -34,6 +34,9 @@ struct TaskRef {
   int priority_key = 0;
   std::string fairness_key;
   double fairness_weight = 0;
+  // Set by the matcher on the task it hands a poll: Temporal's poller
+  // scaling hint for the worker (+1: add a poller, -1: drop one, 0: none).
+  int poller_delta = 0;
 };
 
 }  // namespace errand::matching

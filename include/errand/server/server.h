@@ -18,6 +18,8 @@
 #include "errand/frontend/empty_polls.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
+#include "errand/matching/poller_history.h"
+#include "errand/matching/task_queue_configs.h"
 #include "errand/server/config.h"
 #include "errand/store/store.h"
 #include "errand/visibility/lister.h"
@@ -57,6 +59,8 @@ class Server {
   std::unique_ptr<engine::NamespaceRegistry> namespaces_;
   std::unique_ptr<TimerThread> timers_;
   std::unique_ptr<matching::Matcher> matcher_;
+  std::unique_ptr<matching::TaskQueueConfigs> task_queue_configs_;
+  std::unique_ptr<matching::PollerHistory> pollers_;
   std::unique_ptr<engine::ActivityEngine> engine_;
   std::unique_ptr<engine::RetentionSweeper> retention_;
   std::unique_ptr<visibility::Lister> lister_;

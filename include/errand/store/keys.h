@@ -28,8 +28,9 @@ namespace errand::store {
 //   1: before the format was stored (the visibility rows' descending times
 //      were the complement of the unsigned nanoseconds);
 //   2: one time encoding for every key, the format version in the meta
-//      table.
-inline constexpr int kFormatVersion = 2;
+//      table;
+//   3: the task_queues table (task queue configs).
+inline constexpr int kFormatVersion = 3;
 
 // Keys of the meta table.
 inline constexpr absl::string_view kFormatVersionKey = "format_version";
@@ -71,6 +72,14 @@ std::string ExecutionKey(absl::string_view namespace_id,
 // current_runs: <namespace_id> \0 <activity_id>
 std::string CurrentRunKey(absl::string_view namespace_id,
                           absl::string_view activity_id);
+
+// --- Task queues ------------------------------------------------------------
+
+// task_queues: <namespace_id> \0 <type, one byte> <task queue name>
+// The type (temporal.api.enums.v1.TaskQueueType, 1 to 3) comes before the
+// name, which may hold any byte, so the key splits unambiguously.
+std::string TaskQueueKey(absl::string_view namespace_id, int type,
+                         absl::string_view task_queue);
 
 // --- Visibility rows ------------------------------------------------------
 // Keys sort in the order List returns executions, so a page is a range scan

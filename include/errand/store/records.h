@@ -12,6 +12,8 @@
 namespace errand::store {
 
 using NamespaceRecord = errand::store::v1::NamespaceRecord;
+using TaskQueueRecord = errand::store::v1::TaskQueueRecord;
+using RateLimitSetting = errand::store::v1::RateLimitSetting;
 
 inline google::protobuf::Timestamp ToProtoTime(absl::Time t) {
   google::protobuf::Timestamp out;

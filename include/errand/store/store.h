@@ -45,8 +45,9 @@ enum class Table : int {
   kCurrentRuns = 3,  // latest run ID by CurrentRunKey(namespace, activity)
   kVisibility = 4,   // ActivityExecutionListInfo by VisibilityKey, list order
   kVisibilityIndex = 5,  // empty values under IndexKey / TimeIndexKey
+  kTaskQueues = 6,       // TaskQueueRecord by TaskQueueKey
 };
-inline constexpr int kTableCount = 6;
+inline constexpr int kTableCount = 7;
 
 struct StoreOptions {
   std::string data_dir;
