@@ -1,7 +1,8 @@
 """Dispatch order with the Python SDK: a task queue's backlog is handed out by
 priority (1 first, unset in the middle), shared between fairness keys by
 weight, and in the order tasks became ready within a level, also after a
-crash and restart.
+crash and restart; rate limits from the worker and from the task queue's
+config; DescribeTaskQueue's view of the backlog and the pollers.
 
 A worker with one activity slot takes one task at a time, so the order its
 activity runs in is the server's dispatch order.
@@ -14,6 +15,13 @@ from datetime import timedelta
 
 import pytest
 from temporalio import activity
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import RateLimit, TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    DescribeTaskQueueRequest,
+    DescribeTaskQueueResponse,
+    UpdateTaskQueueConfigRequest,
+)
 from temporalio.client import Client
 from temporalio.common import Priority
 from temporalio.worker import Worker
@@ -113,13 +121,11 @@ async def test_ready_order_within_a_level_survives_a_restart(errand):
     assert order == names, order
 
 
-async def test_worker_task_queue_rate_limit_holds_within_20_percent(errand):
-    """The worker's per-task-queue activity rate (sent on each poll as
-    task_queue_metadata.max_tasks_per_second) spaces dispatches: after a
-    one-second burst, 5 per second."""
-    client = await Client.connect(errand.address)
-    task_queue = f"rate-{uuid.uuid4()}"
-    await start_all(client, task_queue, [(f"r{i}", None) for i in range(60)])
+async def dispatch_times(client: Client, task_queue: str, count: int,
+                         worker_rate: float) -> list[float]:
+    """Runs `count` tasks of the queue with a 20-slot worker that asks for
+    `worker_rate` dispatches a second; returns when each started, from the
+    first until 5.5 s after it."""
     started: list[float] = []
 
     @activity.defn(name="record")
@@ -129,13 +135,99 @@ async def test_worker_task_queue_rate_limit_holds_within_20_percent(errand):
 
     async with Worker(client, task_queue=task_queue, activities=[record],
                       max_concurrent_activities=20,
-                      max_task_queue_activities_per_second=5):
+                      max_task_queue_activities_per_second=worker_rate):
         give_up = asyncio.get_running_loop().time() + 15
         while ((not started or started[-1] - started[0] < 5.5)
-               and len(started) < 60
+               and len(started) < count
                and asyncio.get_running_loop().time() < give_up):
             await asyncio.sleep(0.1)
+    return started
+
+
+def assert_five_per_second(started: list[float]) -> None:
     first = started[0]
     # The burst is max(ceil(5), 1) = 5 at once; then 4 s at 5/s.
     in_window = [t for t in started if first + 1.0 <= t < first + 5.0]
     assert 16 <= len(in_window) <= 24, (len(in_window), [t - first for t in started])
+
+
+async def test_worker_task_queue_rate_limit_holds_within_20_percent(errand):
+    """The worker's per-task-queue activity rate (sent on each poll as
+    task_queue_metadata.max_tasks_per_second) spaces dispatches: after a
+    one-second burst, 5 per second."""
+    client = await Client.connect(errand.address)
+    task_queue = f"rate-{uuid.uuid4()}"
+    await start_all(client, task_queue, [(f"r{i}", None) for i in range(60)])
+    assert_five_per_second(await dispatch_times(client, task_queue, 60, 5))
+
+
+async def test_config_rate_limit_overrides_the_workers_and_survives_a_restart(errand):
+    """UpdateTaskQueueConfig's queue rate limit (5/s) wins over a worker that
+    asks for 1,000/s, and is still in force after a crash and restart."""
+    client = await Client.connect(errand.address)
+    task_queue = f"config-rate-{uuid.uuid4()}"
+    updated = await client.workflow_service.update_task_queue_config(
+        UpdateTaskQueueConfigRequest(
+            namespace="default", identity="ops", task_queue=task_queue,
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+            update_queue_rate_limit=UpdateTaskQueueConfigRequest.RateLimitUpdate(
+                rate_limit=RateLimit(requests_per_second=5),
+                reason="downstream is slow")))
+    assert updated.config.queue_rate_limit.rate_limit.requests_per_second == 5
+    assert updated.config.queue_rate_limit.metadata.update_identity == "ops"
+    errand.kill()
+    errand.start()
+    client = await Client.connect(errand.address)
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace="default", task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+            report_config=True))
+    limit = described.config.queue_rate_limit
+    assert limit.rate_limit.requests_per_second == 5, described
+    assert limit.metadata.reason == "downstream is slow"
+    await start_all(client, task_queue, [(f"r{i}", None) for i in range(60)])
+    assert_five_per_second(await dispatch_times(client, task_queue, 60, 1000))
+
+
+async def test_describe_task_queue_shows_the_backlog_and_the_poller(errand):
+    """DescribeTaskQueue reports a backlog while no worker polls, then the
+    worker that drained it, with its identity and rate limit."""
+    client = await Client.connect(errand.address)
+    task_queue = f"describe-{uuid.uuid4()}"
+    await start_all(client, task_queue, [(f"d{i}", None) for i in range(5)])
+
+    async def describe() -> DescribeTaskQueueResponse:
+        return await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace="default", task_queue=TaskQueue(name=task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+                report_stats=True))
+
+    before = await describe()
+    assert before.stats.approximate_backlog_count == 5, before
+    assert before.stats.approximate_backlog_age.ToTimedelta() > timedelta(0)
+    assert before.stats.tasks_add_rate > 0
+    assert list(before.pollers) == []
+
+    done = asyncio.Event()
+    ran: list[str] = []
+
+    @activity.defn(name="record")
+    async def record(name: str) -> str:
+        ran.append(name)
+        if len(ran) == 5:
+            done.set()
+        return name
+
+    async with Worker(client, task_queue=task_queue, activities=[record],
+                      identity="describe-worker",
+                      max_task_queue_activities_per_second=50):
+        await asyncio.wait_for(done.wait(), 30)
+        after = await describe()
+    assert after.stats.approximate_backlog_count == 0, after
+    assert after.stats.tasks_dispatch_rate > 0
+    pollers = {p.identity: p for p in after.pollers}
+    assert "describe-worker" in pollers, after
+    assert pollers["describe-worker"].rate_per_second == 50
+    assert pollers["describe-worker"].last_access_time.seconds > 0

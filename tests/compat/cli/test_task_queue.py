@@ -1,0 +1,122 @@
+"""`temporal task-queue ...` scenarios: `config set` and `config get` (a queue
+rate limit that wins over the worker's, fairness weights, clearing) and
+`describe` (the backlog, then the worker that drained it).
+
+Activities run on a Python SDK worker in the test's event loop, as in
+test_activity.py.
+"""
+import asyncio
+
+from temporalio import activity
+from temporalio.worker import Worker
+
+from clitools import table_rows, unique
+
+WORKER_IDENTITY = "cli-task-queue-worker"
+
+
+def tq_args(command, task_queue, *extra):
+    return ("task-queue", *command, "--task-queue", task_queue,
+            "--task-queue-type", "activity", *extra)
+
+
+async def start_records(cli, task_queue, prefix, n):
+    for i in range(n):
+        r = await cli("activity", "start", "--type", "record",
+                      "--activity-id", unique(f"{prefix}{i}"), "--task-queue", task_queue,
+                      "--start-to-close-timeout", "60s", "--input", f'"{prefix}{i}"')
+        assert r.rc == 0, r
+
+
+async def dispatch_times(client, task_queue, count, worker_rate, identity=WORKER_IDENTITY):
+    """Runs a 20-slot worker asking for `worker_rate` dispatches a second until
+    5.5 s after the first task started (or `count` ran); returns the start
+    times."""
+    started: list[float] = []
+
+    @activity.defn(name="record")
+    async def record(name: str) -> str:
+        started.append(asyncio.get_running_loop().time())
+        return name
+
+    async with Worker(client, task_queue=task_queue, activities=[record],
+                      identity=identity, max_concurrent_activities=20,
+                      max_task_queue_activities_per_second=worker_rate):
+        give_up = asyncio.get_running_loop().time() + 15
+        while ((not started or started[-1] - started[0] < 5.5)
+               and len(started) < count
+               and asyncio.get_running_loop().time() < give_up):
+            await asyncio.sleep(0.1)
+    return started
+
+
+async def test_config_set_and_get(cli, client):
+    task_queue = unique("cli-config")
+    r = await cli(*tq_args(("config", "get"), task_queue))
+    assert r.rc == 0, r
+    assert "No configuration found for task queue" in r.out, r
+
+    r = await cli(*tq_args(("config", "set"), task_queue, "--queue-rps-limit", "5",
+                           "--queue-rps-limit-reason", "downstream is slow",
+                           "--fairness-key-weight", "gold=3", "--identity", "ops"))
+    assert r.rc == 0, r
+    assert "Successfully updated task queue configuration" in r.out, r
+
+    r = await cli(*tq_args(("config", "get"), task_queue, "-o", "json"))
+    assert r.rc == 0, r
+    config = r.json()
+    assert config["queueRateLimit"]["rateLimit"]["requestsPerSecond"] == 5, config
+    assert config["queueRateLimit"]["metadata"]["reason"] == "downstream is slow"
+    assert config["queueRateLimit"]["metadata"]["updateIdentity"] == "ops"
+    assert config["fairnessWeightOverrides"] == {"gold": 3}, config
+
+    r = await cli(*tq_args(("config", "get"), task_queue))
+    assert r.rc == 0, r
+    rows = {row[0]: row for row in table_rows(r.out) if row}
+    assert rows["Queue Rate Limit"][1:3] == ["5.00 rps", "downstream is slow"], r
+
+    # The limit holds against a worker asking for 1,000/s: after the burst
+    # of 5, 4 s at 5/s start 20 tasks, within 20%.
+    await start_records(cli, task_queue, "c", 40)
+    started = await dispatch_times(client, task_queue, 40, 1000)
+    first = started[0]
+    in_window = [t for t in started if first + 1.0 <= t < first + 5.0]
+    assert 16 <= len(in_window) <= 24, (len(in_window), [t - first for t in started])
+
+    # `default` clears the limit; the reason of the clearing is kept.
+    r = await cli(*tq_args(("config", "set"), task_queue, "--queue-rps-limit", "default",
+                           "--queue-rps-limit-reason", "fixed"))
+    assert r.rc == 0, r
+    r = await cli(*tq_args(("config", "get"), task_queue))
+    assert r.rc == 0, r
+    rows = {row[0]: row for row in table_rows(r.out) if row}
+    assert rows["Queue Rate Limit"][1:3] == ["Not Set", "fixed"], r
+
+
+async def test_describe_shows_backlog_and_poller(cli, client):
+    task_queue = unique("cli-describe")
+    await start_records(cli, task_queue, "d", 3)
+    r = await cli(*tq_args(("describe",), task_queue, "-o", "json"))
+    assert r.rc == 0, r
+    stats = r.json()["stats"]
+    assert [(s["buildId"], s["taskQueueType"], s["approximateBacklogCount"])
+            for s in stats] == [("UNVERSIONED", "activity", 3)], r
+    assert stats[0]["tasksAddRate"] > 0, r
+    # The text form: one statistics row, and no poller yet.
+    r = await cli(*tq_args(("describe",), task_queue))
+    assert r.rc == 0, r
+    rows = table_rows(r.out)
+    assert rows[0] == ["Task Queue Statistics:"], r
+    assert rows[2][:3] == ["UNVERSIONED", "activity", "3"], r
+    assert rows[3:] == [["Pollers:"], ["BuildID", "TaskQueueType", "Identity",
+                                       "LastAccessTime", "RatePerSecond"]], r
+
+    started = await dispatch_times(client, task_queue, 3, 50)
+    assert len(started) == 3
+    r = await cli(*tq_args(("describe",), task_queue, "-o", "json"))
+    assert r.rc == 0, r
+    described = r.json()
+    assert described["stats"][0]["approximateBacklogCount"] == 0, r
+    assert described["stats"][0]["tasksDispatchRate"] > 0, r
+    pollers = [(p["identity"], p["ratePerSecond"]) for p in described["pollers"]]
+    assert pollers == [(WORKER_IDENTITY, 50)], r
