@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "errand/common/clock.h"
 #include "errand/matching/matcher.h"
+#include "support/matcher_polls.h"
 
 namespace errand::matching {
 namespace {
@@ -53,36 +54,6 @@ TEST(RateLimiterTest, ZeroPausesAndFractionalRatesBurstOne) {
   EXPECT_TRUE(limiter.TryTake(kT0 + absl::Seconds(2)));
   limiter.SetRate(-3);  // nonsense: treated as paused
   EXPECT_FALSE(limiter.TryTake(kT0 + absl::Seconds(9)));
-}
-
-// Polls that record what they got, in order.
-struct Polls {
-  absl::Mutex mu;
-  std::vector<std::string> got ABSL_GUARDED_BY(mu);
-  std::atomic<int> empty{0};
-  Matcher::PollCallback Callback() {
-    return [this](std::optional<TaskRef> t) {
-      if (!t) {
-        ++empty;
-        return;
-      }
-      absl::MutexLock lock(&mu);
-      got.push_back(t->activity_id);
-    };
-  }
-  size_t count() {
-    absl::MutexLock lock(&mu);
-    return got.size();
-  }
-};
-
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (!done()) {
-    if (absl::Now() > give_up) return false;
-    std::this_thread::yield();
-  }
-  return true;
 }
 
 TEST(MatcherRateLimitTest, WorkerRateHoldsTasksBackUntilTheClockAllows) {

@@ -16,6 +16,7 @@
 #include "errand/matching/poller_history.h"
 #include "errand/matching/queue_stats.h"
 #include "errand/matching/task_queue_configs.h"
+#include "support/matcher_polls.h"
 
 namespace errand::matching {
 namespace {
@@ -103,31 +104,6 @@ TEST(ConfigMergeTest, TooManyOverridesLeaveTheRecordAsItWas) {
   swap.unset_weights = {"k0"};
   swap.set_weights = {{"extra", 2.0}};
   EXPECT_TRUE(MergeConfigUpdate(swap, kT0, record).ok());
-}
-
-struct Polls {
-  absl::Mutex mu;
-  std::vector<std::string> got ABSL_GUARDED_BY(mu);
-  Matcher::PollCallback Callback() {
-    return [this](std::optional<TaskRef> t) {
-      if (!t) return;
-      absl::MutexLock lock(&mu);
-      got.push_back(t->activity_id);
-    };
-  }
-  size_t count() {
-    absl::MutexLock lock(&mu);
-    return got.size();
-  }
-};
-
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (!done()) {
-    if (absl::Now() > give_up) return false;
-    std::this_thread::yield();
-  }
-  return true;
 }
 
 class TaskQueueConfigsTest : public ::testing::Test {

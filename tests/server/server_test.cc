@@ -35,6 +35,21 @@ class ServerFakeTimeTest : public ServerHarness {
     clock_ = &fake_clock_;
     ServerHarness::SetUp();
   }
+
+  // Moves the clock up to a held poll's 30 s deadline: the poll is still
+  // open 3 s before it and answered empty (OK, no task) by then, a second
+  // before it on the server's clock. The last step's slack covers gRPC's
+  // rounding of deadlines to milliseconds.
+  template <typename Poll>
+  void ExpectEmptyAnswerBy30Seconds(Poll& poll) {
+    fake_clock_.Advance(absl::Seconds(27));
+    EXPECT_FALSE(poll.answered());
+    fake_clock_.Advance(absl::Seconds(3));
+    ASSERT_TRUE(poll.WaitFor(absl::Seconds(20)));
+    EXPECT_TRUE(poll.status.ok()) << poll.status.error_message();
+    EXPECT_TRUE(poll.response.task_token().empty());
+  }
+
   FakeClock fake_clock_;
 };
 
@@ -162,13 +177,7 @@ TEST_F(ServerFakeTimeTest, WorkflowTaskPollsWaitAndComeBackEmpty) {
   ASSERT_TRUE(AwaitHeldPolls(0, 1)) << "the poll never waited";
   // It waits on a plain timer: the matcher keeps no queue for it.
   EXPECT_EQ(server_->ActiveTaskQueues(), 0u);
-  fake_clock_.Advance(absl::Seconds(27));
-  EXPECT_FALSE(poll->answered());
-  // gRPC rounds deadlines to milliseconds, hence the slack of this step.
-  fake_clock_.Advance(absl::Seconds(3));
-  ASSERT_TRUE(poll->WaitFor(absl::Seconds(20)));
-  EXPECT_TRUE(poll->status.ok()) << poll->status.error_message();
-  EXPECT_TRUE(poll->response.task_token().empty());
+  ExpectEmptyAnswerBy30Seconds(*poll);
   EXPECT_EQ(server_->WaitingWorkflowPolls(), 0u);
 
   grpc::ClientContext bad_ctx;
@@ -258,19 +267,13 @@ TEST_F(ServerTest, UndecodableRequestsAreInvalidArgument) {
 }
 
 // The caller has 30 s; the empty answer comes a second before that, as time
-// runs on the server's clock (gRPC rounds deadlines to milliseconds, hence
-// the last step's slack).
+// runs on the server's clock.
 TEST_F(ServerFakeTimeTest, IdleTaskPollAnswersEmptyBeforeTheDeadline) {
   auto poll = PollActivities("tq", absl::Seconds(30));
   // Moves time only once the server holds the poll.
   ASSERT_TRUE(AwaitHeldPolls(1, 0)) << "the poll never waited";
   EXPECT_EQ(server_->ActiveTaskQueues(), 1u);
-  fake_clock_.Advance(absl::Seconds(27));
-  EXPECT_FALSE(poll->answered());
-  fake_clock_.Advance(absl::Seconds(3));
-  ASSERT_TRUE(poll->WaitFor(absl::Seconds(20)));
-  EXPECT_TRUE(poll->status.ok()) << poll->status.error_message();
-  EXPECT_TRUE(poll->response.task_token().empty());
+  ExpectEmptyAnswerBy30Seconds(*poll);
   // The expired poll left, and its empty queue with it.
   EXPECT_EQ(server_->WaitingTaskPolls(), 0u);
   EXPECT_EQ(server_->ActiveTaskQueues(), 0u);
@@ -364,17 +367,7 @@ TEST_F(ServerTest, ListAndCountKeepToTheirScanBudgets) {
     return std::make_pair(s, resp.count());
   };
   for (int i = 0; i < 4; ++i) {
-    grpc::ClientContext ctx;
-    SetDeadline(ctx, absl::Seconds(10));
-    ws::StartActivityExecutionRequest req;
-    req.set_namespace_("default");
-    req.set_activity_id("a" + std::to_string(i));
-    req.set_request_id(NewUuid());
-    req.mutable_activity_type()->set_name("t");
-    req.mutable_task_queue()->set_name("tq");
-    req.mutable_start_to_close_timeout()->set_seconds(60);
-    ws::StartActivityExecutionResponse resp;
-    ASSERT_TRUE(stub_->StartActivityExecution(&ctx, req, &resp).ok());
+    ASSERT_TRUE(StartActivity("a" + std::to_string(i)).ok());
     if (i == 2) {
       auto [s, n] = count();
       ASSERT_TRUE(s.ok()) << s.error_message();
@@ -407,18 +400,7 @@ TEST_F(ServerTest, ListAndCountKeepToTheirScanBudgets) {
 }
 
 TEST_F(ServerTest, StartsAreRefusedBelowTheFreeSpaceFloor) {
-  auto start = [&](const std::string& id) {
-    ws::StartActivityExecutionRequest req;
-    req.set_namespace_("default");
-    req.set_activity_id(id);
-    req.mutable_activity_type()->set_name("work");
-    req.mutable_task_queue()->set_name("tq");
-    req.mutable_start_to_close_timeout()->set_seconds(10);
-    grpc::ClientContext ctx;
-    SetDeadline(ctx, absl::Seconds(10));
-    ws::StartActivityExecutionResponse resp;
-    return stub_->StartActivityExecution(&ctx, req, &resp);
-  };
+  auto start = [&](const std::string& id) { return StartActivity(id); };
   ASSERT_TRUE(start("before").ok());
   // No file system has this much free space.
   config_.min_free_space = uint64_t{1} << 62;
@@ -582,16 +564,7 @@ TEST_F(ServerTest, TaskQueueConfigUpdatesAreCheckedAndReadBack) {
 // Temporal's hint to add a poller.
 TEST_F(ServerFakeTimeTest, PollsFromAnAgedBacklogAskForMorePollers) {
   for (int i = 0; i < 2; ++i) {
-    ws::StartActivityExecutionRequest req;
-    req.set_namespace_("default");
-    req.set_activity_id("a" + std::to_string(i));
-    req.mutable_activity_type()->set_name("t");
-    req.mutable_task_queue()->set_name("tq");
-    req.mutable_start_to_close_timeout()->set_seconds(60);
-    grpc::ClientContext ctx;
-    SetDeadline(ctx, absl::Seconds(10));
-    ws::StartActivityExecutionResponse resp;
-    ASSERT_TRUE(stub_->StartActivityExecution(&ctx, req, &resp).ok());
+    ASSERT_TRUE(StartActivity("a" + std::to_string(i)).ok());
   }
   fake_clock_.Advance(absl::Seconds(1));
   auto poll = PollActivities("tq", absl::Seconds(30));

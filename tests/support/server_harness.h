@@ -115,6 +115,22 @@ class ServerHarness : public ::testing::Test {
     return status;
   }
 
+  // Starts activity `id` of type "t" on task queue "tq" of namespace
+  // "default" (60 s start-to-close).
+  grpc::Status StartActivity(const std::string& id) {
+    temporal::api::workflowservice::v1::StartActivityExecutionRequest req;
+    req.set_namespace_("default");
+    req.set_activity_id(id);
+    req.set_request_id(NewUuid());
+    req.mutable_activity_type()->set_name("t");
+    req.mutable_task_queue()->set_name("tq");
+    req.mutable_start_to_close_timeout()->set_seconds(60);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Seconds(10));
+    temporal::api::workflowservice::v1::StartActivityExecutionResponse resp;
+    return stub_->StartActivityExecution(&ctx, req, &resp);
+  }
+
   // Long polls on task queue `queue` of namespace "default" whose callers
   // give them `deadline` (real time; the server converts what is left to its
   // own clock). They return at once; the poll goes on in the background.

@@ -26,6 +26,7 @@ from temporalio.client import Client
 from temporalio.common import Priority
 from temporalio.worker import Worker
 
+from compat_helpers import assert_five_per_second, dispatch_times
 from errand_harness import ErrandProcess
 
 pytestmark = pytest.mark.needs_errand_process
@@ -119,36 +120,6 @@ async def test_ready_order_within_a_level_survives_a_restart(errand):
     client = await Client.connect(errand.address)
     order = await run_one_at_a_time(client, task_queue, len(names))
     assert order == names, order
-
-
-async def dispatch_times(client: Client, task_queue: str, count: int,
-                         worker_rate: float) -> list[float]:
-    """Runs `count` tasks of the queue with a 20-slot worker that asks for
-    `worker_rate` dispatches a second; returns when each started, from the
-    first until 5.5 s after it."""
-    started: list[float] = []
-
-    @activity.defn(name="record")
-    async def record(name: str) -> str:
-        started.append(asyncio.get_running_loop().time())
-        return name
-
-    async with Worker(client, task_queue=task_queue, activities=[record],
-                      max_concurrent_activities=20,
-                      max_task_queue_activities_per_second=worker_rate):
-        give_up = asyncio.get_running_loop().time() + 15
-        while ((not started or started[-1] - started[0] < 5.5)
-               and len(started) < count
-               and asyncio.get_running_loop().time() < give_up):
-            await asyncio.sleep(0.1)
-    return started
-
-
-def assert_five_per_second(started: list[float]) -> None:
-    first = started[0]
-    # The burst is max(ceil(5), 1) = 5 at once; then 4 s at 5/s.
-    in_window = [t for t in started if first + 1.0 <= t < first + 5.0]
-    assert 16 <= len(in_window) <= 24, (len(in_window), [t - first for t in started])
 
 
 async def test_worker_task_queue_rate_limit_holds_within_20_percent(errand):
