@@ -106,6 +106,52 @@ TEST_F(EngineFaultTest, TaskTakenByAPollWhileWritesFailGoesBackToItsQueue) {
   EXPECT_EQ(retried->attempt(), 1);
 }
 
+// A task start that cannot read its run (the store's table files failing
+// reads) puts the task back, tries it again for as long as reads fail, and
+// the first poll after they work gets it.
+TEST_F(EngineFaultTest, TaskTakenByAPollWhileReadsFailGoesBackToItsQueue) {
+  // The run is larger than a shard's record cache, so a task start reads it
+  // from the store; flushed, from a table file (a flush does not fill the
+  // block cache).
+  StartRequest r = Request("a");
+  r.record.mutable_input()->add_payloads()->set_data(
+      std::string(size_t{9} << 20, 'x'));
+  ASSERT_TRUE(Start(std::move(r)).ok());
+  ASSERT_TRUE(store_->Flush().ok());
+  fs_->FailAlways(FaultOp::kRead, FaultKind::kIOError, ".sst");
+  auto task = Poll(absl::Seconds(5));
+  ASSERT_TRUE(task.has_value());
+  auto started = StartTask(*task);
+  ASSERT_FALSE(started.ok()) << "started a run the store could not read";
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kUnavailable)
+      << started.status();
+  ASSERT_GT(fs_->injected(FaultOp::kRead), 0);
+  EXPECT_EQ(matcher_->BacklogSize({"ns", "tq"}), 0u);
+  // The task's return, a second later.
+  EXPECT_EQ(engine_->PendingTimers(), 1u);
+
+  // It falls due while reads still fail: it is tried again, a second later,
+  // not dropped.
+  const int64_t failed_reads = fs_->injected(FaultOp::kRead);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(
+      Eventually([&] { return fs_->injected(FaultOp::kRead) > failed_reads; }));
+  EXPECT_EQ(engine_->PendingTimers(), 1u)
+      << "the task was dropped when its run could not be read";
+  EXPECT_EQ(matcher_->BacklogSize({"ns", "tq"}), 0u);
+
+  FaultGone();
+  auto again = Poll(absl::Seconds(10));
+  ASSERT_TRUE(again.has_value()) << "the task was lost with the failed read";
+  EXPECT_EQ(again->activity_id, "a");
+  auto retried = StartTask(*again);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->status(), store::v1::ACTIVITY_STATUS_STARTED);
+  EXPECT_EQ(retried->attempt(), 1);
+  EXPECT_EQ(engine_->PendingTimers(), 0u);
+  EXPECT_EQ(matcher_->BacklogSize({"ns", "tq"}), 0u);
+}
+
 TEST_F(EngineFaultTest, TimerDueWhileWritesFailFiresOnceTheyResume) {
   StartRequest r = Request("a");
   r.record.mutable_options()->mutable_schedule_to_start_timeout()->set_nanos(
