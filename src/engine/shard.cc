@@ -1,6 +1,7 @@
 #include "errand/engine/shard.h"
 
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
@@ -237,10 +238,20 @@ void Shard::Run() {
 void Shard::RunTurn(std::deque<Command> commands,
                     std::vector<PendingTimer> due_timers) {
   Turn turn(this, clock_->Now());
-  for (const PendingTimer& timer : due_timers) {
+  // Due timers whose run could not be read (the store failing, not the run
+  // gone) are tried again later, as those of a failed turn are: a task put
+  // back after a failed start must not be lost to a second failure.
+  std::vector<bool> unread(due_timers.size(), false);
+  for (size_t i = 0; i < due_timers.size(); ++i) {
+    const PendingTimer& timer = due_timers[i];
     auto record =
         turn.Load(timer.namespace_id, timer.activity_id, timer.run_id);
-    if (!record.ok()) continue;  // deleted since: nothing to time out
+    if (!record.ok()) {
+      // Deleted since (or corrupt, which no retry mends): nothing to do.
+      unread[i] = !absl::IsNotFound(record.status()) &&
+                  !absl::IsDataLoss(record.status());
+      continue;
+    }
     auto effects =
         Apply(**record, TimerFired{timer.kind, timer.stamp}, turn.now());
     if (!effects.ok()) continue;
@@ -252,11 +263,11 @@ void Shard::RunTurn(std::deque<Command> commands,
   // from matching are tried again later against the stored state; the
   // stamps fence whatever has moved on meanwhile.
   const absl::Time retry_at = clock_->Now() + kRetryAfterFailedWrite;
-  if (!written) {
-    for (PendingTimer& timer : due_timers) {
-      std::string key = KeyOf(timer);
-      AddTimer(std::move(key), retry_at, std::move(timer));
-    }
+  for (size_t i = 0; i < due_timers.size(); ++i) {
+    if (written && !unread[i]) continue;
+    PendingTimer& timer = due_timers[i];
+    std::string key = KeyOf(timer);
+    AddTimer(std::move(key), retry_at, std::move(timer));
   }
   for (Turn::TakenTask& task : turn.taken_tasks_) {
     if (written && !task.even_if_written) continue;

@@ -184,7 +184,8 @@ class Shard {
 
   // After a failed write, what the turn had taken on (due timers, tasks
   // handed to pollers) is retried this much later, so that a failing disk
-  // is not hammered in a loop.
+  // is not hammered in a loop; so is a due timer whose run a failing store
+  // could not read.
   static constexpr absl::Duration kRetryAfterFailedWrite = absl::Seconds(1);
   static constexpr absl::Duration kWriteErrorLogInterval = absl::Seconds(10);
 

@@ -2,7 +2,8 @@
 // server or grow its memory. Each test runs its own errand process, sends
 // such requests on a raw gRPC connection (no SDK in between to refuse or
 // retry them), checks the exact status of each answer, and then that the
-// process is still running and serving. scripts/test.sh runs them with the
+// process is still running and serving (and, for poll floods, that its
+// resident memory settles back). scripts/test.sh runs them with the
 // rest of this suite.
 //
 // The limits are Errand's (see include/errand/visibility/query.h for
@@ -15,6 +16,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -161,17 +164,17 @@ func TestHostileQueries(t *testing.T) {
 	h.alive("queries at the limits")
 }
 
-func TestHostileTaskQueueNames(t *testing.T) {
-	h := newHostile(t)
-	const tooLong = "taskQueue length exceeds limit"
-	// 100 KB names, 500 polls of each kind (50 MB each way), 100 at a time:
-	// each is refused at once, and nothing is kept for them. (A server that
-	// took them would hold each until its 4 s deadline.)
+// pollsOnHugeNames sends 500 activity and 500 workflow task polls with
+// distinct 100 KB task queue names (50 MB each way), 100 at a time, and
+// returns how many were not refused with want. Each is refused at once and
+// nothing is kept for it. (A server that took them would hold each until its
+// 4 s deadline.)
+func (h *hostile) pollsOnHugeNames(prefix, want string) int {
 	var wg sync.WaitGroup
 	errs := make(chan error, 1000)
 	sem := make(chan struct{}, 100)
 	for i := 0; i < 500; i++ {
-		name := fmt.Sprintf("%06d", i) + repeat("q", 100*1024)
+		name := fmt.Sprintf("%s%06d", prefix, i) + repeat("q", 100*1024)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -191,31 +194,25 @@ func TestHostileTaskQueueNames(t *testing.T) {
 	close(errs)
 	wrong := 0
 	for err := range errs {
-		if s, _ := grpcstatus.FromError(err); s.Code() != codes.InvalidArgument || s.Message() != tooLong {
+		if s, _ := grpcstatus.FromError(err); s.Code() != codes.InvalidArgument || s.Message() != want {
 			if wrong++; wrong <= 3 {
-				expectCode(t, "poll with a 100 KB task queue name", err, codes.InvalidArgument, tooLong)
+				expectCode(h.t, "poll with a 100 KB task queue name", err, codes.InvalidArgument, want)
 			}
 		}
 	}
-	if wrong > 0 {
-		t.Errorf("%d of 1000 polls with 100 KB task queue names were not refused", wrong)
-	}
-	_, err := h.ws.StartActivityExecution(h.ctx(), &workflowservice.StartActivityExecutionRequest{
-		Namespace: "default", ActivityId: "a", ActivityType: &commonpb.ActivityType{Name: "t"},
-		TaskQueue:           &taskqueuepb.TaskQueue{Name: repeat("q", 100*1024)},
-		StartToCloseTimeout: durationpb.New(time.Minute)})
-	expectCode(t, "start with a 100 KB task queue name", err, codes.InvalidArgument, tooLong)
-	h.alive("polls with 100 KB task queue names")
+	return wrong
+}
 
-	// A few thousand distinct short names, all waiting at once: each poll
-	// is answered empty before its deadline, and the server still serves.
-	const polls = 3000
-	answers := make(chan error, polls)
-	for i := 0; i < polls; i++ {
+// pollsOnDistinctNames sends n polls on n distinct short task queue names
+// (a third for workflow tasks), all waiting at once, and returns how many
+// were not answered empty before their deadline.
+func (h *hostile) pollsOnDistinctNames(prefix string, n int) int {
+	answers := make(chan error, n)
+	for i := 0; i < n; i++ {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
-			name := fmt.Sprintf("hostile-%d", i)
+			name := fmt.Sprintf("%s-%d", prefix, i)
 			var resp interface{ GetTaskToken() []byte }
 			var err error
 			if i%3 == 0 {
@@ -232,17 +229,115 @@ func TestHostileTaskQueueNames(t *testing.T) {
 		}()
 	}
 	failed := 0
-	for i := 0; i < polls; i++ {
+	for i := 0; i < n; i++ {
 		if err := <-answers; err != nil {
 			if failed++; failed <= 3 {
-				t.Errorf("poll on a short task queue name: %v", err)
+				h.t.Errorf("poll on a short task queue name: %v", err)
 			}
 		}
 	}
-	if failed > 0 {
-		t.Errorf("%d of %d polls on distinct task queues failed", failed, polls)
+	return failed
+}
+
+// rss is the errand process's resident memory (VmRSS), in bytes.
+func (h *hostile) rss() int64 {
+	h.t.Helper()
+	path := fmt.Sprintf("/proc/%d/status", h.srv.cmd.Process.Pid)
+	status, err := os.ReadFile(path)
+	if err != nil {
+		h.t.Fatalf("reading %s: %v", path, err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				h.t.Fatalf("%s: cannot parse %q: %v", path, line, err)
+			}
+			return kb << 10
+		}
+	}
+	h.t.Fatalf("%s has no VmRSS line", path)
+	return 0
+}
+
+// settledRSS is the errand process's resident memory once the requests sent
+// so far have been answered and what they held is freed: the lowest of
+// samples over 3 s. Freeing may trail the last answer a little; what is
+// kept (a leak) stays in every sample.
+func (h *hostile) settledRSS() int64 {
+	lowest := h.rss()
+	for i := 0; i < 15; i++ {
+		time.Sleep(200 * time.Millisecond)
+		lowest = min(lowest, h.rss())
+	}
+	return lowest
+}
+
+// asanQuarantine is how much freed memory AddressSanitizer holds back from
+// reuse (quarantine_size_mb, 256 MiB by default) when errand runs under it
+// (scripts/sanitize.sh runs this suite against such a build; gcc links the
+// runtime, libasan, dynamically), and 0 otherwise.
+func (h *hostile) asanQuarantine() int64 {
+	h.t.Helper()
+	path := fmt.Sprintf("/proc/%d/maps", h.srv.cmd.Process.Pid)
+	maps, err := os.ReadFile(path)
+	if err != nil {
+		h.t.Fatalf("reading %s: %v", path, err)
+	}
+	if bytes.Contains(maps, []byte("libasan")) {
+		return 256 << 20
+	}
+	return 0
+}
+
+// floodTaskQueueNames sends both kinds of poll floods, with names made
+// distinct by prefix, and checks their answers.
+func (h *hostile) floodTaskQueueNames(prefix string) {
+	const tooLong = "taskQueue length exceeds limit"
+	if wrong := h.pollsOnHugeNames(prefix, tooLong); wrong > 0 {
+		h.t.Errorf("%d of 1000 polls with 100 KB task queue names were not refused", wrong)
+	}
+	h.alive("polls with 100 KB task queue names")
+	// A few thousand distinct short names, all waiting at once: each poll
+	// is answered empty before its deadline, and the server still serves.
+	if failed := h.pollsOnDistinctNames(prefix, 3000); failed > 0 {
+		h.t.Errorf("%d of 3000 polls on distinct task queues failed", failed)
 	}
 	h.alive("polls on thousands of distinct task queues")
+}
+
+func TestHostileTaskQueueNames(t *testing.T) {
+	h := newHostile(t)
+	_, err := h.ws.StartActivityExecution(h.ctx(), &workflowservice.StartActivityExecutionRequest{
+		Namespace: "default", ActivityId: "a", ActivityType: &commonpb.ActivityType{Name: "t"},
+		TaskQueue:           &taskqueuepb.TaskQueue{Name: repeat("q", 100*1024)},
+		StartToCloseTimeout: durationpb.New(time.Minute)})
+	expectCode(t, "start with a 100 KB task queue name", err, codes.InvalidArgument,
+		"taskQueue length exceeds limit")
+
+	// Two rounds of floods first, so that what the server's memory settles
+	// at under them (gRPC's buffers, threads, the allocator's arenas: about
+	// 30 MiB more after the first round, a few after the second) is in the
+	// baseline. Then three more: nothing of them may be kept. The margin is
+	// well above the allocator's noise (within ±30 MiB here) and well below
+	// what keeping the refused names would take: a server that took them
+	// and kept their queues grew by 40 to 60 MiB a round (185 MiB over
+	// three). Under AddressSanitizer its quarantine of freed memory comes on
+	// top.
+	h.floodTaskQueueNames("warm-up-1-")
+	h.floodTaskQueueNames("warm-up-2-")
+	baseline := h.settledRSS()
+	for _, round := range []string{"a-", "b-", "c-"} {
+		h.floodTaskQueueNames(round)
+	}
+	after := h.settledRSS()
+	margin := int64(64<<20) + h.asanQuarantine()
+	t.Logf("errand RSS: %d MiB after two warm-up rounds, %d MiB after three more (%+d KiB; margin %d MiB)",
+		baseline>>20, after>>20, (after-baseline)>>10, margin>>20)
+	if after-baseline > margin {
+		t.Errorf("errand RSS grew from %d MiB to %d MiB over polls that should leave nothing behind (more than %d MiB)",
+			baseline>>20, after>>20, margin>>20)
+	}
 }
 
 // badUTF8 marshals msg, then swaps placeholder, wherever it is (nested
