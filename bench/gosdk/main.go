@@ -45,6 +45,7 @@ type config struct {
 	warmup            float64
 	workerConcurrency int
 	pollers           int
+	autoscale         bool
 	opTimeout         time.Duration
 }
 
@@ -80,6 +81,7 @@ func main() {
 	flag.Float64Var(&cfg.warmup, "warmup", 1, "warm-up seconds, not counted")
 	flag.IntVar(&cfg.workerConcurrency, "worker-concurrency", 200, "worker's MaxConcurrentActivityExecutionSize")
 	flag.IntVar(&cfg.pollers, "pollers", 0, "worker's MaxConcurrentActivityTaskPollers (0: the SDK's default, 2)")
+	flag.BoolVar(&cfg.autoscale, "autoscale", false, "poll with the SDK's autoscaling poller behaviour (5 pollers at first, 1 to 100, driven by the server's poller scaling hints) instead of a fixed number")
 	flag.DurationVar(&cfg.opTimeout, "op-timeout", 30*time.Second, "deadline of one start+get; past it the call counts as an error")
 	flag.Parse()
 	if cfg.callers < 1 || cfg.seconds <= 0 || cfg.warmup < 0 || cfg.workerConcurrency < 1 || cfg.pollers < 0 {
@@ -137,11 +139,16 @@ func run(cfg config) (*result, error) {
 	// An activity-only worker: without DisableWorkflowWorker the SDK would also
 	// long-poll for workflow tasks, which a standalone-activity server such as
 	// Errand answers with Unimplemented (one SDK warning, then backed-off retries).
-	w := worker.New(workerClient, taskQueue, worker.Options{
+	opts := worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.workerConcurrency,
 		MaxConcurrentActivityTaskPollers:   cfg.pollers,
 		DisableWorkflowWorker:              true,
-	})
+	}
+	if cfg.autoscale {
+		opts.MaxConcurrentActivityTaskPollers = 0
+		opts.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	}
+	w := worker.New(workerClient, taskQueue, opts)
 	w.RegisterActivityWithOptions(echo, activity.RegisterOptions{Name: activityName})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("worker start: %w", err)
@@ -213,6 +220,9 @@ func run(cfg config) (*result, error) {
 	pollers := cfg.pollers
 	if pollers == 0 {
 		pollers = 2
+	}
+	if cfg.autoscale {
+		pollers = -1 // autoscaling: no fixed number
 	}
 	res := &result{
 		Workload:          "sdk-execute",
