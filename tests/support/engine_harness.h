@@ -19,6 +19,7 @@
 
 #include "errand/common/uuid.h"
 #include "errand/engine/activity_engine.h"
+#include "support/eventually.h"
 
 namespace errand::engine {
 
@@ -130,16 +131,6 @@ class EngineHarness : public ::testing::Test {
       return std::nullopt;
     }
     return answer.get();
-  }
-  // Waits (in real time, at most 30 s) until `done` holds: for effects that
-  // happen on other threads after the test's last call.
-  static bool Eventually(const std::function<bool()>& done) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(30);
-    while (!done()) {
-      if (absl::Now() > give_up) return false;
-      std::this_thread::yield();
-    }
-    return true;
   }
   absl::StatusOr<ActivityRecord> StartTask(const matching::TaskRef& task) {
     Waiter<RecordSnapshot> w;

@@ -1,6 +1,5 @@
-// Helpers for tests that poll a matching::Matcher directly: polls that record
-// what they got, and a bounded wait for a state reached on another thread
-// (a timer firing after a FakeClock moved).
+// Polls for tests that poll a matching::Matcher directly, recording what
+// they got (with support/eventually.h to wait for answers from timers).
 #ifndef ERRAND_TESTS_SUPPORT_MATCHER_POLLS_H_
 #define ERRAND_TESTS_SUPPORT_MATCHER_POLLS_H_
 
@@ -14,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "errand/matching/matcher.h"
+#include "support/eventually.h"
 
 namespace errand::matching {
 
@@ -37,17 +37,6 @@ struct Polls {
     return got.size();
   }
 };
-
-// Waits until `done` holds. A wait for a state, not for time to pass: it
-// gives up only after 30 s of real time, which means the state never came.
-inline bool Eventually(const std::function<bool()>& done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (!done()) {
-    if (absl::Now() > give_up) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
 
 }  // namespace errand::matching
 

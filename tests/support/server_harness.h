@@ -25,6 +25,7 @@
 #include "errand/common/clock.h"
 #include "errand/common/uuid.h"
 #include "errand/server/server.h"
+#include "support/eventually.h"
 #include "temporal/api/workflowservice/v1/service.grpc.pb.h"
 
 namespace errand::server {
@@ -167,13 +168,10 @@ class ServerHarness : public ::testing::Test {
   // workflow polls. This waits for a state, not for time to pass: it gives
   // up only after 30 s of real time, which means the polls never arrived.
   bool AwaitHeldPolls(size_t activity, size_t workflow) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(30);
-    while (server_->WaitingTaskPolls() != activity ||
-           server_->WaitingWorkflowPolls() != workflow) {
-      if (absl::Now() > give_up) return false;
-      std::this_thread::yield();
-    }
-    return true;
+    return Eventually([&] {
+      return server_->WaitingTaskPolls() == activity &&
+             server_->WaitingWorkflowPolls() == workflow;
+    });
   }
 
   // Every wait on time in the server runs on it; set it to a FakeClock (see
