@@ -49,6 +49,7 @@ absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
       entry.bytes = (*stored)->size();
     }
     entry.stored_row = visibility::RowStateOf(entry.record);
+    entry.loaded_version = entry.record.version();
     it = entries_.emplace(key, std::move(entry)).first;
   } else if (!it->second.replies.empty()) {
     // This command may change the run: earlier replies keep what they saw.
@@ -237,7 +238,10 @@ void Shard::Run() {
 
 void Shard::RunTurn(std::deque<Command> commands,
                     std::vector<PendingTimer> due_timers) {
-  Turn turn(this, clock_->Now());
+  // A due reopen first, so that the turn reads what it will write over.
+  store_->ReopenIfDue();
+  Reconcile(clock_->Now());
+  Turn turn(this, clock_->Now(), store_->generation());
   // Due timers whose run could not be read (the store failing, not the run
   // gone) are tried again later, as those of a failed turn are: a task put
   // back after a failed start must not be lost to a second failure.
@@ -303,8 +307,19 @@ absl::Status Shard::Commit(Turn& turn) {
       batch.Put(store::Table::kCurrentRuns, key, run);
     }
   }
-  const absl::Status written =
-      batch.empty() ? absl::OkStatus() : store_->Write(batch);
+  absl::Status written = absl::OkStatus();
+  if (!batch.empty()) {
+    // A turn whose reads may predate a reopen (NewBatch starts a due one)
+    // must not write what it decided from them: the reopen may have brought
+    // back a change it did not see. The caller retries against fresh state.
+    if (store_->generation() != turn.generation_) {
+      written = absl::UnavailableError(
+          "the store reopened while this change was prepared; try again");
+    } else {
+      written = store_->Write(batch);
+      if (!written.ok()) Unsettle(turn);
+    }
+  }
   if (!written.ok()) {
     // One line per failed turn would flood the log while a disk is full
     // (the store logs when writes stop and resume): at most one per
@@ -349,6 +364,47 @@ absl::Status Shard::Commit(Turn& turn) {
   for (auto& [reply, snapshot] : replies) (*reply)(std::move(snapshot));
   for (auto& fn : turn.after_commit_) fn(written);
   return written;
+}
+
+void Shard::Unsettle(const Turn& turn) {
+  for (const auto& [key, entry] : turn.entries_) {
+    if (!entry.changed && !entry.deleted) continue;
+    // An earlier failure's entry keeps its (older) version and generation.
+    unsettled_.try_emplace(
+        key, UnsettledRun{turn.generation_, entry.loaded_version});
+  }
+}
+
+void Shard::Reconcile(absl::Time now) {
+  if (unsettled_.empty()) return;
+  const uint64_t generation = store_->generation();
+  for (auto it = unsettled_.begin(); it != unsettled_.end();) {
+    const std::string& key = it->first;
+    if (it->second.generation >= generation) {
+      ++it;  // not reopened since: the store has not replayed it yet
+      continue;
+    }
+    auto stored = store_->Get(store::Table::kExecutions, key);
+    if (!stored.ok()) {
+      ++it;  // reads fail: try again next turn
+      continue;
+    }
+    auto record = std::make_shared<ActivityRecord>();
+    if (stored->has_value() && !record->ParseFromString(**stored)) {
+      it = unsettled_.erase(it);  // corrupt: nothing a retry mends
+      continue;
+    }
+    const int64_t version = stored->has_value() ? record->version() : -1;
+    if (version != it->second.loaded_version) {
+      cache_.Take(key);
+      DropTimers(key);
+      if (stored->has_value()) {
+        for (const Timer& timer : TimersFor(*record)) Arm(*record, timer, now);
+        NotifyWatchers(std::move(record));
+      }
+    }
+    it = unsettled_.erase(it);
+  }
 }
 
 void Shard::Arm(const ActivityRecord& record, const Timer& timer,

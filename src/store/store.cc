@@ -441,6 +441,7 @@ void Store::Install(std::unique_ptr<Db> db) {
   {
     absl::MutexLock lock(&db_mu_);
     std::swap(db_, shared);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   // `shared` now holds what was current (nothing, in practice); let go of it
   // outside the lock, since letting go of a database can retire it.
@@ -489,13 +490,17 @@ absl::Status Store::NoDbStatus(absl::string_view what) const {
                    "a write error; try again"));
 }
 
-Batch Store::NewBatch() {
+void Store::ReopenIfDue() {
   if (writes_failing_.load(std::memory_order_acquire)) {
     MaybeReopen();
     // So that the first write after a fault clears does not fail for a
     // reopen still finishing on another thread (see CurrentDbOrWait).
     CurrentDbOrWait();
   }
+}
+
+Batch Store::NewBatch() {
+  ReopenIfDue();
   return Batch(this);
 }
 

@@ -124,12 +124,14 @@ class Turn {
     // command of the turn loads the run again, else to the committed
     // snapshot (no copy).
     std::vector<Reply<RecordSnapshot>> replies;
-    size_t bytes = 0;  // serialized size, for the cache budget
+    size_t bytes = 0;             // serialized size, for the cache budget
+    int64_t loaded_version = -1;  // as loaded; -1 for a run the turn made
     // The stored visibility row's state, as loaded (nullopt for a new run),
     // so that the visibility writer can move the row when the run changes.
     std::optional<visibility::RowState> stored_row;
   };
-  Turn(Shard* shard, absl::Time now) : shard_(shard), now_(now) {}
+  Turn(Shard* shard, absl::Time now, uint64_t generation)
+      : shard_(shard), now_(now), generation_(generation) {}
   Entry* Find(const ActivityRecord& record);
   // Gives `entry`'s waiting replies a snapshot of its current state before a
   // later command may change it.
@@ -137,6 +139,8 @@ class Turn {
 
   Shard* const shard_;
   const absl::Time now_;
+  // The store's generation when the turn began, before its first read.
+  const uint64_t generation_;
   std::map<std::string, Entry> entries_;             // by ExecutionKey
   std::map<std::string, std::string> current_runs_;  // loaded or changed
   std::set<std::string> current_runs_changed_;
@@ -211,6 +215,16 @@ class Shard {
   void DropTimers(const std::string& key);
   void Dispatch(const ActivityRecord& record);
   void NotifyWatchers(const RecordSnapshot& record);
+  // Notes the runs a failed turn would have changed: its write may land
+  // anyway (a failed sync leaves it in the WAL, and the store's reopen
+  // replays it), and then nothing in memory knows of it.
+  void Unsettle(const Turn& turn);
+  // Once the store has reopened since a run was unsettled, reads it again.
+  // If the failed change landed after all (the version moved), sets up what
+  // the stored state calls for, as a restart would: its timers and task (a
+  // duplicate task is fenced by its stamp), its watchers, and no stale
+  // cached copy. If it did not, what the failed turn re-armed stands.
+  void Reconcile(absl::Time now);
 
   const int index_;
   store::Store* const store_;
@@ -232,6 +246,11 @@ class Shard {
   std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>>
       watchers_;
   RecordCache cache_;
+  struct UnsettledRun {
+    uint64_t generation;     // of the failed write
+    int64_t loaded_version;  // the run's version before it (-1: none)
+  };
+  std::unordered_map<std::string, UnsettledRun> unsettled_;  // by key
   absl::Time last_write_error_log_ = absl::InfinitePast();
   int64_t failed_turns_unlogged_ = 0;
 

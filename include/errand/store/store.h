@@ -106,6 +106,11 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
+  // While writes fail, starts a reopen if one is due and waits (briefly)
+  // for it, so that reads made next see the reopened database. NewBatch
+  // does it too; a caller that reads before it builds its batch calls it
+  // first (see generation()).
+  void ReopenIfDue();
   // While writes fail, this is where a due reopen starts, so that the batch
   // is built against the reopened database.
   Batch NewBatch();
@@ -114,6 +119,13 @@ class Store {
   // is acknowledged: RESOURCE_EXHAUSTED when the disk is full, UNAVAILABLE
   // for other I/O errors.
   absl::Status Write(Batch& batch);
+
+  // How many times the database was opened, counting reopens. A reopen
+  // replays the WAL, which can bring back a write that failed its sync (it
+  // reached the file): state read before a reopen may be stale after it.
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
 
   // Reads one value; nullopt when the key is absent.
   absl::StatusOr<std::optional<std::string>> Get(Table table,
@@ -196,6 +208,7 @@ class Store {
   bool closing_ ABSL_GUARDED_BY(db_mu_) = false;
 
   std::atomic<bool> writes_failing_{false};
+  std::atomic<uint64_t> generation_{0};
   // Whether the last failure was a full disk (a reopen waits for space).
   std::atomic<bool> failing_for_space_{false};
   // Whether RocksDB called the last failure unrecoverable: writes then stay
