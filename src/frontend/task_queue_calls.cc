@@ -161,6 +161,13 @@ matching::PollerKey KeyOf(const store::NamespaceRecord& ns,
   return {ns.id(), task_queue, type};
 }
 
+// A request's task queue type: unspecified means workflow, as in Temporal.
+int TypeOrWorkflow(int type) {
+  return type == enums::TASK_QUEUE_TYPE_UNSPECIFIED
+             ? enums::TASK_QUEUE_TYPE_WORKFLOW
+             : type;
+}
+
 void FillPollers(const ActivityServiceDeps& deps,
                  const matching::PollerKey& key,
                  google::protobuf::RepeatedPtrField<tq::PollerInfo>* out) {
@@ -221,10 +228,8 @@ absl::Status DescribeTaskQueue(const ActivityServiceDeps& deps,
     return absl::OkStatus();
   }
 
-  const int type = req.task_queue_type() == enums::TASK_QUEUE_TYPE_UNSPECIFIED
-                       ? enums::TASK_QUEUE_TYPE_WORKFLOW
-                       : req.task_queue_type();
-  const matching::PollerKey key = KeyOf(*ns, name, type);
+  const matching::PollerKey key =
+      KeyOf(*ns, name, TypeOrWorkflow(req.task_queue_type()));
   FillPollers(deps, key, resp->mutable_pollers());
   const matching::QueueStats stats = StatsOf(deps, key);
   if (req.report_stats()) FillStats(stats, resp->mutable_stats());
@@ -268,12 +273,9 @@ void RegisterTaskQueueCalls(ServiceTable& table,
         }
         auto update = ConfigUpdateOf(req);
         if (!update.ok()) return call->Finish(update.status());
-        int type = req.task_queue_type();
-        if (type == enums::TASK_QUEUE_TYPE_UNSPECIFIED) {
-          type = enums::TASK_QUEUE_TYPE_WORKFLOW;
-        }
         // The write is synced to disk: off gRPC's threads.
-        const matching::PollerKey key = KeyOf(*ns, req.task_queue(), type);
+        const matching::PollerKey key =
+            KeyOf(*ns, req.task_queue(), TypeOrWorkflow(req.task_queue_type()));
         const bool queued = deps.scan_executor->Submit(
             [deps, call, resp, key, update = *std::move(update)] {
               auto record = deps.task_queue_configs->Update(key, update,
