@@ -27,7 +27,20 @@ constexpr size_t kMaxStoredRetryableFailureBytes = 4 * 1024;
 // not yet scheduled) is in none of their source lists.
 bool IsOpen(ActivityStatus status) {
   return status == store::v1::ACTIVITY_STATUS_SCHEDULED ||
+         status == store::v1::ACTIVITY_STATUS_PAUSED ||
          HasAttemptInProgress(status);
+}
+
+absl::Status FailedPrecondition(absl::string_view message,
+                                ActivityStatus status) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(message, StatusName(status)));
+}
+
+// No worker has started an attempt of this run yet: its start delay still
+// holds (and may still be changed).
+bool NeverStarted(const ActivityRecord& r) {
+  return !r.has_first_started_time();
 }
 
 absl::Status InvalidTransition(ActivityStatus from) {
@@ -59,9 +72,14 @@ absl::Duration ScheduleToClose(const ActivityRecord& r) {
   return FromProtoDuration(r.options().schedule_to_close_timeout());
 }
 
-absl::Time ScheduleToCloseDeadline(const ActivityRecord& r) {
+// The end of the start delay: the first attempt is not dispatched before.
+absl::Time FirstDispatchFloor(const ActivityRecord& r) {
   return FromProtoTime(r.schedule_time()) +
-         FromProtoDuration(r.options().start_delay()) + ScheduleToClose(r);
+         FromProtoDuration(r.options().start_delay());
+}
+
+absl::Time ScheduleToCloseDeadline(const ActivityRecord& r) {
+  return FirstDispatchFloor(r) + ScheduleToClose(r);
 }
 
 absl::Duration Option(const google::protobuf::Duration& d) {
@@ -85,18 +103,27 @@ void AddScheduledAttemptTimers(const ActivityRecord& r,
   }
 }
 
+// The running attempt's timers carry the current stamp, not the one it
+// started with: an options update re-issues them under a new stamp (and
+// the worker's token, which carries started_stamp, stays valid).
 void AddStartedAttemptTimers(const ActivityRecord& r,
                              std::vector<Timer>& timers) {
   const absl::Duration stc = Option(r.options().start_to_close_timeout());
   if (stc > absl::ZeroDuration()) {
     timers.push_back({TimerKind::kStartToClose,
-                      FromProtoTime(r.started_time()) + stc,
-                      r.started_stamp()});
+                      FromProtoTime(r.started_time()) + stc, r.stamp()});
   }
   const absl::Duration hb = Option(r.options().heartbeat_timeout());
   if (hb > absl::ZeroDuration()) {
+    timers.push_back({TimerKind::kHeartbeat, LastBeat(r) + hb, r.stamp()});
+  }
+}
+
+void AddScheduleToCloseTimer(const ActivityRecord& r,
+                             std::vector<Timer>& timers) {
+  if (ScheduleToClose(r) > absl::ZeroDuration()) {
     timers.push_back(
-        {TimerKind::kHeartbeat, LastBeat(r) + hb, r.started_stamp()});
+        {TimerKind::kScheduleToClose, ScheduleToCloseDeadline(r), 0});
   }
 }
 
@@ -130,6 +157,7 @@ failure_v1::Failure TimeoutFailure(const ActivityRecord& r,
 struct RetryDecision {
   enums::RetryState state = enums::RETRY_STATE_IN_PROGRESS;
   absl::Duration interval = absl::ZeroDuration();
+  bool from_worker = false;  // the worker's next_retry_delay
 };
 
 // Temporal's tryReschedule: whether (and after how long) the attempt that
@@ -151,7 +179,10 @@ RetryDecision DecideRetry(const ActivityRecord& r,
         failure->application_failure_info().has_next_retry_delay()) {
       const absl::Duration worker_delay = FromProtoDuration(
           failure->application_failure_info().next_retry_delay());
-      if (worker_delay > absl::ZeroDuration()) d.interval = worker_delay;
+      if (worker_delay > absl::ZeroDuration()) {
+        d.interval = worker_delay;
+        d.from_worker = true;
+      }
     }
     if (ScheduleToClose(r) > absl::ZeroDuration() &&
         !(now + d.interval < ScheduleToCloseDeadline(r))) {
@@ -164,9 +195,9 @@ RetryDecision DecideRetry(const ActivityRecord& r,
   return d;
 }
 
-// Starts the next attempt after `interval`; `failure` ended the last one.
-Effects Reschedule(ActivityRecord& r, const failure_v1::Failure* failure,
-                   absl::Duration interval, absl::Time now) {
+// Records `failure` as what ended the attempt that is now over.
+void RecordAttemptFailure(ActivityRecord& r, const failure_v1::Failure* failure,
+                          absl::Time now) {
   if (failure) {
     *r.mutable_last_failure() = TruncatedForRetry(*failure);
   } else {
@@ -174,14 +205,113 @@ Effects Reschedule(ActivityRecord& r, const failure_v1::Failure* failure,
   }
   *r.mutable_last_failure_time() = ToProtoTime(now);
   *r.mutable_attempt_complete_time() = ToProtoTime(now);
+}
+
+// Starts the next attempt after `d.interval`; `failure` ended the last one.
+// A run whose pause was requested lands in PAUSED instead, keeping the
+// backoff for its unpause (AttemptFailedWhilePauseRequested).
+Effects Reschedule(ActivityRecord& r, const failure_v1::Failure* failure,
+                   const RetryDecision& d, absl::Time now) {
+  const bool pause = r.status() == store::v1::ACTIVITY_STATUS_PAUSE_REQUESTED;
+  const absl::Duration interval = d.interval;
+  RecordAttemptFailure(r, failure, now);
   r.set_attempt(r.attempt() + 1);
   r.set_stamp(r.stamp() + 1);
-  r.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
   *r.mutable_current_retry_interval() = ToProtoDuration(interval);
+  r.set_retry_interval_from_worker(d.from_worker);
   *r.mutable_dispatch_time() = ToProtoTime(now + interval);
   Effects effects;
+  if (pause) {
+    r.set_status(store::v1::ACTIVITY_STATUS_PAUSED);
+    return effects;
+  }
+  r.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
   AddScheduledAttemptTimers(r, effects.timers);
   return effects;
+}
+
+// The options captured at start, or INVALID_ARGUMENT if the run has none
+// (it was started before Errand recorded them). The start delay comes back
+// only while the first attempt has not started.
+absl::StatusOr<temporal::api::activity::v1::ActivityOptions> OriginalOptions(
+    const ActivityRecord& r) {
+  const auto& original = r.original_options();
+  if (original.task_queue().name().empty()) {
+    return absl::InvalidArgumentError(
+        "cannot restore original options: no original task queue was "
+        "recorded for this activity");
+  }
+  if (FromProtoDuration(original.schedule_to_close_timeout()) <=
+          absl::ZeroDuration() &&
+      FromProtoDuration(original.start_to_close_timeout()) <=
+          absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "cannot restore original options: no original schedule-to-close or "
+        "start-to-close timeout was recorded for this activity");
+  }
+  temporal::api::activity::v1::ActivityOptions options = r.original_options();
+  if (!NeverStarted(r)) {
+    if (r.options().has_start_delay()) {
+      *options.mutable_start_delay() = r.options().start_delay();
+    } else {
+      options.clear_start_delay();
+    }
+  }
+  return options;
+}
+
+// Back to attempt 1 (Temporal's Reset and ResetAttemptFailed transitions):
+// the retry backoff is dropped, and the heartbeat checkpoint and options
+// are reset if asked. The caller sets the status.
+void RestartAttempts(ActivityRecord& r, bool clear_heartbeat,
+                     bool restore_options) {
+  if (restore_options) {
+    // Checked when the reset was accepted; a deferred one cannot fail here.
+    if (auto original = OriginalOptions(r); original.ok()) {
+      *r.mutable_options() = *std::move(original);
+    }
+  }
+  if (clear_heartbeat) {
+    r.clear_heartbeat_details();
+    r.clear_last_heartbeat_time();
+  }
+  r.set_attempt(1);
+  r.set_stamp(r.stamp() + 1);
+  r.clear_current_retry_interval();
+  r.set_retry_interval_from_worker(false);
+  r.clear_deferred_reset();
+}
+
+// Dispatches the attempt a reset made, `delay` from now, but never before
+// the start delay ends if no attempt has started yet.
+Effects ScheduleResetAttempt(ActivityRecord& r, absl::Duration delay,
+                             absl::Time now) {
+  absl::Time dispatch = now + delay;
+  if (NeverStarted(r)) dispatch = std::max(dispatch, FirstDispatchFloor(r));
+  r.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
+  *r.mutable_dispatch_time() = ToProtoTime(dispatch);
+  Effects effects;
+  AddScheduledAttemptTimers(r, effects.timers);
+  AddScheduleToCloseTimer(r, effects.timers);
+  return effects;
+}
+
+// The running attempt of a RESET_REQUESTED run ended other than by
+// completing: the deferred reset is applied, whatever the retry policy says
+// (ResetAttemptFailedToScheduled / ToPaused), at once and without jitter.
+Effects LandDeferredReset(ActivityRecord& r, const failure_v1::Failure* failure,
+                          absl::Time now) {
+  const store::v1::DeferredReset reset = r.deferred_reset();
+  RecordAttemptFailure(r, failure, now);
+  RestartAttempts(r, reset.clear_heartbeat(), reset.restore_options());
+  if (reset.keep_paused()) {
+    r.set_status(store::v1::ACTIVITY_STATUS_PAUSED);
+    r.clear_dispatch_time();
+    Effects effects;
+    AddScheduleToCloseTimer(r, effects.timers);
+    return effects;
+  }
+  return ScheduleResetAttempt(r, absl::ZeroDuration(), now);
 }
 
 // S2S or S2C: the whole execution times out, whatever the retry policy.
@@ -203,13 +333,16 @@ Effects ExecutionTimedOut(ActivityRecord& r, enums::TimeoutType type,
 Effects AttemptTimedOut(ActivityRecord& r, enums::TimeoutType type,
                         absl::Time now) {
   const failure_v1::Failure timeout = TimeoutFailure(r, type);
+  // As in Temporal, a retried attempt's timeout is kept without the
+  // heartbeat details: they stay on the record for the next attempt.
+  failure_v1::Failure retried = timeout;
+  retried.mutable_timeout_failure_info()->clear_last_heartbeat_details();
+  if (r.status() == store::v1::ACTIVITY_STATUS_RESET_REQUESTED) {
+    return LandDeferredReset(r, &retried, now);
+  }
   const RetryDecision d = DecideRetry(r, &timeout, now);
   if (d.state == enums::RETRY_STATE_IN_PROGRESS) {
-    // As in Temporal, a retried attempt's timeout is kept without the
-    // heartbeat details: they stay on the record for the next attempt.
-    failure_v1::Failure retried = timeout;
-    retried.mutable_timeout_failure_info()->clear_last_heartbeat_details();
-    return Reschedule(r, &retried, d.interval, now);
+    return Reschedule(r, &retried, d, now);
   }
   failure_v1::Failure final_failure = timeout;
   if (r.has_last_failure()) *final_failure.mutable_cause() = r.last_failure();
@@ -281,7 +414,8 @@ absl::StatusOr<Effects> OnComplete(ActivityRecord& r, const CompleteAttempt& e,
   // scheduled) run it is the transition itself that is refused.
   if (e.by_id && !IsOpen(r.status())) return InvalidTransition(r.status());
   const bool forced =
-      e.by_id && r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED;
+      e.by_id && (r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED ||
+                  r.status() == store::v1::ACTIVITY_STATUS_PAUSED);
   if (!HasAttemptInProgress(r.status()) && !forced) {
     return ActivityNotFound(r.activity_id());
   }
@@ -304,9 +438,12 @@ absl::StatusOr<Effects> OnFail(ActivityRecord& r, const FailAttempt& e,
   *r.mutable_attempt_complete_time() = ToProtoTime(now);
 
   const failure_v1::Failure* failure = e.failure ? &*e.failure : nullptr;
+  if (r.status() == store::v1::ACTIVITY_STATUS_RESET_REQUESTED) {
+    return LandDeferredReset(r, failure, now);
+  }
   const RetryDecision d = DecideRetry(r, failure, now);
   if (d.state == enums::RETRY_STATE_IN_PROGRESS) {
-    return Reschedule(r, failure, d.interval, now);
+    return Reschedule(r, failure, d, now);
   }
   const enums::RetryState state = d.state;
 
@@ -375,7 +512,9 @@ absl::StatusOr<Effects> OnRequestCancel(ActivityRecord& r,
   r.set_cancel_request_id(e.request_id);
   r.set_cancel_reason(e.reason);
   r.set_cancel_identity(e.identity);
-  if (r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
+  r.clear_deferred_reset();  // a cancel wins over a pending reset
+  if (r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED ||
+      r.status() == store::v1::ACTIVITY_STATUS_PAUSED) {
     // No worker holds an attempt: nobody to tell, so cancel at once.
     temporal::api::common::v1::Payloads details;
     *details.add_payloads() = JsonStringPayload(e.reason);
@@ -411,9 +550,8 @@ absl::StatusOr<Effects> OnTimer(ActivityRecord& r, const TimerFired& e,
   const bool scheduled_attempt =
       r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED &&
       r.stamp() == e.stamp;
-  const bool started_attempt = HasAttemptInProgress(r.status()) &&
-                               r.started_stamp() == e.stamp &&
-                               r.stamp() == e.stamp;
+  const bool started_attempt =
+      HasAttemptInProgress(r.status()) && r.stamp() == e.stamp;
   switch (e.kind) {
     case TimerKind::kDispatch:
       return scheduled_attempt ? Effects{.dispatch = true, .unchanged = true}
@@ -422,7 +560,12 @@ absl::StatusOr<Effects> OnTimer(ActivityRecord& r, const TimerFired& e,
       if (!scheduled_attempt) return stale;
       return ExecutionTimedOut(r, enums::TIMEOUT_TYPE_SCHEDULE_TO_START, now);
     case TimerKind::kScheduleToClose:
-      if (!IsOpen(r.status())) return stale;
+      // An options update may have moved the deadline since this timer was
+      // set (and set a timer for the new one).
+      if (!IsOpen(r.status()) || ScheduleToClose(r) <= absl::ZeroDuration() ||
+          ScheduleToCloseDeadline(r) > now) {
+        return stale;
+      }
       return ExecutionTimedOut(r, enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, now);
     case TimerKind::kStartToClose:
       if (!started_attempt) return stale;
@@ -444,11 +587,208 @@ absl::StatusOr<Effects> OnTimer(ActivityRecord& r, const TimerFired& e,
   return stale;
 }
 
+absl::StatusOr<Effects> OnPause(ActivityRecord& r, const Pause& e,
+                                absl::Time now) {
+  // Checked first: a replayed pause is a no-op even after a later unpause.
+  if (!e.request_id.empty() && e.request_id == r.last_pause().request_id()) {
+    return Effects{.unchanged = true};
+  }
+  switch (r.status()) {
+    case store::v1::ACTIVITY_STATUS_SCHEDULED:
+      // The bump makes the queued task and the schedule-to-start timer
+      // stale: a paused run is neither dispatched nor timed out to start.
+      r.set_status(store::v1::ACTIVITY_STATUS_PAUSED);
+      r.set_stamp(r.stamp() + 1);
+      break;
+    case store::v1::ACTIVITY_STATUS_STARTED:
+      // The worker keeps its attempt (and its token) and hears of the pause
+      // through its next heartbeat.
+      r.set_status(store::v1::ACTIVITY_STATUS_PAUSE_REQUESTED);
+      break;
+    default:
+      return FailedPrecondition("activity is in non-pausable state ",
+                                r.status());
+  }
+  auto* pause = r.mutable_last_pause();
+  pause->set_request_id(e.request_id);
+  pause->set_reason(e.reason);
+  pause->set_identity(e.identity);
+  *pause->mutable_time() = ToProtoTime(now);
+  return Effects{};
+}
+
+absl::StatusOr<Effects> OnUnpause(ActivityRecord& r, const Unpause& e,
+                                  absl::Time now) {
+  if (!e.request_id.empty() && e.request_id == r.unpause_request_id()) {
+    return Effects{.unchanged = true};
+  }
+  if (IsTerminal(r.status())) {
+    return FailedPrecondition("activity is in terminal state ", r.status());
+  }
+  Effects effects;
+  switch (r.status()) {
+    case store::v1::ACTIVITY_STATUS_PAUSED: {
+      // Neither the start delay nor a pending retry backoff is cut short.
+      absl::Time dispatch = now + e.delay;
+      if (NeverStarted(r)) {
+        dispatch = std::max(dispatch, FirstDispatchFloor(r));
+      }
+      if (r.has_current_retry_interval()) {
+        dispatch = std::max(dispatch,
+                            FromProtoTime(r.attempt_complete_time()) +
+                                FromProtoDuration(r.current_retry_interval()));
+      }
+      r.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
+      r.set_stamp(r.stamp() + 1);
+      *r.mutable_dispatch_time() = ToProtoTime(dispatch);
+      AddScheduledAttemptTimers(r, effects.timers);
+      break;
+    }
+    case store::v1::ACTIVITY_STATUS_PAUSE_REQUESTED:
+      r.set_status(store::v1::ACTIVITY_STATUS_STARTED);
+      break;
+    default:
+      return FailedPrecondition("activity is in non-unpausable state ",
+                                r.status());
+  }
+  r.set_unpause_request_id(e.request_id);
+  return effects;
+}
+
+absl::StatusOr<Effects> OnReset(ActivityRecord& r, const Reset& e,
+                                absl::Time now) {
+  if (!e.request_id.empty() && e.request_id == r.reset_request_id()) {
+    return Effects{.unchanged = true};
+  }
+  if (e.restore_original_options) {
+    if (auto original = OriginalOptions(r); !original.ok()) {
+      return original.status();
+    }
+  }
+  Effects effects;
+  switch (r.status()) {
+    case store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
+      return absl::FailedPreconditionError(
+          "cannot reset an activity with a pending cancellation");
+    case store::v1::ACTIVITY_STATUS_RESET_REQUESTED:
+      return absl::FailedPreconditionError(
+          "cannot reset an activity with a pending reset");
+    case store::v1::ACTIVITY_STATUS_STARTED:
+    case store::v1::ACTIVITY_STATUS_PAUSE_REQUESTED: {
+      // A worker holds the attempt: the reset waits for it to end. A
+      // requested pause stays only if the reset keeps it.
+      auto* reset = r.mutable_deferred_reset();
+      reset->set_keep_paused(e.keep_paused &&
+                             r.status() ==
+                                 store::v1::ACTIVITY_STATUS_PAUSE_REQUESTED);
+      reset->set_clear_heartbeat(e.reset_heartbeat);
+      reset->set_restore_options(e.restore_original_options);
+      r.set_status(store::v1::ACTIVITY_STATUS_RESET_REQUESTED);
+      break;
+    }
+    case store::v1::ACTIVITY_STATUS_PAUSED:
+      RestartAttempts(r, e.reset_heartbeat, e.restore_original_options);
+      if (e.keep_paused) {
+        // Jitter applies to the unpause that will dispatch it.
+        r.clear_dispatch_time();
+        AddScheduleToCloseTimer(r, effects.timers);
+      } else {
+        effects = ScheduleResetAttempt(r, e.delay, now);
+      }
+      break;
+    case store::v1::ACTIVITY_STATUS_SCHEDULED:
+      RestartAttempts(r, e.reset_heartbeat, e.restore_original_options);
+      effects = ScheduleResetAttempt(r, e.delay, now);
+      break;
+    default:  // closed (or never scheduled)
+      return absl::FailedPreconditionError("activity execution is not running");
+  }
+  r.set_reset_request_id(e.request_id);
+  return effects;
+}
+
+absl::StatusOr<Effects> OnUpdateOptions(ActivityRecord& r,
+                                        const UpdateOptions& e,
+                                        absl::Time now) {
+  // A repeat answers with the current options, even on a closed run.
+  if (!e.request_id.empty() && e.request_id == r.update_options_request_id()) {
+    return Effects{.unchanged = true};
+  }
+  const ActivityStatus status = r.status();
+  if (status != store::v1::ACTIVITY_STATUS_SCHEDULED &&
+      status != store::v1::ACTIVITY_STATUS_PAUSED &&
+      status != store::v1::ACTIVITY_STATUS_STARTED &&
+      status != store::v1::ACTIVITY_STATUS_PAUSE_REQUESTED) {
+    return FailedPrecondition("Cannot update options for activity in state ",
+                              status);
+  }
+  temporal::api::activity::v1::ActivityOptions next = r.options();
+  if (e.restore_original) {
+    auto original = OriginalOptions(r);
+    if (!original.ok()) return original.status();
+    next = *std::move(original);
+  } else if (absl::Status s =
+                 MergeOptions(next, e.options, e.paths, r.activity_id(),
+                              r.activity_type().name());
+             !s.ok()) {
+    return s;
+  }
+  const bool sets_delay = !e.restore_original &&
+                          std::find(e.paths.begin(), e.paths.end(),
+                                    OptionPath::kStartDelay) != e.paths.end();
+  if (sets_delay) {
+    // Only a first dispatch still ahead (or a paused run that never
+    // started) can be moved.
+    const bool editable =
+        FirstDispatchFloor(r) > now ||
+        (status == store::v1::ACTIVITY_STATUS_PAUSED && NeverStarted(r));
+    if (!editable) {
+      return absl::FailedPreconditionError(
+          "cannot update start_delay: the first activity attempt has already "
+          "been dispatched");
+    }
+  }
+  const bool policy_changed = next.retry_policy().SerializeAsString() !=
+                              r.options().retry_policy().SerializeAsString();
+  *r.mutable_options() = std::move(next);
+  r.set_stamp(r.stamp() + 1);
+  r.set_update_options_request_id(e.request_id);
+  const bool waiting = status == store::v1::ACTIVITY_STATUS_SCHEDULED ||
+                       status == store::v1::ACTIVITY_STATUS_PAUSED;
+  if (waiting && policy_changed && r.has_current_retry_interval() &&
+      !r.retry_interval_from_worker()) {
+    // The backoff in progress follows the new policy; a worker's
+    // next_retry_delay is kept.
+    *r.mutable_current_retry_interval() = ToProtoDuration(
+        RetryInterval(r.options().retry_policy(), r.attempt() - 1));
+  }
+  Effects effects;
+  if (status == store::v1::ACTIVITY_STATUS_SCHEDULED) {
+    // A pending retry keeps its backoff; otherwise the attempt is due now,
+    // or when the (maybe changed) start delay ends.
+    absl::Time dispatch = now;
+    if (r.has_current_retry_interval()) {
+      dispatch = FromProtoTime(r.attempt_complete_time()) +
+                 FromProtoDuration(r.current_retry_interval());
+    } else if (NeverStarted(r)) {
+      dispatch = std::max(now, FirstDispatchFloor(r));
+    }
+    *r.mutable_dispatch_time() = ToProtoTime(dispatch);
+    // Re-dispatched under the new stamp (to the new task queue, with the
+    // new priority, at the new time); the queued task is stale.
+    AddScheduledAttemptTimers(r, effects.timers);
+  } else if (HasAttemptInProgress(status)) {
+    AddStartedAttemptTimers(r, effects.timers);
+  }
+  AddScheduleToCloseTimer(r, effects.timers);
+  return effects;
+}
+
 }  // namespace
 
 bool IsTerminal(ActivityStatus status) {
-  // Listed rather than compared (>= COMPLETED), so that a status added later
-  // (Temporal's PAUSED is 9) is not closed by accident.
+  // Listed rather than compared (>= COMPLETED): PAUSED and the requested
+  // states come after the closed ones.
   switch (status) {
     case store::v1::ACTIVITY_STATUS_COMPLETED:
     case store::v1::ACTIVITY_STATUS_FAILED:
@@ -463,7 +803,9 @@ bool IsTerminal(ActivityStatus status) {
 
 bool HasAttemptInProgress(ActivityStatus status) {
   return status == store::v1::ACTIVITY_STATUS_STARTED ||
-         status == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED;
+         status == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED ||
+         status == store::v1::ACTIVITY_STATUS_PAUSE_REQUESTED ||
+         status == store::v1::ACTIVITY_STATUS_RESET_REQUESTED;
 }
 
 absl::Status ActivityNotFound(absl::string_view activity_id) {
@@ -529,6 +871,7 @@ Effects ScheduleNew(ActivityRecord& record, absl::Time now) {
   *record.mutable_schedule_time() = ToProtoTime(now);
   *record.mutable_dispatch_time() =
       ToProtoTime(now + FromProtoDuration(record.options().start_delay()));
+  *record.mutable_original_options() = record.options();
   return Effects{.timers = TimersFor(record)};
 }
 
@@ -539,13 +882,10 @@ std::vector<Timer> TimersFor(const ActivityRecord& r) {
   if (!IsOpen(r.status())) return timers;
   if (r.status() == store::v1::ACTIVITY_STATUS_SCHEDULED) {
     AddScheduledAttemptTimers(r, timers);
-  } else {
+  } else if (HasAttemptInProgress(r.status())) {
     AddStartedAttemptTimers(r, timers);
-  }
-  if (ScheduleToClose(r) > absl::ZeroDuration()) {
-    timers.push_back(
-        {TimerKind::kScheduleToClose, ScheduleToCloseDeadline(r), 0});
-  }
+  }  // PAUSED: only the schedule-to-close deadline holds
+  AddScheduleToCloseTimer(r, timers);
   return timers;
 }
 
@@ -572,6 +912,12 @@ absl::StatusOr<Effects> Apply(ActivityRecord& record,
           return OnTerminate(next, e, now);
         if constexpr (std::is_same_v<E, TimerFired>)
           return OnTimer(next, e, now);
+        if constexpr (std::is_same_v<E, Pause>) return OnPause(next, e, now);
+        if constexpr (std::is_same_v<E, Unpause>)
+          return OnUnpause(next, e, now);
+        if constexpr (std::is_same_v<E, Reset>) return OnReset(next, e, now);
+        if constexpr (std::is_same_v<E, UpdateOptions>)
+          return OnUpdateOptions(next, e, now);
       },
       event);
   if (!effects.ok()) return effects;

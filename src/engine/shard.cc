@@ -416,11 +416,15 @@ void Shard::Arm(const ActivityRecord& record, const Timer& timer,
   const std::string key = ExecutionKey(record.namespace_id(),
                                        record.activity_id(), record.run_id());
   if (auto run = timers_of_run_.find(key); run != timers_of_run_.end()) {
-    // Timers of earlier attempts would only be ignored when they fire.
+    // Timers of earlier attempts would only be ignored when they fire, and
+    // so would a schedule-to-close timer an options update has moved.
     std::erase_if(run->second, [&](TimerMap::iterator it) {
-      if (it->second.stamp == 0 || it->second.stamp == record.stamp()) {
-        return false;
-      }
+      const bool replaced =
+          it->second.stamp == 0
+              ? timer.kind == TimerKind::kScheduleToClose &&
+                    it->second.kind == TimerKind::kScheduleToClose
+              : it->second.stamp != record.stamp();
+      if (!replaced) return false;
       timers_by_deadline_.erase(it);
       return true;
     });

@@ -4,6 +4,7 @@
 //                                 terminate, delete
 //   activity_worker_calls.cc      task queue polls, heartbeats, responds
 //   activity_visibility_calls.cc  List and Count
+//   activity_operator_calls.cc    pause, unpause, reset, update options
 //   task_queue_calls.cc           UpdateTaskQueueConfig, DescribeTaskQueue
 #ifndef ERRAND_FRONTEND_ACTIVITY_CALLS_H_
 #define ERRAND_FRONTEND_ACTIVITY_CALLS_H_
@@ -18,6 +19,15 @@ void RegisterVisibilityCalls(ServiceTable& table,
                              const ActivityServiceDeps& deps);
 void RegisterTaskQueueCalls(ServiceTable& table,
                             const ActivityServiceDeps& deps);
+void RegisterOperatorCalls(ServiceTable& table,
+                           const ActivityServiceDeps& deps);
+
+// An options update as the state machine takes it, from the request's
+// options and update mask (null: not set) and restore flag (also used by
+// batch updates).
+absl::StatusOr<engine::UpdateOptions> UpdateOptionsEvent(
+    const temporal::api::activity::v1::ActivityOptions* options,
+    const google::protobuf::FieldMask* mask, bool restore_original);
 
 template <typename Req>
 absl::StatusOr<store::NamespaceRecord> Namespace(

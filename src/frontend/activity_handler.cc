@@ -10,6 +10,7 @@ void RegisterActivityService(ServiceTable& table,
   RegisterWorkerCalls(table, deps);
   RegisterVisibilityCalls(table, deps);
   RegisterTaskQueueCalls(table, deps);
+  RegisterOperatorCalls(table, deps);
 }
 
 }  // namespace errand::frontend

@@ -9,14 +9,23 @@ namespace enums = temporal::api::enums::v1;
 using store::FromProtoTime;
 using store::ToProtoDuration;
 
-enums::PendingActivityState RunState(store::ActivityStatus status) {
-  switch (status) {
+enums::PendingActivityState RunState(const store::ActivityRecord& r) {
+  switch (r.status()) {
     case store::v1::ACTIVITY_STATUS_SCHEDULED:
       return enums::PENDING_ACTIVITY_STATE_SCHEDULED;
     case store::v1::ACTIVITY_STATUS_STARTED:
       return enums::PENDING_ACTIVITY_STATE_STARTED;
     case store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
       return enums::PENDING_ACTIVITY_STATE_CANCEL_REQUESTED;
+    case store::v1::ACTIVITY_STATUS_PAUSED:
+      return enums::PENDING_ACTIVITY_STATE_PAUSED;
+    case store::v1::ACTIVITY_STATUS_PAUSE_REQUESTED:
+      return enums::PENDING_ACTIVITY_STATE_PAUSE_REQUESTED;
+    case store::v1::ACTIVITY_STATUS_RESET_REQUESTED:
+      // A reset that keeps a requested pause still shows the pause.
+      return r.deferred_reset().keep_paused()
+                 ? enums::PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+                 : enums::PENDING_ACTIVITY_STATE_STARTED;
     default:
       return enums::PENDING_ACTIVITY_STATE_UNSPECIFIED;
   }
@@ -32,7 +41,7 @@ void FillActivityInfo(
   info->set_run_id(r.run_id());
   *info->mutable_activity_type() = r.activity_type();
   info->set_status(engine::ApiStatus(r.status()));
-  info->set_run_state(RunState(r.status()));
+  info->set_run_state(RunState(r));
   info->set_task_queue(o.task_queue().name());
   *info->mutable_schedule_to_close_timeout() = o.schedule_to_close_timeout();
   *info->mutable_schedule_to_start_timeout() = o.schedule_to_start_timeout();

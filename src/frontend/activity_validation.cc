@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "errand/common/payloads.h"
 #include "errand/common/uuid.h"
+#include "errand/engine/activity_options.h"
 #include "errand/engine/activity_state_machine.h"
 #include "errand/visibility/filter.h"
 
@@ -15,92 +16,12 @@ namespace {
 
 namespace ws = temporal::api::workflowservice::v1;
 namespace enums = temporal::api::enums::v1;
-using google::protobuf::Duration;
-using store::FromProtoDuration;
-using store::ToProtoDuration;
 
-constexpr absl::Duration kMaxTimeout = absl::Hours(24 * 365 * 100);
-constexpr size_t kMaxFairnessKeyLength = 64;
 constexpr size_t kMaxSummaryBytes = 400;
 constexpr size_t kMaxDetailsBytes = 20000;
-constexpr absl::Duration kDefaultInitialInterval = absl::Seconds(1);
 constexpr int kMaxSearchAttributes = 100;
 constexpr size_t kMaxSearchAttributeValueBytes = 2 * 1024;
 constexpr size_t kMaxSearchAttributesTotalBytes = 40 * 1024;
-constexpr double kDefaultBackoffCoefficient = 2.0;
-constexpr int kDefaultMaximumIntervalFactor = 100;
-
-bool IsNegative(const Duration& d) { return d.seconds() < 0 || d.nanos() < 0; }
-bool IsMisSigned(const Duration& d) {
-  return (d.seconds() > 0 && d.nanos() < 0) ||
-         (d.seconds() < 0 && d.nanos() > 0);
-}
-bool IsZero(const Duration& d) { return d.seconds() == 0 && d.nanos() == 0; }
-bool IsPositive(const Duration& d) {
-  return d.seconds() > 0 || (d.seconds() == 0 && d.nanos() > 0);
-}
-
-// Non-negative and capped at 100 years, or INVALID_ARGUMENT naming the field.
-absl::Status NormalizeTimeout(Duration* d, absl::string_view name) {
-  if (IsNegative(*d) || IsMisSigned(*d)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid ", name, ": negative duration"));
-  }
-  if (FromProtoDuration(*d) > kMaxTimeout) *d = ToProtoDuration(kMaxTimeout);
-  return absl::OkStatus();
-}
-
-Duration MinDuration(const Duration& a, const Duration& b) {
-  return FromProtoDuration(a) <= FromProtoDuration(b) ? a : b;
-}
-
-absl::Status NormalizeRetryPolicy(temporal::api::common::v1::RetryPolicy* p) {
-  if (IsZero(p->initial_interval())) {
-    *p->mutable_initial_interval() = ToProtoDuration(kDefaultInitialInterval);
-  }
-  if (p->backoff_coefficient() == 0) {
-    p->set_backoff_coefficient(kDefaultBackoffCoefficient);
-  }
-  if (IsZero(p->maximum_interval())) {
-    if (!IsNegative(p->initial_interval())) {
-      *p->mutable_maximum_interval() =
-          ToProtoDuration(FromProtoDuration(p->initial_interval()) *
-                          kDefaultMaximumIntervalFactor);
-    }
-  }
-  if (p->maximum_attempts() == 1) return absl::OkStatus();
-  if (IsNegative(p->initial_interval()) || IsMisSigned(p->initial_interval())) {
-    return absl::InvalidArgumentError(
-        "invalid InitialInterval set on retry policy: negative duration");
-  }
-  if (p->backoff_coefficient() < 1) {
-    return absl::InvalidArgumentError(
-        "BackoffCoefficient cannot be less than 1 on retry policy.");
-  }
-  if (IsNegative(p->maximum_interval()) || IsMisSigned(p->maximum_interval())) {
-    return absl::InvalidArgumentError(
-        "invalid MaximumInterval set on retry policy: negative duration");
-  }
-  if (FromProtoDuration(p->maximum_interval()) <
-      FromProtoDuration(p->initial_interval())) {
-    return absl::InvalidArgumentError(
-        "MaximumInterval cannot be less than InitialInterval on retry policy.");
-  }
-  if (p->maximum_attempts() < 0) {
-    return absl::InvalidArgumentError(
-        "MaximumAttempts cannot be negative on retry policy.");
-  }
-  for (const auto& type : p->non_retryable_error_types()) {
-    if (!absl::StartsWith(type, "TemporalTimeout:")) continue;
-    const std::string value = type.substr(strlen("TemporalTimeout:"));
-    if (value != "StartToClose" && value != "ScheduleToStart" &&
-        value != "ScheduleToClose" && value != "Heartbeat") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Invalid timeout type value: ", value, "."));
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status LengthLimit(absl::string_view what, size_t length) {
   if (length <= kMaxIdLength) return absl::OkStatus();
@@ -151,9 +72,9 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
   r.add_request_ids(req.request_id().empty() ? NewUuid() : req.request_id());
 
   if (req.has_start_delay()) {
-    if (IsNegative(req.start_delay()) || IsMisSigned(req.start_delay())) {
-      return absl::InvalidArgumentError(
-          "invalid StartDelay: negative duration");
+    if (absl::Status s = engine::ValidateStartDelay(req.start_delay());
+        !s.ok()) {
+      return s;
     }
     *options->mutable_start_delay() = req.start_delay();
   }
@@ -182,7 +103,8 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
   }
 
   *options->mutable_retry_policy() = req.retry_policy();
-  if (absl::Status s = NormalizeRetryPolicy(options->mutable_retry_policy());
+  if (absl::Status s =
+          engine::NormalizeRetryPolicy(options->mutable_retry_policy());
       !s.ok()) {
     return s;
   }
@@ -199,51 +121,23 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
   }
 
   if (req.has_priority()) {
-    const auto& p = req.priority();
-    if (p.priority_key() < 0) {
-      return absl::InvalidArgumentError(
-          "invalid priorities: priority key can't be negative");
+    if (absl::Status s = engine::ValidatePriority(req.priority()); !s.ok()) {
+      return s;
     }
-    if (p.fairness_key().size() > kMaxFairnessKeyLength) {
-      return absl::InvalidArgumentError(
-          "invalid priorities: fairness key length exceeds limit");
-    }
-    if (p.fairness_weight() < 0) {
-      return absl::InvalidArgumentError(
-          "invalid priorities: must be greater than zero");
-    }
-    *options->mutable_priority() = p;
+    *options->mutable_priority() = req.priority();
   }
 
-  Duration s2c = req.schedule_to_close_timeout();
-  Duration s2s = req.schedule_to_start_timeout();
-  Duration stc = req.start_to_close_timeout();
-  Duration heartbeat = req.heartbeat_timeout();
-  if (absl::Status s = NormalizeTimeout(&s2c, "ScheduleToCloseTimeout");
-      !s.ok())
+  *options->mutable_schedule_to_close_timeout() =
+      req.schedule_to_close_timeout();
+  *options->mutable_schedule_to_start_timeout() =
+      req.schedule_to_start_timeout();
+  *options->mutable_start_to_close_timeout() = req.start_to_close_timeout();
+  *options->mutable_heartbeat_timeout() = req.heartbeat_timeout();
+  if (absl::Status s = engine::NormalizeTimeouts(options, req.activity_id(),
+                                                 req.activity_type().name());
+      !s.ok()) {
     return s;
-  if (absl::Status s = NormalizeTimeout(&s2s, "ScheduleToStartTimeout");
-      !s.ok())
-    return s;
-  if (absl::Status s = NormalizeTimeout(&stc, "StartToCloseTimeout"); !s.ok())
-    return s;
-  if (absl::Status s = NormalizeTimeout(&heartbeat, "HeartbeatTimeout");
-      !s.ok())
-    return s;
-  if (IsPositive(s2c)) {
-    s2s = IsPositive(s2s) ? MinDuration(s2s, s2c) : s2c;
-    stc = IsPositive(stc) ? MinDuration(stc, s2c) : s2c;
-  } else if (!IsPositive(stc)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a valid StartToCloseTimeout or ScheduleToCloseTimeout must be set on "
-        "the activity. ActivityId=",
-        req.activity_id(), " ActivityType=", req.activity_type().name()));
   }
-  heartbeat = MinDuration(heartbeat, stc);
-  *options->mutable_schedule_to_close_timeout() = s2c;
-  *options->mutable_schedule_to_start_timeout() = s2s;
-  *options->mutable_start_to_close_timeout() = stc;
-  *options->mutable_heartbeat_timeout() = heartbeat;
 
   if (absl::Status s =
           ValidateRequestIdAndIdentity(r.request_ids(0), req.identity());

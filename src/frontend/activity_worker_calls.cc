@@ -278,11 +278,24 @@ engine::ActivityEvent HeartbeatEvent(
   return event;
 }
 
-// Also true when the heartbeat itself ended the attempt (oversized details).
-void FillHeartbeatResponse(const ActivityRecord& r, bool* cancel_requested) {
-  *cancel_requested =
-      r.status() == store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED ||
-      engine::IsTerminal(r.status());
+// What a heartbeat tells the worker: to stop because of a cancel (also when
+// the heartbeat itself ended the attempt, with oversized details), a pause
+// or a reset. At most one is set, in that order of precedence.
+template <typename Resp>
+void FillHeartbeatResponse(const ActivityRecord& r, Resp* resp) {
+  switch (r.status()) {
+    case store::v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
+      resp->set_cancel_requested(true);
+      break;
+    case store::v1::ACTIVITY_STATUS_PAUSE_REQUESTED:
+      resp->set_activity_paused(true);
+      break;
+    case store::v1::ACTIVITY_STATUS_RESET_REQUESTED:
+      resp->set_activity_reset(true);
+      break;
+    default:
+      resp->set_cancel_requested(engine::IsTerminal(r.status()));
+  }
 }
 
 template <typename Req, typename Resp, typename RefOf, typename EventOf,
@@ -355,9 +368,7 @@ void RegisterWorkerCalls(ServiceTable& table, const ActivityServiceDeps& deps) {
     return HeartbeatEvent(req.has_details(), req.details(), req.identity());
   };
   auto heartbeat_response = [](const ActivityRecord& r, auto* resp) {
-    bool cancel = false;
-    FillHeartbeatResponse(r, &cancel);
-    resp->set_cancel_requested(cancel);
+    FillHeartbeatResponse(r, resp);
   };
   auto no_response = [](const ActivityRecord&, auto*) {};
   auto complete = [](bool by_id) {

@@ -17,9 +17,7 @@ using store::FromProtoTime;
 using store::ToProtoDuration;
 using store::ToProtoTime;
 
-bool Closed(const Row& row) {
-  return row.status() != enums::ACTIVITY_EXECUTION_STATUS_RUNNING;
-}
+bool Closed(const Row& row) { return store::IsClosedApiStatus(row.status()); }
 
 std::string KeyOf(absl::string_view namespace_id, const Row& row) {
   return store::VisibilityKey(namespace_id, Closed(row),
@@ -60,6 +58,11 @@ void PutRow(store::Batch& batch, absl::string_view namespace_id,
   }
 }
 
+google::protobuf::Timestamp ExecutionTimeOf(const store::ActivityRecord& r) {
+  return ToProtoTime(FromProtoTime(r.schedule_time()) +
+                     FromProtoDuration(r.options().start_delay()));
+}
+
 }  // namespace
 
 bool Indexable(absl::string_view value) {
@@ -72,9 +75,7 @@ Row RowOf(const store::ActivityRecord& r) {
   info.set_run_id(r.run_id());
   *info.mutable_activity_type() = r.activity_type();
   *info.mutable_schedule_time() = r.schedule_time();
-  *info.mutable_execution_time() =
-      ToProtoTime(FromProtoTime(r.schedule_time()) +
-                  FromProtoDuration(r.options().start_delay()));
+  *info.mutable_execution_time() = ExecutionTimeOf(r);
   if (r.has_close_time()) {
     *info.mutable_close_time() = r.close_time();
     *info.mutable_execution_duration() = ToProtoDuration(
@@ -88,18 +89,30 @@ Row RowOf(const store::ActivityRecord& r) {
   return info;
 }
 
+bool RowState::operator==(const RowState& other) const {
+  auto same_time = [](const google::protobuf::Timestamp& a,
+                      const google::protobuf::Timestamp& b) {
+    return a.seconds() == b.seconds() && a.nanos() == b.nanos();
+  };
+  return status == other.status &&
+         close_time.has_value() == other.close_time.has_value() &&
+         (!close_time || same_time(*close_time, *other.close_time)) &&
+         task_queue == other.task_queue &&
+         same_time(execution_time, other.execution_time);
+}
+
 RowState RowStateOf(const store::ActivityRecord& record) {
-  RowState state{store::ApiStatus(record.status()), std::nullopt};
+  // Computed as RowOf computes them, without building the whole row: this
+  // runs for every record a shard turn loads.
+  RowState state{store::ApiStatus(record.status()), std::nullopt,
+                 record.options().task_queue().name(), ExecutionTimeOf(record)};
   if (record.has_close_time()) state.close_time = record.close_time();
   return state;
 }
 
 void WriteRow(store::Batch& batch, const store::ActivityRecord& record,
               const std::optional<RowState>& stored, bool deleted) {
-  if (stored && !deleted &&
-      stored->status == store::ApiStatus(record.status())) {
-    return;
-  }
+  if (stored && !deleted && *stored == RowStateOf(record)) return;
   if (!stored && deleted) return;  // created and deleted in one turn
   Row row = RowOf(record);
   if (stored) {
@@ -107,6 +120,8 @@ void WriteRow(store::Batch& batch, const store::ActivityRecord& record,
     // (rebuilt from the list fields, not kept as a copy of the record).
     Row old = row;
     old.set_status(stored->status);
+    old.set_task_queue(stored->task_queue);
+    *old.mutable_execution_time() = stored->execution_time;
     if (stored->close_time) {
       *old.mutable_close_time() = *stored->close_time;
     } else {

@@ -432,6 +432,7 @@ TEST_F(TimeoutTest, ScheduleToCloseAfterCancelRequest) {
   Schedule();
   Start();
   ASSERT_TRUE(Apply(record_, RequestCancel{"c", "", ""}, now()).ok());
+  clock_.Advance(absl::Seconds(60));
   ASSERT_TRUE(Fire(TimerKind::kScheduleToClose).ok());
   EXPECT_EQ(record_.outcome().retry_state(),
             enums::RETRY_STATE_CANCEL_REQUESTED);

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "errand/engine/activity_options.h"
 #include "errand/store/activity_record.h"
 
 namespace errand::engine {
@@ -67,6 +68,40 @@ struct Terminate {
   std::string identity;
 };
 
+// Operator commands (shared/spec §1.9). Each carries the request ID that
+// makes a repeat a no-op. Random jitter is drawn by the caller, so that the
+// transition stays a pure function: `delay` is the drawn amount.
+struct Pause {
+  std::string request_id;
+  std::string reason;
+  std::string identity;
+};
+
+struct Unpause {
+  std::string request_id;
+  std::string identity;
+  absl::Duration delay = absl::ZeroDuration();
+};
+
+struct Reset {
+  std::string request_id;
+  std::string identity;
+  bool keep_paused = false;
+  bool reset_heartbeat = false;
+  bool restore_original_options = false;
+  absl::Duration delay = absl::ZeroDuration();
+};
+
+// Either `paths` (a parsed update mask) names the fields of `options` to
+// take, or `restore_original` brings back the options captured at start.
+struct UpdateOptions {
+  std::string request_id;
+  std::string identity;
+  temporal::api::activity::v1::ActivityOptions options;
+  std::vector<OptionPath> paths;
+  bool restore_original = false;
+};
+
 enum class TimerKind {
   kDispatch,         // start delay or retry backoff over: hand to matching
   kScheduleToStart,  // per attempt, from its dispatch time
@@ -79,7 +114,9 @@ enum class TimerKind {
 // record (see TimersFor). Each carries the stamp of the attempt it was made
 // for (0: the whole execution), and a timer whose attempt has moved on is
 // ignored when it fires; the shard also drops them early, when the attempt
-// moves on or the run closes. Closed runs have no timers: retention is the
+// moves on or the run closes. The schedule-to-close timer (stamp 0) is
+// checked against the deadline the record holds when it fires, since an
+// options update may move it. Closed runs have no timers: retention is the
 // retention sweeper's (engine/retention_sweeper.h).
 struct Timer {
   TimerKind kind;
@@ -95,7 +132,8 @@ struct TimerFired {
 
 using ActivityEvent =
     std::variant<StartAttempt, RecordHeartbeat, CompleteAttempt, FailAttempt,
-                 CancelAttempt, RequestCancel, Terminate, TimerFired>;
+                 CancelAttempt, RequestCancel, Terminate, TimerFired, Pause,
+                 Unpause, Reset, UpdateOptions>;
 
 // What the shard must do once the changed record is durable.
 struct Effects {
@@ -121,7 +159,8 @@ absl::StatusOr<Effects> Apply(ActivityRecord& record,
                               const ActivityEvent& event, absl::Time now);
 
 bool IsTerminal(ActivityStatus status);
-// STARTED or CANCEL_REQUESTED: a worker holds an attempt.
+// STARTED, CANCEL_REQUESTED, PAUSE_REQUESTED or RESET_REQUESTED: a worker
+// holds an attempt.
 bool HasAttemptInProgress(ActivityStatus status);
 
 // The wait before the retry of attempt `attempt` (1-based, the one that just

@@ -33,6 +33,12 @@ inline const char* StatusName(ActivityStatus status) {
       return "Terminated";
     case v1::ACTIVITY_STATUS_TIMED_OUT:
       return "TimedOut";
+    case v1::ACTIVITY_STATUS_PAUSED:
+      return "Paused";
+    case v1::ACTIVITY_STATUS_PAUSE_REQUESTED:
+      return "PauseRequested";
+    case v1::ACTIVITY_STATUS_RESET_REQUESTED:
+      return "ResetRequested";
     default:
       return "Unspecified";
   }
@@ -63,8 +69,9 @@ inline const char* ExecutionStatusName(
   }
 }
 
-// The public status clients see for a stored status: the three open
-// statuses (scheduled, started, cancel requested) are all RUNNING.
+// The public status clients see for a stored status: the open statuses are
+// all RUNNING except PAUSED (a pause requested of a running attempt is
+// RUNNING until the attempt ends).
 inline temporal::api::enums::v1::ActivityExecutionStatus ApiStatus(
     ActivityStatus status) {
   namespace enums = temporal::api::enums::v1;
@@ -72,7 +79,11 @@ inline temporal::api::enums::v1::ActivityExecutionStatus ApiStatus(
     case v1::ACTIVITY_STATUS_SCHEDULED:
     case v1::ACTIVITY_STATUS_STARTED:
     case v1::ACTIVITY_STATUS_CANCEL_REQUESTED:
+    case v1::ACTIVITY_STATUS_PAUSE_REQUESTED:
+    case v1::ACTIVITY_STATUS_RESET_REQUESTED:
       return enums::ACTIVITY_EXECUTION_STATUS_RUNNING;
+    case v1::ACTIVITY_STATUS_PAUSED:
+      return enums::ACTIVITY_EXECUTION_STATUS_PAUSED;
     case v1::ACTIVITY_STATUS_COMPLETED:
       return enums::ACTIVITY_EXECUTION_STATUS_COMPLETED;
     case v1::ACTIVITY_STATUS_FAILED:
@@ -86,6 +97,15 @@ inline temporal::api::enums::v1::ActivityExecutionStatus ApiStatus(
     default:
       return enums::ACTIVITY_EXECUTION_STATUS_UNSPECIFIED;
   }
+}
+
+// Whether a public status is a closed one: everything but RUNNING and PAUSED
+// (a paused run is open: it has no close time and may still run).
+inline bool IsClosedApiStatus(
+    temporal::api::enums::v1::ActivityExecutionStatus status) {
+  namespace enums = temporal::api::enums::v1;
+  return status != enums::ACTIVITY_EXECUTION_STATUS_RUNNING &&
+         status != enums::ACTIVITY_EXECUTION_STATUS_PAUSED;
 }
 
 }  // namespace errand::store

@@ -37,19 +37,24 @@ bool Indexable(absl::string_view value);
 // The row List and Count read for this run.
 Row RowOf(const store::ActivityRecord& record);
 
-// What a run's stored row depends on that changes during the run. The rest
-// (IDs, type, task queue, schedule time, search attributes) is fixed when
-// the run is created.
+// What a run's stored row depends on that changes during the run: the
+// status and close time, and the task queue and execution time, which an
+// options update may change. The rest (IDs, type, schedule time, search
+// attributes) is fixed when the run is created.
 struct RowState {
   temporal::api::enums::v1::ActivityExecutionStatus status;
   std::optional<google::protobuf::Timestamp> close_time;
+  std::string task_queue;
+  google::protobuf::Timestamp execution_time;
+
+  bool operator==(const RowState& other) const;
 };
 RowState RowStateOf(const store::ActivityRecord& record);
 
 // Adds to `batch` the changes to `record`'s row and index entries. `stored`
 // is the state of the row as stored (nullopt: a new run, no row yet);
-// `deleted` says the run goes away. The row moves only when the run is
-// created, changes public status or is deleted: internal steps within one
+// `deleted` says the run goes away. The row is rewritten only when the run
+// is created, changes its RowState or is deleted: internal steps within one
 // public status (Scheduled → Started, a retry) and heartbeats leave it where
 // it is.
 void WriteRow(store::Batch& batch, const store::ActivityRecord& record,

@@ -1,0 +1,197 @@
+// Operator calls on one activity: pause, unpause, reset and update options
+// (shared/spec/temporal-semantics.md §1.9). Temporal gates these behind a
+// flag that is off by default; Errand always serves them. The transitions
+// are the state machine's; this file checks requests and draws jitter.
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "activity_calls.h"
+#include "errand/common/errors.h"
+#include "errand/common/jitter.h"
+#include "errand/common/uuid.h"
+#include "errand/engine/activity_options.h"
+#include "errand/frontend/activity_validation.h"
+
+namespace errand::frontend {
+namespace {
+
+namespace ws = temporal::api::workflowservice::v1;
+using engine::ActivityRecord;
+using engine::RunRef;
+
+// The checks every operator call makes: the namespace exists, the IDs are
+// well formed and bounded, and the target is a standalone activity (Errand
+// runs no workflows, so a workflow's activity is never found).
+template <typename Req>
+absl::StatusOr<RunRef> OperatorRunRef(const ActivityServiceDeps& deps,
+                                      const Req& req) {
+  auto ns = Namespace(deps, req);
+  if (!ns.ok()) return ns.status();
+  // In Temporal's order: request ID, activity ID, identity, run ID.
+  for (absl::Status s : {ValidateRequestIdAndIdentity(req.request_id(), ""),
+                         ValidateActivityId(req.activity_id()),
+                         ValidateRequestIdAndIdentity("", req.identity()),
+                         ValidateRunId(req.run_id())}) {
+    if (!s.ok()) return s;
+  }
+  if (!req.workflow_id().empty()) {
+    return NotFoundError(
+        absl::StrCat("workflow not found for ID: ", req.workflow_id()));
+  }
+  return RunRef{ns->id(), req.activity_id(), req.run_id(), std::nullopt};
+}
+
+absl::StatusOr<absl::Duration> Jitter(const google::protobuf::Duration& d) {
+  if ((d.seconds() > 0 && d.nanos() < 0) ||
+      (d.seconds() < 0 && d.nanos() > 0)) {
+    return absl::InvalidArgumentError(
+        "invalid jitter: duration has seconds and nanos with different signs");
+  }
+  const absl::Duration jitter = store::FromProtoDuration(d);
+  if (jitter < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("invalid jitter: negative duration");
+  }
+  return RandomJitter(jitter);
+}
+
+// An empty request ID gets a fresh one, so that requests without one are
+// never taken for repeats (as in Temporal's frontend).
+std::string RequestId(const std::string& given) {
+  return given.empty() ? NewUuid() : given;
+}
+
+}  // namespace
+
+absl::StatusOr<engine::UpdateOptions> UpdateOptionsEvent(
+    const temporal::api::activity::v1::ActivityOptions* options,
+    const google::protobuf::FieldMask* mask, bool restore_original) {
+  using engine::OptionPath;
+  engine::UpdateOptions event;
+  event.restore_original = restore_original;
+  if (restore_original) {
+    if (mask && mask->paths_size() > 0) {
+      return absl::InvalidArgumentError(
+          "Both UpdateMask and RestoreOriginal are provided");
+    }
+    return event;
+  }
+  if (!options) {
+    return absl::InvalidArgumentError("ActivityOptions are not provided");
+  }
+  if (!mask) return absl::InvalidArgumentError("UpdateMask is not provided");
+  auto paths = engine::ParseUpdateMask(mask->paths());
+  if (!paths.ok()) return paths.status();
+  for (OptionPath path : *paths) {
+    switch (path) {
+      case OptionPath::kTaskQueueName:
+        if (!options->has_task_queue()) {
+          return absl::InvalidArgumentError("TaskQueue is not provided");
+        }
+        if (absl::Status s =
+                ValidateTaskQueueName(options->task_queue().name());
+            !s.ok()) {
+          return s;
+        }
+        break;
+      case OptionPath::kPriorityKey:
+      case OptionPath::kFairnessKey:
+      case OptionPath::kFairnessWeight:
+        if (!options->has_priority()) {
+          return absl::InvalidArgumentError("Priority is not provided");
+        }
+        break;
+      case OptionPath::kInitialInterval:
+      case OptionPath::kBackoffCoefficient:
+      case OptionPath::kMaximumInterval:
+      case OptionPath::kMaximumAttempts:
+        if (!options->has_retry_policy()) {
+          return absl::InvalidArgumentError("RetryPolicy is not provided");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  event.options = *options;
+  event.paths = *std::move(paths);
+  return event;
+}
+
+void RegisterOperatorCalls(ServiceTable& table,
+                           const ActivityServiceDeps& deps) {
+  table.HandleAsync<ws::PauseActivityExecutionRequest,
+                    ws::PauseActivityExecutionResponse>(
+      "PauseActivityExecution",
+      [deps](UnaryCall* call, const ws::PauseActivityExecutionRequest& req,
+             ws::PauseActivityExecutionResponse*) {
+        auto ref = OperatorRunRef(deps, req);
+        if (!ref.ok()) return call->Finish(ref.status());
+        if (req.reason().size() > kBlobSizeLimit) {
+          return call->Finish(
+              absl::InvalidArgumentError("reason exceeds length limit"));
+        }
+        deps.engine->Update(*ref,
+                            engine::Pause{RequestId(req.request_id()),
+                                          req.reason(), req.identity()},
+                            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::UnpauseActivityExecutionRequest,
+                    ws::UnpauseActivityExecutionResponse>(
+      "UnpauseActivityExecution",
+      [deps](UnaryCall* call, const ws::UnpauseActivityExecutionRequest& req,
+             ws::UnpauseActivityExecutionResponse*) {
+        auto ref = OperatorRunRef(deps, req);
+        if (!ref.ok()) return call->Finish(ref.status());
+        auto delay = Jitter(req.jitter());
+        if (!delay.ok()) return call->Finish(delay.status());
+        deps.engine->Update(*ref,
+                            engine::Unpause{RequestId(req.request_id()),
+                                            req.identity(), *delay},
+                            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::ResetActivityExecutionRequest,
+                    ws::ResetActivityExecutionResponse>(
+      "ResetActivityExecution",
+      [deps](UnaryCall* call, const ws::ResetActivityExecutionRequest& req,
+             ws::ResetActivityExecutionResponse*) {
+        auto ref = OperatorRunRef(deps, req);
+        if (!ref.ok()) return call->Finish(ref.status());
+        auto delay = Jitter(req.jitter());
+        if (!delay.ok()) return call->Finish(delay.status());
+        engine::Reset event{
+            .request_id = RequestId(req.request_id()),
+            .identity = req.identity(),
+            .keep_paused = req.keep_paused(),
+            .reset_heartbeat = req.reset_heartbeat(),
+            .restore_original_options = req.restore_original_options(),
+            .delay = *delay};
+        deps.engine->Update(*ref, std::move(event),
+                            Answer(call, [](const ActivityRecord&) {}));
+      });
+
+  table.HandleAsync<ws::UpdateActivityExecutionOptionsRequest,
+                    ws::UpdateActivityExecutionOptionsResponse>(
+      "UpdateActivityExecutionOptions",
+      [deps](UnaryCall* call,
+             const ws::UpdateActivityExecutionOptionsRequest& req,
+             ws::UpdateActivityExecutionOptionsResponse* resp) {
+        auto ref = OperatorRunRef(deps, req);
+        if (!ref.ok()) return call->Finish(ref.status());
+        auto event = UpdateOptionsEvent(
+            req.has_activity_options() ? &req.activity_options() : nullptr,
+            req.has_update_mask() ? &req.update_mask() : nullptr,
+            req.restore_original());
+        if (!event.ok()) return call->Finish(event.status());
+        event->request_id = RequestId(req.request_id());
+        event->identity = req.identity();
+        deps.engine->Update(*ref, *std::move(event),
+                            Answer(call, [resp](const ActivityRecord& r) {
+                              *resp->mutable_activity_options() = r.options();
+                            }));
+      });
+}
+
+}  // namespace errand::frontend
