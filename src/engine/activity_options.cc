@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "errand/common/limits.h"
 #include "errand/store/records.h"
 
 namespace errand::engine {
@@ -155,6 +156,16 @@ absl::Status ValidatePriority(const temporal::api::common::v1::Priority& p) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateTaskQueueName(absl::string_view name) {
+  if (name.empty()) {
+    return absl::InvalidArgumentError("missing task queue name");
+  }
+  if (name.size() > kMaxIdLength) {
+    return absl::InvalidArgumentError("taskQueue length exceeds limit");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateStartDelay(const Duration& delay) {
   if (IsNegative(delay) || IsMisSigned(delay)) {
     return absl::InvalidArgumentError("invalid StartDelay: negative duration");
@@ -280,6 +291,60 @@ absl::Status MergeOptions(ActivityOptions& options,
   }
   options = std::move(next);
   return absl::OkStatus();
+}
+
+absl::StatusOr<OptionsUpdate> ParseOptionsUpdate(
+    const ActivityOptions* options, const google::protobuf::FieldMask* mask,
+    bool restore_original) {
+  OptionsUpdate update;
+  update.restore_original = restore_original;
+  if (restore_original) {
+    if (mask && mask->paths_size() > 0) {
+      return absl::InvalidArgumentError(
+          "Both UpdateMask and RestoreOriginal are provided");
+    }
+    return update;
+  }
+  if (!options) {
+    return absl::InvalidArgumentError("ActivityOptions are not provided");
+  }
+  if (!mask) return absl::InvalidArgumentError("UpdateMask is not provided");
+  auto paths = ParseUpdateMask(mask->paths());
+  if (!paths.ok()) return paths.status();
+  for (OptionPath path : *paths) {
+    switch (path) {
+      case OptionPath::kTaskQueueName:
+        if (!options->has_task_queue()) {
+          return absl::InvalidArgumentError("TaskQueue is not provided");
+        }
+        if (absl::Status s =
+                ValidateTaskQueueName(options->task_queue().name());
+            !s.ok()) {
+          return s;
+        }
+        break;
+      case OptionPath::kPriorityKey:
+      case OptionPath::kFairnessKey:
+      case OptionPath::kFairnessWeight:
+        if (!options->has_priority()) {
+          return absl::InvalidArgumentError("Priority is not provided");
+        }
+        break;
+      case OptionPath::kInitialInterval:
+      case OptionPath::kBackoffCoefficient:
+      case OptionPath::kMaximumInterval:
+      case OptionPath::kMaximumAttempts:
+        if (!options->has_retry_policy()) {
+          return absl::InvalidArgumentError("RetryPolicy is not provided");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  update.options = *options;
+  update.paths = *std::move(paths);
+  return update;
 }
 
 }  // namespace errand::engine

@@ -5,6 +5,7 @@
 //   activity_worker_calls.cc      task queue polls, heartbeats, responds
 //   activity_visibility_calls.cc  List and Count
 //   activity_operator_calls.cc    pause, unpause, reset, update options
+//   batch_calls.cc                batch operations
 //   task_queue_calls.cc           UpdateTaskQueueConfig, DescribeTaskQueue
 #ifndef ERRAND_FRONTEND_ACTIVITY_CALLS_H_
 #define ERRAND_FRONTEND_ACTIVITY_CALLS_H_
@@ -21,13 +22,7 @@ void RegisterTaskQueueCalls(ServiceTable& table,
                             const ActivityServiceDeps& deps);
 void RegisterOperatorCalls(ServiceTable& table,
                            const ActivityServiceDeps& deps);
-
-// An options update as the state machine takes it, from the request's
-// options and update mask (null: not set) and restore flag (also used by
-// batch updates).
-absl::StatusOr<engine::UpdateOptions> UpdateOptionsEvent(
-    const temporal::api::activity::v1::ActivityOptions* options,
-    const google::protobuf::FieldMask* mask, bool restore_original);
+void RegisterBatchCalls(ServiceTable& table, const ActivityServiceDeps& deps);
 
 template <typename Req>
 absl::StatusOr<store::NamespaceRecord> Namespace(

@@ -11,6 +11,7 @@ void RegisterActivityService(ServiceTable& table,
   RegisterVisibilityCalls(table, deps);
   RegisterTaskQueueCalls(table, deps);
   RegisterOperatorCalls(table, deps);
+  RegisterBatchCalls(table, deps);
 }
 
 }  // namespace errand::frontend

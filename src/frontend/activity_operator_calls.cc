@@ -63,61 +63,6 @@ std::string RequestId(const std::string& given) {
 
 }  // namespace
 
-absl::StatusOr<engine::UpdateOptions> UpdateOptionsEvent(
-    const temporal::api::activity::v1::ActivityOptions* options,
-    const google::protobuf::FieldMask* mask, bool restore_original) {
-  using engine::OptionPath;
-  engine::UpdateOptions event;
-  event.restore_original = restore_original;
-  if (restore_original) {
-    if (mask && mask->paths_size() > 0) {
-      return absl::InvalidArgumentError(
-          "Both UpdateMask and RestoreOriginal are provided");
-    }
-    return event;
-  }
-  if (!options) {
-    return absl::InvalidArgumentError("ActivityOptions are not provided");
-  }
-  if (!mask) return absl::InvalidArgumentError("UpdateMask is not provided");
-  auto paths = engine::ParseUpdateMask(mask->paths());
-  if (!paths.ok()) return paths.status();
-  for (OptionPath path : *paths) {
-    switch (path) {
-      case OptionPath::kTaskQueueName:
-        if (!options->has_task_queue()) {
-          return absl::InvalidArgumentError("TaskQueue is not provided");
-        }
-        if (absl::Status s =
-                ValidateTaskQueueName(options->task_queue().name());
-            !s.ok()) {
-          return s;
-        }
-        break;
-      case OptionPath::kPriorityKey:
-      case OptionPath::kFairnessKey:
-      case OptionPath::kFairnessWeight:
-        if (!options->has_priority()) {
-          return absl::InvalidArgumentError("Priority is not provided");
-        }
-        break;
-      case OptionPath::kInitialInterval:
-      case OptionPath::kBackoffCoefficient:
-      case OptionPath::kMaximumInterval:
-      case OptionPath::kMaximumAttempts:
-        if (!options->has_retry_policy()) {
-          return absl::InvalidArgumentError("RetryPolicy is not provided");
-        }
-        break;
-      default:
-        break;
-    }
-  }
-  event.options = *options;
-  event.paths = *std::move(paths);
-  return event;
-}
-
 void RegisterOperatorCalls(ServiceTable& table,
                            const ActivityServiceDeps& deps) {
   table.HandleAsync<ws::PauseActivityExecutionRequest,
@@ -180,14 +125,16 @@ void RegisterOperatorCalls(ServiceTable& table,
              ws::UpdateActivityExecutionOptionsResponse* resp) {
         auto ref = OperatorRunRef(deps, req);
         if (!ref.ok()) return call->Finish(ref.status());
-        auto event = UpdateOptionsEvent(
+        auto update = engine::ParseOptionsUpdate(
             req.has_activity_options() ? &req.activity_options() : nullptr,
             req.has_update_mask() ? &req.update_mask() : nullptr,
             req.restore_original());
-        if (!event.ok()) return call->Finish(event.status());
-        event->request_id = RequestId(req.request_id());
-        event->identity = req.identity();
-        deps.engine->Update(*ref, *std::move(event),
+        if (!update.ok()) return call->Finish(update.status());
+        engine::UpdateOptions event{RequestId(req.request_id()), req.identity(),
+                                    std::move(update->options),
+                                    std::move(update->paths),
+                                    update->restore_original};
+        deps.engine->Update(*ref, std::move(event),
                             Answer(call, [resp](const ActivityRecord& r) {
                               *resp->mutable_activity_options() = r.options();
                             }));

@@ -38,15 +38,6 @@ absl::Status ValidateActivityId(absl::string_view activity_id) {
   return LengthLimit("activity ID", activity_id.size());
 }
 
-absl::Status ValidateTaskQueueName(absl::string_view name) {
-  if (name.empty())
-    return absl::InvalidArgumentError("missing task queue name");
-  if (name.size() > kMaxIdLength) {
-    return absl::InvalidArgumentError("taskQueue length exceeds limit");
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateRunId(absl::string_view run_id) {
   if (!run_id.empty() && !IsUuid(run_id)) {
     return absl::InvalidArgumentError("invalid run id: must be a valid UUID");

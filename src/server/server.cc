@@ -118,6 +118,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   server->retention_->Start();
   server->lister_ =
       std::make_unique<visibility::Lister>(server->store_.get(), clock);
+  server->batches_ = std::make_unique<batch::BatchRunner>(
+      server->store_.get(), server->namespaces_.get(), server->engine_.get(),
+      server->lister_.get(), clock);
+  if (absl::Status s = server->batches_->Recover(); !s.ok()) return s;
+  server->batches_->Start();
   server->scan_executor_ =
       std::make_unique<BoundedExecutor>(kScanThreads, kMaxQueuedScans);
   server->empty_polls_ =
@@ -153,6 +158,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   activity_deps.count_scan_rows = config.count_scan_rows;
   activity_deps.empty_polls = server->empty_polls_.get();
   activity_deps.store = server->store_.get();
+  activity_deps.batches = server->batches_.get();
   frontend::RegisterActivityService(*server->workflow_service_, activity_deps);
 
   frontend::RegisterOperatorService(*server->operator_service_,
@@ -196,8 +202,9 @@ void Server::Shutdown(absl::Duration grace) {
   engine_->ReleaseWatchers();
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   grpc_server_->Wait();
-  // The sweep waits on the shards; it ends before they do.
+  // The sweep and batch jobs wait on the shards; they end before them.
   retention_->Stop();
+  batches_->Stop();
   // Every call has been answered, so no scan is queued any more.
   scan_executor_->Stop();
   // Queued engine work finishes (and is written) before the store closes.

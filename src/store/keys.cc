@@ -39,6 +39,46 @@ std::string TaskQueueKey(absl::string_view namespace_id, int type,
   return key;
 }
 
+namespace {
+
+std::string BatchKey(absl::string_view namespace_id, char kind,
+                     absl::string_view job_id) {
+  std::string key = absl::StrCat(namespace_id, kNul);
+  key.push_back(kind);
+  key.append(job_id.data(), job_id.size());
+  return key;
+}
+
+}  // namespace
+
+std::string BatchProgressKey(absl::string_view namespace_id,
+                             absl::string_view job_id) {
+  return BatchKey(namespace_id, 'J', job_id);
+}
+
+std::string BatchSpecKey(absl::string_view namespace_id,
+                         absl::string_view job_id) {
+  return BatchKey(namespace_id, 'S', job_id);
+}
+
+std::string BatchJobPrefix(absl::string_view namespace_id) {
+  return BatchKey(namespace_id, 'J', "");
+}
+
+std::string BatchItemPrefix(absl::string_view namespace_id,
+                            absl::string_view job_id) {
+  return absl::StrCat(BatchKey(namespace_id, 'I', job_id), kNul);
+}
+
+std::string BatchItemKey(absl::string_view namespace_id,
+                         absl::string_view job_id, int64_t item) {
+  std::string key = BatchItemPrefix(namespace_id, job_id);
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    key.push_back(static_cast<char>((static_cast<uint64_t>(item) >> shift)));
+  }
+  return key;
+}
+
 std::string VisibilityKey(absl::string_view namespace_id, bool closed,
                           absl::Time close_time, absl::Time start_time,
                           absl::string_view run_id) {

@@ -34,8 +34,8 @@ constexpr uint64_t kResumeMinFreeBytes = 1 << 20;
 constexpr absl::Duration kLowSpaceRewarnInterval = absl::Minutes(10);
 
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "default",    "namespaces",       "executions", "current_runs",
-    "visibility", "visibility_index", "task_queues"};
+    "default",    "namespaces",       "executions",  "current_runs",
+    "visibility", "visibility_index", "task_queues", "batches"};
 
 // Format 1 → 2: visibility row keys get the one time encoding. Their two
 // descending times were ~u (u: the unsigned nanoseconds), and are now
@@ -127,7 +127,8 @@ absl::Status EnsureFormat(Store& store) {
   if (version == 1) {
     if (absl::Status s = MigrateFrom1(store); !s.ok()) return s;
   }
-  // 2 -> 3 added the task_queues table, which opening created empty.
+  // 2 -> 3 added the task_queues table and 3 -> 4 the batches table, which
+  // opening created empty.
   Batch batch = store.NewBatch();
   batch.Put(Table::kMeta, kFormatVersionKey, absl::StrCat(kFormatVersion));
   return store.Write(batch);

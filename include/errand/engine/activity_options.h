@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/field_mask.pb.h"
 #include "temporal/api/activity/v1/message.pb.h"
 #include "temporal/api/common/v1/message.pb.h"
 
@@ -32,6 +33,10 @@ absl::Status NormalizeTimeouts(ActivityOptions* options,
 
 // Priority key non-negative, fairness key at most 64 bytes, weight >= 0.
 absl::Status ValidatePriority(const temporal::api::common::v1::Priority& p);
+
+// A task queue name, as starts, polls and updates name it: set, and at most
+// kMaxIdLength bytes ("taskQueue length exceeds limit").
+absl::Status ValidateTaskQueueName(absl::string_view name);
 
 // "invalid StartDelay: negative duration" for a negative delay.
 absl::Status ValidateStartDelay(const google::protobuf::Duration& delay);
@@ -69,6 +74,22 @@ absl::Status MergeOptions(ActivityOptions& options,
                           const std::vector<OptionPath>& paths,
                           absl::string_view activity_id,
                           absl::string_view activity_type);
+
+// An options update as requested: either `paths` (a parsed update mask)
+// name the fields of `options` to take, or `restore_original` asks for the
+// options captured at start.
+struct OptionsUpdate {
+  ActivityOptions options;
+  std::vector<OptionPath> paths;
+  bool restore_original = false;
+};
+
+// Checks an update request's options and mask (null: not set) as Temporal's
+// frontend does: mask and restore exclusive, every path supported, the
+// values a named path takes well formed.
+absl::StatusOr<OptionsUpdate> ParseOptionsUpdate(
+    const ActivityOptions* options, const google::protobuf::FieldMask* mask,
+    bool restore_original);
 
 }  // namespace errand::engine
 

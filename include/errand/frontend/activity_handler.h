@@ -1,10 +1,12 @@
 // The standalone-activity RPCs of the WorkflowService, one source file per
 // family (src/frontend/activity_calls.h): client calls (start, describe, wait
 // for the result, cancel, terminate, delete), worker calls (poll, heartbeat,
-// respond, by token or by ID) and visibility calls (List, Count).
+// respond, by token or by ID), visibility calls (List, Count), operator
+// calls (pause, unpause, reset, update options) and batch operations.
 #ifndef ERRAND_FRONTEND_ACTIVITY_HANDLER_H_
 #define ERRAND_FRONTEND_ACTIVITY_HANDLER_H_
 
+#include "errand/batch/batch_runner.h"
 #include "errand/common/clock.h"
 #include "errand/common/executor.h"
 #include "errand/engine/activity_engine.h"
@@ -38,6 +40,8 @@ struct ActivityServiceDeps {
   EmptyPolls* empty_polls = nullptr;
   // Starts are refused while the store is below its free-space floor.
   const store::Store* store = nullptr;
+  // Batch operations (StartBatchOperation and the rest).
+  batch::BatchRunner* batches = nullptr;
 };
 
 void RegisterActivityService(ServiceTable& table,

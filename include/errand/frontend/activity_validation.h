@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "errand/common/limits.h"
 #include "errand/engine/activity_engine.h"
+#include "errand/engine/activity_options.h"
 #include "errand/store/records.h"
 #include "temporal/api/workflowservice/v1/request_response.pb.h"
 
@@ -21,10 +22,9 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
 // activity_id required and bounded; run_id empty or a UUID.
 absl::Status ValidateActivityId(absl::string_view activity_id);
 absl::Status ValidateRunId(absl::string_view run_id);
-// A task queue name, as starts and polls name it: set, and at most
-// kMaxIdLength bytes ("taskQueue length exceeds limit"). A poll checks it
-// before it may wait, so a waiting poll never holds an over-long name.
-absl::Status ValidateTaskQueueName(absl::string_view name);
+// A task queue name (engine/activity_options.h). A poll checks it before it
+// may wait, so a waiting poll never holds an over-long name.
+using engine::ValidateTaskQueueName;
 // request_id and identity bounded.
 absl::Status ValidateRequestIdAndIdentity(absl::string_view request_id,
                                           absl::string_view identity);

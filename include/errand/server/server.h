@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "errand/batch/batch_runner.h"
 #include "errand/common/clock.h"
 #include "errand/common/executor.h"
 #include "errand/common/timer_thread.h"
@@ -64,6 +65,8 @@ class Server {
   std::unique_ptr<engine::ActivityEngine> engine_;
   std::unique_ptr<engine::RetentionSweeper> retention_;
   std::unique_ptr<visibility::Lister> lister_;
+  // Declared after the engine and lister it uses, so destroyed before them.
+  std::unique_ptr<batch::BatchRunner> batches_;
   std::unique_ptr<BoundedExecutor> scan_executor_;
   std::unique_ptr<frontend::EmptyPolls> empty_polls_;
   std::unique_ptr<frontend::ServiceTable> workflow_service_;

@@ -29,8 +29,10 @@ namespace errand::store {
 //      were the complement of the unsigned nanoseconds);
 //   2: one time encoding for every key, the format version in the meta
 //      table;
-//   3: the task_queues table (task queue configs).
-inline constexpr int kFormatVersion = 3;
+//   3: the task_queues table (task queue configs);
+//   4: the batches table (batch operations), and the activity statuses
+//      PAUSED, PAUSE_REQUESTED and RESET_REQUESTED.
+inline constexpr int kFormatVersion = 4;
 
 // Keys of the meta table.
 inline constexpr absl::string_view kFormatVersionKey = "format_version";
@@ -80,6 +82,22 @@ std::string CurrentRunKey(absl::string_view namespace_id,
 // name, which may hold any byte, so the key splits unambiguously.
 std::string TaskQueueKey(absl::string_view namespace_id, int type,
                          absl::string_view task_queue);
+
+// --- Batch operations -------------------------------------------------------
+
+// batches: <namespace_id> \0 <kind, one byte> <job_id> [\0 <item number>]
+// where the kind is 'J' (BatchProgress), 'S' (BatchSpec) or 'I' (one
+// BatchItem; the number is 8 bytes big-endian, so items sort in order). Job
+// IDs hold no NUL. The jobs of a namespace share BatchJobPrefix.
+std::string BatchProgressKey(absl::string_view namespace_id,
+                             absl::string_view job_id);
+std::string BatchSpecKey(absl::string_view namespace_id,
+                         absl::string_view job_id);
+std::string BatchJobPrefix(absl::string_view namespace_id);
+std::string BatchItemPrefix(absl::string_view namespace_id,
+                            absl::string_view job_id);
+std::string BatchItemKey(absl::string_view namespace_id,
+                         absl::string_view job_id, int64_t item);
 
 // --- Visibility rows ------------------------------------------------------
 // Keys sort in the order List returns executions, so a page is a range scan

@@ -46,8 +46,9 @@ enum class Table : int {
   kVisibility = 4,   // ActivityExecutionListInfo by VisibilityKey, list order
   kVisibilityIndex = 5,  // empty values under IndexKey / TimeIndexKey
   kTaskQueues = 6,       // TaskQueueRecord by TaskQueueKey
+  kBatches = 7,          // batch jobs: BatchJobKey, BatchItemKey
 };
-inline constexpr int kTableCount = 7;
+inline constexpr int kTableCount = 8;
 
 struct StoreOptions {
   std::string data_dir;
