@@ -334,6 +334,7 @@ def reset_request(activity_id: str, **fields) -> ResetActivityExecutionRequest:
 async def test_reset_running_attempt_restarts_at_attempt_one_without_heartbeat(client):
     task_queue = unique("tq-reset")
     running = asyncio.Event()
+    quiet = asyncio.Event()
     runs: list[tuple[int, list]] = []  # (attempt, heartbeat details it started with)
     seen: list[activity.ActivityCancellationDetails | None] = []
 
@@ -345,11 +346,12 @@ async def test_reset_running_attempt_restarts_at_attempt_one_without_heartbeat(c
             activity.heartbeat("cp-1")
             await asyncio.sleep(0.1)
             raise ApplicationError("transient")
-        if len(runs) == 2:  # heartbeat until the reset reaches the worker
+        if len(runs) == 2:  # heartbeat (unless told to keep quiet) until reset
             running.set()
             try:
                 while True:
-                    activity.heartbeat("cp-2")
+                    if not quiet.is_set():
+                        activity.heartbeat("cp-2")
                     await asyncio.sleep(0.2)
             except asyncio.CancelledError:
                 seen.append(activity.cancellation_details())
@@ -366,16 +368,21 @@ async def test_reset_running_attempt_restarts_at_attempt_one_without_heartbeat(c
         desc = await handle.describe()
         assert (desc.status, desc.run_state, desc.attempt) == (Status.RUNNING, RunState.STARTED, 2)
 
+        # The worker learns of a reset only from a heartbeat response: while
+        # it sends none (after the last throttled one has gone out), the reset
+        # stays pending.
+        quiet.set()
+        await asyncio.sleep(1.0)
         await client.workflow_service.reset_activity_execution(
             reset_request(handle.id, reset_heartbeat=True))
         # Deferred while the attempt runs: still STARTED on attempt 2.
         desc = await handle.describe()
-        if desc.attempt == 2:
-            assert (desc.status, desc.run_state) == (Status.RUNNING, RunState.STARTED)
-            # A second reset while the first is pending is refused.
-            await assert_failed_precondition(
-                lambda: client.workflow_service.reset_activity_execution(reset_request(handle.id)),
-                "cannot reset an activity with a pending reset")
+        assert (desc.status, desc.run_state, desc.attempt) == (Status.RUNNING, RunState.STARTED, 2)
+        # A second reset while the first is pending is refused.
+        await assert_failed_precondition(
+            lambda: client.workflow_service.reset_activity_execution(reset_request(handle.id)),
+            "cannot reset an activity with a pending reset")
+        quiet.clear()
         assert await asyncio.wait_for(handle.result(), 15) == "done on attempt 1"
 
     # The worker saw the reset as a cancellation with `reset` set; the next
