@@ -1,7 +1,8 @@
 """Operator commands on standalone activities with the Python SDK 1.35:
 pause, unpause, update options and restore them (the handle's methods), reset
-(no handle method in 1.35: the raw ResetActivityExecution RPC), and the
-Paused status in visibility.
+(no handle method in 1.35: the raw ResetActivityExecution RPC), the
+Paused status in visibility, and batch operations over standalone activities
+(raw StartBatchOperation, DescribeBatchOperation, ListBatchOperations).
 
 Checked against a real Temporal dev server (CLI 1.9.1, Server 1.32.0, with
 history.enableStandaloneActivityOperatorCommands=true) in oracle mode
@@ -23,9 +24,20 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
 from temporalio import activity
 from temporalio.api.activity.v1 import ActivityOptions
+from temporalio.api.batch.v1 import (
+    BatchOperationCancelActivities,
+    BatchOperationDeleteActivities,
+    BatchOperationTerminateActivities,
+)
+from temporalio.api.common.v1 import Execution
+from temporalio.api.enums.v1 import BatchOperationState, BatchOperationType, ExecutionType
 from temporalio.api.workflowservice.v1 import (
+    DescribeBatchOperationRequest,
+    DescribeBatchOperationResponse,
+    ListBatchOperationsRequest,
     PauseActivityExecutionRequest,
     ResetActivityExecutionRequest,
+    StartBatchOperationRequest,
     UpdateActivityExecutionOptionsRequest,
 )
 from temporalio.client import (
@@ -34,7 +46,7 @@ from temporalio.client import (
     PendingActivityState,
 )
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, TerminatedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -488,3 +500,140 @@ async def test_paused_in_list_count_and_group_by(client):
 
 async def collect(iterator) -> list:
     return [item async for item in iterator]
+
+
+# 6. Batch operations over standalone activities ---------------------------------
+# No handle method: the raw StartBatchOperation, DescribeBatchOperation and
+# ListBatchOperations RPCs, as the CLI's `activity cancel|terminate|delete
+# --query` sends them.
+
+async def start_scheduled(client, task_queue: str, count: int, prefix: str) -> list:
+    handles = [
+        await client.start_activity(
+            "compose_greeting", "World", id=unique(prefix), task_queue=task_queue,
+            start_to_close_timeout=TIMEOUT)
+        for _ in range(count)
+    ]
+    # The batch selects by visibility, which may lag the starts.
+    await eventually(
+        lambda: client.count_activities(f"TaskQueue = '{task_queue}'"),
+        lambda r: r.count == count, f"{count} activities visible on {task_queue}")
+    return handles
+
+
+async def run_batch(client, **fields) -> DescribeBatchOperationResponse:
+    job_id = str(uuid.uuid4())
+    await client.workflow_service.start_batch_operation(StartBatchOperationRequest(
+        namespace="default", job_id=job_id, **fields))
+    desc = await eventually(
+        lambda: client.workflow_service.describe_batch_operation(
+            DescribeBatchOperationRequest(namespace="default", job_id=job_id)),
+        lambda d: d.state != BatchOperationState.BATCH_OPERATION_STATE_RUNNING,
+        f"batch {job_id} to finish", timeout=20)
+    assert desc.job_id == job_id
+    return desc
+
+
+async def describe_until_gone(handle) -> None:
+    async def gone():
+        try:
+            await handle.describe()
+            return False
+        except RPCError as err:
+            assert err.status == RPCStatusCode.NOT_FOUND, err
+            return True
+    await eventually(gone, bool, f"{handle.id} deleted")
+
+
+async def test_batch_cancel_terminate_and_delete_by_query(client):
+    to_cancel = unique("tq-batch-cancel")
+    to_terminate = unique("tq-batch-term")
+    cancelled = await start_scheduled(client, to_cancel, 3, "batch-cancel")
+    terminated = await start_scheduled(client, to_terminate, 3, "batch-term")
+
+    query = f"TaskQueue = '{to_cancel}'"
+    desc = await run_batch(
+        client, visibility_query=query, reason="bulk cancel",
+        cancel_activities_operation=BatchOperationCancelActivities(
+            identity="compat-batch", reason="downstream gone"))
+    assert desc.operation_type == BatchOperationType.BATCH_OPERATION_TYPE_CANCEL_ACTIVITY
+    assert desc.state == BatchOperationState.BATCH_OPERATION_STATE_COMPLETED
+    assert (desc.total_operation_count, desc.complete_operation_count,
+            desc.failure_operation_count) == (3, 3, 0)
+    assert (desc.query, desc.reason) == (query, "bulk cancel")
+    assert desc.HasField("start_time") and desc.HasField("close_time")
+    for handle in cancelled:  # scheduled, so cancelled at once
+        d = await handle.describe()
+        assert (d.status, d.canceled_reason) == (Status.CANCELED, "downstream gone")
+
+    desc = await run_batch(
+        client, visibility_query=f"TaskQueue = '{to_terminate}'", reason="bulk terminate",
+        terminate_activities_operation=BatchOperationTerminateActivities(
+            identity="compat-batch", reason="bulk terminate"))
+    assert desc.operation_type == BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY
+    assert desc.state == BatchOperationState.BATCH_OPERATION_STATE_COMPLETED
+    assert (desc.total_operation_count, desc.complete_operation_count,
+            desc.failure_operation_count) == (3, 3, 0)
+    for handle in terminated:
+        d = await handle.describe(include_outcome=True)
+        assert d.status == Status.TERMINATED
+        failure = await d.outcome_failure()
+        assert isinstance(failure, TerminatedError)
+        assert failure.message == "bulk terminate"
+
+    # Delete by an explicit list of activities (each typed as an activity),
+    # then the rest by query.
+    listed = [Execution(type=ExecutionType.EXECUTION_TYPE_ACTIVITY, business_id=h.id)
+              for h in cancelled[:2]]
+    desc = await run_batch(
+        client, target_executions=listed, reason="bulk delete",
+        delete_activities_operation=BatchOperationDeleteActivities())
+    assert desc.operation_type == BatchOperationType.BATCH_OPERATION_TYPE_DELETE_ACTIVITY
+    assert desc.state == BatchOperationState.BATCH_OPERATION_STATE_COMPLETED
+    assert (desc.total_operation_count, desc.complete_operation_count) == (2, 2)
+    for handle in cancelled[:2]:
+        await describe_until_gone(handle)
+    assert (await cancelled[2].describe()).status == Status.CANCELED
+
+    desc = await run_batch(
+        client, visibility_query=f"TaskQueue = '{to_terminate}'", reason="bulk delete",
+        delete_activities_operation=BatchOperationDeleteActivities())
+    assert (desc.total_operation_count, desc.complete_operation_count) == (3, 3)
+    for handle in terminated:
+        await describe_until_gone(handle)
+
+
+async def test_batch_operations_are_described_and_listed(client):
+    task_queue = unique("tq-batch-list")
+    await start_scheduled(client, task_queue, 2, "batch-list")
+    desc = await run_batch(
+        client, visibility_query=f"TaskQueue = '{task_queue}'", reason="listed",
+        terminate_activities_operation=BatchOperationTerminateActivities(
+            identity="compat-batch", reason="listed"))
+    assert desc.identity == "compat-batch"
+
+    async def find() -> list:
+        found, token = [], b""
+        while True:
+            page = await client.workflow_service.list_batch_operations(
+                ListBatchOperationsRequest(namespace="default", page_size=50,
+                                           next_page_token=token))
+            found += [op for op in page.operation_info if op.job_id == desc.job_id]
+            token = page.next_page_token
+            if found or not token:
+                return found
+
+    [info] = await eventually(find, lambda ops: len(ops) == 1, "the batch in the list")
+    assert info.state == BatchOperationState.BATCH_OPERATION_STATE_COMPLETED
+    assert info.operation_type == BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY
+    # Visibility keeps microseconds.
+    assert abs(info.start_time.ToDatetime() - desc.start_time.ToDatetime()) < timedelta(
+        milliseconds=1)
+    assert info.HasField("close_time")
+
+    # An unknown job ID is NOT_FOUND (the dev server's message names its
+    # batch workflow, so only the code is asserted).
+    with pytest.raises(RPCError) as err:
+        await client.workflow_service.describe_batch_operation(
+            DescribeBatchOperationRequest(namespace="default", job_id=unique("no-such-job")))
+    assert err.value.status == RPCStatusCode.NOT_FOUND
