@@ -1,7 +1,8 @@
 // Operator commands on standalone activities with the TypeScript SDK 1.24:
 // the handle's pause, unpause, updateOptions and restoreOriginalOptions;
 // reset, which the 1.24 handle lacks, through the raw ResetActivityExecution
-// RPC; and the Paused status in List, Count and GROUP BY ExecutionStatus.
+// RPC; the Paused status in List, Count and GROUP BY ExecutionStatus; and
+// batch operations over standalone activities through the raw RPCs.
 //
 // Checked against a real Temporal dev server (CLI 1.9.1, Server 1.32.0, with
 // history.enableStandaloneActivityOperatorCommands=true) in oracle mode
@@ -22,7 +23,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { ServiceError } from '@temporalio/client';
 import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import { Errand } from './harness.mjs';
 import { sleep, unique, withClient as clientAt } from './sdk.mjs';
 
@@ -519,5 +521,159 @@ test("ExecutionStatus = 'Paused' in list and count, and a Paused group in GROUP 
       (r) => isDeepStrictEqual(groupCounts(r), { '[["Paused"]]': 1, '[["Running"]]': 2 }),
       'GROUP BY ExecutionStatus after unpause');
     for (const handle of handles) await handle.terminate('cleanup');
+  });
+});
+
+// Batch operations over standalone activities ------------------------------------
+// No handle method: the raw StartBatchOperation, DescribeBatchOperation and
+// ListBatchOperations RPCs, as the CLI's `activity cancel|terminate|delete
+// --query` sends them.
+
+const { BatchOperationState, BatchOperationType, ExecutionType } = proto.temporal.api.enums.v1;
+
+async function startScheduled(client, taskQueue, count, prefix) {
+  const handles = [];
+  for (let i = 0; i < count; i++) {
+    handles.push(await client.activity.start('composeGreeting', {
+      id: unique(prefix), taskQueue, args: ['World'], startToCloseTimeout: '10s',
+    }));
+  }
+  // The batch selects by visibility, which may lag the starts.
+  await eventually(() => client.activity.count(`TaskQueue = '${taskQueue}'`), (r) => r.count === count,
+    `${count} activities visible on ${taskQueue}`);
+  return handles;
+}
+
+async function runBatch(connection, fields) {
+  const jobId = randomUUID();
+  // Temporal runs a limited number of batches per namespace at once ("Max
+  // concurrent batch operations is reached", RESOURCE_EXHAUSTED); another
+  // suite's batch on a shared server may hold the slot for a moment.
+  await eventually(async () => {
+    try {
+      await connection.workflowService.startBatchOperation({ namespace: 'default', jobId, ...fields });
+      return true;
+    } catch (err) {
+      if (err.code !== 8) throw err;
+      return false;
+    }
+  }, Boolean, 'a batch slot', 20_000);
+  const desc = await eventually(
+    () => connection.workflowService.describeBatchOperation({ namespace: 'default', jobId }),
+    (d) => d.state !== BatchOperationState.BATCH_OPERATION_STATE_RUNNING, `batch ${jobId} to finish`, 20_000);
+  assert.equal(desc.jobId, jobId);
+  return desc;
+}
+
+const counts = (d) => [Number(d.totalOperationCount), Number(d.completeOperationCount),
+  Number(d.failureOperationCount)];
+const millis = (ts) => Number(ts.seconds) * 1000 + (ts.nanos ?? 0) / 1e6;
+
+async function describeUntilGone(handle) {
+  await eventually(async () => {
+    try {
+      await handle.describe();
+      return false;
+    } catch (err) {
+      const code = err instanceof ServiceError ? err.cause?.code : err.code;
+      assert.ok(err.name === 'ActivityNotFoundError' || code === 5, `got ${err}`);
+      return true;
+    }
+  }, Boolean, `${handle.activityId} deleted`);
+}
+
+test('batch cancel, terminate and delete of activities selected by a query or listed', async () => {
+  const toCancel = unique('tq-batch-cancel');
+  const toTerminate = unique('tq-batch-term');
+  await withClient(async (client, connection) => {
+    const cancelled = await startScheduled(client, toCancel, 3, 'batch-cancel');
+    const terminated = await startScheduled(client, toTerminate, 3, 'batch-term');
+
+    const query = `TaskQueue = '${toCancel}'`;
+    let desc = await runBatch(connection, {
+      visibilityQuery: query, reason: 'bulk cancel',
+      cancelActivitiesOperation: { identity: 'compat-batch', reason: 'downstream gone' },
+    });
+    assert.equal(desc.operationType, BatchOperationType.BATCH_OPERATION_TYPE_CANCEL_ACTIVITY);
+    assert.equal(desc.state, BatchOperationState.BATCH_OPERATION_STATE_COMPLETED);
+    assert.deepEqual(counts(desc), [3, 3, 0]);
+    assert.deepEqual([desc.query, desc.reason], [query, 'bulk cancel']);
+    assert.ok(desc.startTime && desc.closeTime);
+    for (const handle of cancelled) { // scheduled, so cancelled at once
+      const d = await handle.describe();
+      assert.deepEqual([d.status, d.canceledReason], ['CANCELED', 'downstream gone']);
+    }
+
+    desc = await runBatch(connection, {
+      visibilityQuery: `TaskQueue = '${toTerminate}'`, reason: 'bulk terminate',
+      terminateActivitiesOperation: { identity: 'compat-batch', reason: 'bulk terminate' },
+    });
+    assert.equal(desc.operationType, BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY);
+    assert.equal(desc.state, BatchOperationState.BATCH_OPERATION_STATE_COMPLETED);
+    assert.deepEqual(counts(desc), [3, 3, 0]);
+    for (const handle of terminated) {
+      const d = await handle.describe({ includeOutcome: true });
+      assert.equal(d.status, 'TERMINATED');
+      const failure = await d.getOutcomeFailure();
+      assert.ok(failure instanceof TerminatedFailure, `outcome ${failure}`);
+      assert.equal(failure.message, 'bulk terminate');
+    }
+
+    // Delete by an explicit list of activities (each typed as an activity),
+    // then the rest by query.
+    desc = await runBatch(connection, {
+      reason: 'bulk delete', deleteActivitiesOperation: {},
+      targetExecutions: cancelled.slice(0, 2).map((h) => ({
+        type: ExecutionType.EXECUTION_TYPE_ACTIVITY, businessId: h.activityId,
+      })),
+    });
+    assert.equal(desc.operationType, BatchOperationType.BATCH_OPERATION_TYPE_DELETE_ACTIVITY);
+    assert.equal(desc.state, BatchOperationState.BATCH_OPERATION_STATE_COMPLETED);
+    assert.deepEqual(counts(desc).slice(0, 2), [2, 2]);
+    for (const handle of cancelled.slice(0, 2)) await describeUntilGone(handle);
+    assert.equal((await cancelled[2].describe()).status, 'CANCELED');
+
+    desc = await runBatch(connection, {
+      visibilityQuery: `TaskQueue = '${toTerminate}'`, reason: 'bulk delete', deleteActivitiesOperation: {},
+    });
+    assert.deepEqual(counts(desc).slice(0, 2), [3, 3]);
+    for (const handle of terminated) await describeUntilGone(handle);
+  });
+});
+
+test('batch operations are described and listed', async () => {
+  const taskQueue = unique('tq-batch-list');
+  await withClient(async (client, connection) => {
+    await startScheduled(client, taskQueue, 2, 'batch-list');
+    const desc = await runBatch(connection, {
+      visibilityQuery: `TaskQueue = '${taskQueue}'`, reason: 'listed',
+      terminateActivitiesOperation: { identity: 'compat-batch', reason: 'listed' },
+    });
+    assert.equal(desc.identity, 'compat-batch');
+
+    const find = async () => {
+      let nextPageToken;
+      for (;;) {
+        const page = await connection.workflowService.listBatchOperations({
+          namespace: 'default', pageSize: 50, nextPageToken,
+        });
+        const found = (page.operationInfo ?? []).filter((op) => op.jobId === desc.jobId);
+        nextPageToken = page.nextPageToken;
+        if (found.length || !nextPageToken?.length) return found;
+      }
+    };
+    const [info] = await eventually(find, (ops) => ops.length === 1, 'the batch in the list');
+    assert.equal(info.state, BatchOperationState.BATCH_OPERATION_STATE_COMPLETED);
+    assert.equal(info.operationType, BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY);
+    // Visibility keeps microseconds.
+    assert.ok(Math.abs(millis(info.startTime) - millis(desc.startTime)) < 1,
+      `${JSON.stringify(info.startTime)} vs ${JSON.stringify(desc.startTime)}`);
+    assert.ok(info.closeTime);
+
+    // An unknown job ID is NOT_FOUND (the dev server's message names its
+    // batch workflow, so only the code is asserted).
+    await assert.rejects(
+      connection.workflowService.describeBatchOperation({ namespace: 'default', jobId: unique('no-such-job') }),
+      (err) => { assert.equal(err.code, 5, `got ${err}`); return true; });
   });
 });
