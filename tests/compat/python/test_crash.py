@@ -25,11 +25,18 @@ commit and its reply:
   out after the 3 s start-to-close timeout (the server rebuilds its timers
   from the store) and are retried 0.2 s later;
 - a few activities on a task queue nobody polls are cancelled around the
-  kill points; a cancel lost in a crash is re-sent with its request ID.
+  kill points; a cancel lost in a crash is re-sent with its request ID;
+- a few activities on the work queue start with a 60 s start delay and go
+  through the operator commands around the kill points: pause, reset
+  (keeping them paused), an options update that drops the start delay, and
+  unpause. Each call lost in a crash is re-sent with its request ID, which
+  must then be answered OK (a repeat is a no-op). They must complete, and
+  never be delivered before their unpause was sent.
 
 After the last restart every acknowledged activity must reach exactly one
 terminal outcome: COMPLETED with the right result (or CANCELED for the
-cancelled ones), on the acknowledged run. Nothing may be delivered again
+cancelled ones), on the acknowledged run; the paused-and-reset ones are at
+attempt 1 unless a crash cut an attempt short. Nothing may be delivered again
 after its completion was acknowledged, no attempt is handed out twice, a
 delivery carries at least the last acknowledged heartbeat of earlier
 attempts, and re-sending a start with its request ID returns the same run.
@@ -55,16 +62,22 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.field_mask_pb2 import FieldMask
+from temporalio.api.activity.v1 import ActivityOptions
 from temporalio.api.common.v1 import ActivityType, Payloads, RetryPolicy
 from temporalio.api.enums.v1 import ActivityExecutionStatus
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeActivityExecutionRequest,
+    PauseActivityExecutionRequest,
     PollActivityTaskQueueRequest,
     RecordActivityTaskHeartbeatRequest,
     RequestCancelActivityExecutionRequest,
+    ResetActivityExecutionRequest,
     RespondActivityTaskCompletedRequest,
     StartActivityExecutionRequest,
+    UnpauseActivityExecutionRequest,
+    UpdateActivityExecutionOptionsRequest,
 )
 from temporalio.client import Client
 from temporalio.converter import PayloadConverter
@@ -76,6 +89,8 @@ NAMESPACE = "default"
 ACTIVITY_TYPE = "crash_work"
 WORK_COUNT = int(os.environ.get("CRASH_ACTIVITIES", "300"))
 CANCEL_COUNT = 20
+OPS_COUNT = 20
+OPS_START_DELAY = Duration(seconds=60)
 CYCLES = int(os.environ.get("CRASH_CYCLES", "4"))
 POLLERS = 12
 START_WINDOW = 12.0  # seconds over which the starts are spread
@@ -175,6 +190,9 @@ class Spec:
     cancel_request_id: str = ""
     cancel_calls: list[str] = field(default_factory=list)
     cancel_acked_at: float | None = None
+    ops: bool = False  # goes through pause, reset, update and unpause
+    op_calls: list[str] = field(default_factory=list)  # "rpc:outcome"
+    unpause_sent_at: float | None = None
 
     @property
     def result(self) -> str:
@@ -192,6 +210,8 @@ class Spec:
             "completion_calls": self.completion_calls,
             "completion_acks": [(a, rel(t)) for a, t in self.completion_acks],
             "cancel_calls": self.cancel_calls, "cancel_acked_at": rel(self.cancel_acked_at),
+            "ops": self.ops, "op_calls": self.op_calls,
+            "unpause_sent_at": rel(self.unpause_sent_at),
         })
 
 
@@ -221,12 +241,14 @@ class Scenario:
 
     def make_specs(self) -> list[Spec]:
         specs = []
-        for n in range(WORK_COUNT + CANCEL_COUNT):
-            cancel = n >= WORK_COUNT
-            spec = Spec(n=n, activity_id=f"crash-{'cancel' if cancel else 'work'}-{n}-{uuid.uuid4()}",
+        for n in range(WORK_COUNT + CANCEL_COUNT + OPS_COUNT):
+            cancel = WORK_COUNT <= n < WORK_COUNT + CANCEL_COUNT
+            ops = n >= WORK_COUNT + CANCEL_COUNT
+            kind = "cancel" if cancel else "ops" if ops else "work"
+            spec = Spec(n=n, activity_id=f"crash-{kind}-{n}-{uuid.uuid4()}",
                         request_id=str(uuid.uuid4()),
                         task_queue=self.cancel_queue if cancel else self.work_queue,
-                        cancel=cancel, cancel_request_id=str(uuid.uuid4()))
+                        cancel=cancel, cancel_request_id=str(uuid.uuid4()), ops=ops)
             self.specs[spec.activity_id] = spec
             specs.append(spec)
         self.load_rng.shuffle(specs)
@@ -237,7 +259,8 @@ class Scenario:
             namespace=NAMESPACE, identity="crash-starter", request_id=spec.request_id,
             activity_id=spec.activity_id, activity_type=ActivityType(name=ACTIVITY_TYPE),
             task_queue=TaskQueue(name=spec.task_queue), input=to_payloads(spec.n),
-            start_to_close_timeout=START_TO_CLOSE, retry_policy=RETRY)
+            start_to_close_timeout=START_TO_CLOSE, retry_policy=RETRY,
+            start_delay=OPS_START_DELAY if spec.ops else None)
 
     async def start(self, spec: Spec) -> None:
         """Starts until a call is answered; re-sends keep the request ID."""
@@ -281,6 +304,42 @@ class Scenario:
             spec.cancel_acked_at = self.now()
             return
 
+    async def operate_later(self, spec: Spec, times: list[float]) -> None:
+        """Pause, reset (kept paused), drop the start delay, unpause: each at
+        its time, each re-sent with its request ID until answered."""
+        await self.start(spec)
+        if spec.run_id is None:
+            return
+        ids = dict(namespace=NAMESPACE, activity_id=spec.activity_id, run_id=spec.run_id,
+                   identity="crash-operator")
+        steps = [
+            ("pause_activity_execution", PauseActivityExecutionRequest(
+                **ids, reason="crash test", request_id=str(uuid.uuid4()))),
+            ("reset_activity_execution", ResetActivityExecutionRequest(
+                **ids, keep_paused=True, request_id=str(uuid.uuid4()))),
+            ("update_activity_execution_options", UpdateActivityExecutionOptionsRequest(
+                **ids, activity_options=ActivityOptions(start_delay=Duration()),
+                update_mask=FieldMask(paths=["start_delay"]), request_id=str(uuid.uuid4()))),
+            ("unpause_activity_execution", UnpauseActivityExecutionRequest(
+                **ids, request_id=str(uuid.uuid4()))),
+        ]
+        for (rpc, req), at in zip(steps, times):
+            await asyncio.sleep(max(0.0, at - (self.now() - self.t0)))
+            if rpc == "unpause_activity_execution":
+                spec.unpause_sent_at = self.now()
+            while True:
+                try:
+                    await self.link.once(rpc, req)
+                except Lost:
+                    spec.op_calls.append(f"{rpc}:lost")
+                    continue
+                except RPCError as err:
+                    spec.op_calls.append(f"{rpc}:{err.status.name}: {err.message}")
+                    self.problem(spec, f"{rpc} answered {err.status.name}: {err.message}")
+                    return
+                spec.op_calls.append(f"{rpc}:ok")
+                break
+
     async def run_starts(self) -> None:
         tasks = []
         specs = self.make_specs()
@@ -296,6 +355,9 @@ class Scenario:
                 if spec.cancel:
                     at = self.load_rng.choice(volleys)
                     tasks.append(asyncio.create_task(self.cancel_later(spec, at)))
+                elif spec.ops:
+                    times = sorted(self.load_rng.choice(volleys) for _ in range(4))
+                    tasks.append(asyncio.create_task(self.operate_later(spec, times)))
                 else:
                     tasks.append(asyncio.create_task(self.start(spec)))
             await asyncio.sleep(self.load_rng.uniform(0, gap))
@@ -443,7 +505,9 @@ class Scenario:
             for spec, answer in zip(pending, answers):
                 final[spec.activity_id] = answer
                 if (not isinstance(answer, Exception)
-                        and answer.info.status == ActivityExecutionStatus.ACTIVITY_EXECUTION_STATUS_RUNNING):
+                        and answer.info.status in (
+                            ActivityExecutionStatus.ACTIVITY_EXECUTION_STATUS_RUNNING,
+                            ActivityExecutionStatus.ACTIVITY_EXECUTION_STATUS_PAUSED)):
                     still.append(spec)
             pending = still
             if pending:
@@ -477,6 +541,11 @@ class Scenario:
             if status != "ACTIVITY_EXECUTION_STATUS_COMPLETED":
                 self.problem(spec, f"expected COMPLETED, got {status} (attempt {info.attempt})")
                 continue
+            if spec.ops:
+                early = [d for d in spec.deliveries
+                         if spec.unpause_sent_at is None or d.at < spec.unpause_sent_at]
+                if early:
+                    self.problem(spec, f"delivered before its unpause was sent: {early}")
             result = from_payloads(answer.outcome.result)
             if result != [spec.result]:
                 self.problem(spec, f"result {result!r}, expected {[spec.result]!r}")
@@ -595,9 +664,10 @@ async def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path):
     hb_acked = sum(len(s.heartbeats_acked) for s in specs)
     cancels = sum(1 for s in specs if s.cancel_acked_at is not None)
     lost_cancels = sum(s.cancel_calls.count("lost") for s in specs)
+    lost_ops = sum(1 for s in specs for c in s.op_calls if c.endswith(":lost"))
     recovered = re.findall(r"recovered (\d+) open activity executions", log)
     print(f"crash summary: seed={seed} cycles={len(scenario.kills)} "
-          f"activities={WORK_COUNT}+{CANCEL_COUNT} executions={stats['executions']} "
+          f"activities={WORK_COUNT}+{CANCEL_COUNT}+{OPS_COUNT} executions={stats['executions']} "
           f"re-executions={stats['re-executions']} redeliveries={stats['redeliveries']} "
           f"undelivered-attempts={stats['undelivered-attempts']} "
           f"heartbeat-resumes={stats['heartbeat-resumes']} "
@@ -605,13 +675,14 @@ async def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path):
           f"lost-completion-calls={lost_completions} stale-completions={stale_completions} "
           f"abandoned-attempts={abandoned} "
           f"heartbeats-acked={hb_acked} cancels-acked={cancels} lost-cancel-calls={lost_cancels} "
+          f"lost-operator-calls={lost_ops} "
           f"recovered-open={'/'.join(recovered)} lost-errors={dict(scenario.link.lost_errors)} "
           f"elapsed={elapsed:.1f}s", flush=True)
 
     if scenario.problems:
         ids = []
         for p in scenario.problems:
-            m = re.search(r"(crash-(?:work|cancel)-\d+-[0-9a-f-]{36})", p)
+            m = re.search(r"(crash-(?:work|cancel|ops)-\d+-[0-9a-f-]{36})", p)
             if m and m.group(1) not in ids:
                 ids.append(m.group(1))
         histories = "\n".join(scenario.specs[i].history(scenario.t0) for i in ids[:5])
