@@ -443,6 +443,17 @@ async def batch_done(cli, job_id, timeout=30.0) -> dict:
                             f"batch {job_id} done", timeout=timeout)
 
 
+async def batch_list_until(cli, job_id, state) -> list[dict]:
+    """`batch list` entries of the job, once it is listed in the state (the dev
+    server lists batches from its visibility store, which lags)."""
+    async def mine():
+        r = await cli("batch", "list", "-o", "json")
+        assert r.rc == 0, r
+        return [e for e in r.json() if e["jobId"] == job_id]
+    return await eventually(mine, lambda m: [e["state"] for e in m] == [state],
+                            f"batch {job_id} listed as {state}")
+
+
 async def start_scheduled(cli, task_queue, n, prefix="b") -> list[str]:
     ids = [unique(prefix) for _ in range(n)]
     for activity_id in ids:
@@ -558,12 +569,10 @@ async def test_batch_describe_and_list(cli):
     assert ["CompletedCount", "2/2"] in lines, r
     assert ["FailureCount", "0/2"] in lines, r
 
-    r = await cli("batch", "list", "-o", "json")
-    assert r.rc == 0, r
-    mine = [normalise(e) for e in r.json() if e["jobId"] == job_id]
+    mine = [normalise(e) for e in await batch_list_until(cli, job_id, "BATCH_OPERATION_STATE_COMPLETED")]
     assert mine == [{"jobId": job_id, "state": "BATCH_OPERATION_STATE_COMPLETED",
                      "startTime": "<time>", "closeTime": "<time>",
-                     "operationType": "BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY"}], r
+                     "operationType": "BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY"}], mine
     r = await cli("batch", "list")
     assert (r.rc, r.err) == (0, ""), r
     assert r.out.split()[:4] == ["JobId", "State", "StartTime", "CloseTime"], r
@@ -576,7 +585,7 @@ async def test_batch_describe_and_list(cli):
 async def test_batch_stop_running(cli, client):
     """A batch held back by a low --rps is stopped while it runs: it ends FAILED and
     leaves the rest of its runs alone."""
-    n = 300
+    n = 500
     task_queue = unique("tq")
     gate = asyncio.Semaphore(50)
 
@@ -595,11 +604,10 @@ async def test_batch_stop_running(cli, client):
     assert (running["state"], running["jobId"], running["reason"], running["query"]) == (
         "BATCH_OPERATION_STATE_RUNNING", job_id, "slow", query), running
     assert "closeTime" not in running, running
-    r = await cli("batch", "list", "-o", "json")
-    assert r.rc == 0, r
-    assert [normalise(e) for e in r.json() if e["jobId"] == job_id] == [{
+    mine = await batch_list_until(cli, job_id, "BATCH_OPERATION_STATE_RUNNING")
+    assert [normalise(e) for e in mine] == [{
         "jobId": job_id, "state": "BATCH_OPERATION_STATE_RUNNING", "startTime": "<time>",
-        "operationType": "BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY"}], r
+        "operationType": "BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY"}], mine
 
     r = await cli("batch", "terminate", "--job-id", job_id, "--reason", "stop it")
     assert (r.rc, r.err) == (0, ""), r
