@@ -282,3 +282,42 @@ func TestBatchDescribeListStop(t *testing.T) {
 		t.Errorf("describe a missing batch: want NotFound, got %T %v", err, err)
 	}
 }
+
+// 4. A batch interrupted by a crash --------------------------------------------------
+
+// TestBatchRestartFinishesOnce kills the server while a rate-limited terminate
+// batch is part way through. After the restart the batch resumes from its
+// stored progress and finishes with every run terminated once: a run
+// terminated a second time would be refused as already closed and counted as
+// a failed operation.
+func TestBatchRestartFinishesOnce(t *testing.T) {
+	requireOwnServer(t)
+	t.Parallel()
+	e := newEnv(t)
+	tq := unique("tq")
+	const n = 200
+	handles := e.startScheduled(tq, n)
+	query := fmt.Sprintf("TaskQueue = '%s'", tq)
+	jobID := e.startBatch(&workflowservice.StartBatchOperationRequest{
+		VisibilityQuery: query, Reason: "interrupted", MaxOperationsPerSecond: 20,
+		Operation: &workflowservice.StartBatchOperationRequest_TerminateActivitiesOperation{
+			TerminateActivitiesOperation: &batchpb.BatchOperationTerminateActivities{Identity: "go-operator"}},
+	})
+	terminatedSoFar := func() (*client.CountActivitiesResult, error) {
+		return e.client.CountActivities(e.ctx(), client.CountActivitiesOptions{Query: query + " AND ExecutionStatus = 'Terminated'"})
+	}
+	progress := eventually(t, "batch progress", batchTimeout, terminatedSoFar,
+		func(r *client.CountActivitiesResult) bool { return r.Count >= 10 })
+	if progress.Count >= n {
+		t.Fatalf("the batch finished before the crash (max_operations_per_second 20 over %d runs)", n)
+	}
+	e.server.kill(t)
+	e.server.start(t)
+
+	d := e.batchDone(jobID)
+	expectBatchCompleted(t, d, enumspb.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY, n)
+	e.expectAllStatus(handles, terminated)
+	if r, err := terminatedSoFar(); err != nil || r.Count != n {
+		t.Errorf("terminated after the restart: %+v %v", r, err)
+	}
+}
