@@ -13,6 +13,11 @@ What is asserted was checked against a Temporal dev server (CLI 1.9.1, Server
 The dev server runs one batch operation per namespace at a time and refuses a
 second with "Max concurrent batch operations is reached"; start_batch waits
 for the slot, since other clients of a shared oracle may hold it.
+
+Not covered: `activity unpause|reset|update-options --query`. The dev server
+starts those batches, but runs them over workflow activities only: standalone
+runs matching the query are left as they were, so there is no Temporal
+behaviour to check Errand's (which applies them to standalone runs) against.
 """
 import asyncio
 from datetime import datetime, timedelta, timezone
