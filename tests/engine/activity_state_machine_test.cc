@@ -1978,6 +1978,26 @@ TEST_F(StartDelayOperatorTest, UpdateAfterWindow_NotPaused_Rejected) {
       dispatched);
 }
 
+// The start-delay guard comes before the merge (upstream_operator.md §1,
+// History (e) then (f)): a late start_delay update is refused as such even
+// when the rest of the update would not normalize either.
+TEST_F(StartDelayOperatorTest, UpdateAfterWindow_RejectedBeforeMerge) {
+  SetOption(Options()->mutable_start_delay(), absl::Seconds(10));
+  Options()->clear_schedule_to_close_timeout();
+  Schedule();
+  Advance(absl::Seconds(20));
+  ActivityOptions update;
+  SetOption(update.mutable_start_delay(), absl::Seconds(60));
+  // No start-to-close nor schedule-to-close: the merge alone would fail.
+  SetOption(update.mutable_start_to_close_timeout(), absl::ZeroDuration());
+  ExpectPrecondition(
+      Refused(UpdateReq(
+          "o1", {OptionPath::kStartDelay, OptionPath::kStartToCloseTimeout},
+          update)),
+      "cannot update start_delay: the first activity attempt has already "
+      "been dispatched");
+}
+
 TEST_F(StartDelayOperatorTest, UpdateDuringDelayAnchoredToScheduleTime) {
   Schedule();
   Advance(absl::Seconds(5));
@@ -2016,6 +2036,12 @@ TEST_F(StartDelayOperatorTest, UpdateToZero_DispatchImmediately) {
 
 TEST_F(StartDelayOperatorTest, UpdateNegative_Rejected) {
   Schedule();
+  ExpectStatus(
+      Refused(UpdateDuration("o1", OptionPath::kStartDelay, absl::Seconds(-1))),
+      absl::StatusCode::kInvalidArgument,
+      "invalid StartDelay: negative duration");
+  // The sign is checked first, also once the delay can no longer change.
+  Advance(absl::Seconds(40));
   ExpectStatus(
       Refused(UpdateDuration("o1", OptionPath::kStartDelay, absl::Seconds(-1))),
       absl::StatusCode::kInvalidArgument,
