@@ -722,6 +722,25 @@ absl::StatusOr<Effects> OnUpdateOptions(ActivityRecord& r,
     return FailedPrecondition("Cannot update options for activity in state ",
                               status);
   }
+  const bool sets_delay = !e.restore_original &&
+                          std::find(e.paths.begin(), e.paths.end(),
+                                    OptionPath::kStartDelay) != e.paths.end();
+  if (sets_delay) {
+    // Checked before the merge, in Temporal's order: a negative delay, then
+    // whether it can still apply. Only a first dispatch still ahead (or a
+    // paused run that never started) can be moved.
+    if (absl::Status s = ValidateStartDelay(e.options.start_delay()); !s.ok()) {
+      return s;
+    }
+    const bool editable =
+        FirstDispatchFloor(r) > now ||
+        (status == store::v1::ACTIVITY_STATUS_PAUSED && NeverStarted(r));
+    if (!editable) {
+      return absl::FailedPreconditionError(
+          "cannot update start_delay: the first activity attempt has already "
+          "been dispatched");
+    }
+  }
   temporal::api::activity::v1::ActivityOptions next = r.options();
   if (e.restore_original) {
     auto original = OriginalOptions(r);
@@ -732,21 +751,6 @@ absl::StatusOr<Effects> OnUpdateOptions(ActivityRecord& r,
                               r.activity_type().name());
              !s.ok()) {
     return s;
-  }
-  const bool sets_delay = !e.restore_original &&
-                          std::find(e.paths.begin(), e.paths.end(),
-                                    OptionPath::kStartDelay) != e.paths.end();
-  if (sets_delay) {
-    // Only a first dispatch still ahead (or a paused run that never
-    // started) can be moved.
-    const bool editable =
-        FirstDispatchFloor(r) > now ||
-        (status == store::v1::ACTIVITY_STATUS_PAUSED && NeverStarted(r));
-    if (!editable) {
-      return absl::FailedPreconditionError(
-          "cannot update start_delay: the first activity attempt has already "
-          "been dispatched");
-    }
   }
   const bool policy_changed = next.retry_policy().SerializeAsString() !=
                               r.options().retry_policy().SerializeAsString();

@@ -60,9 +60,13 @@ constexpr const char* TimerKindName(TimerKind kind) {
 
 // Which firings of a timer are distinct cells. Attempt-scoped timers carry
 // the attempt's stamp, so a stale stamp must leave the record alone. The
-// schedule-to-close timer is per execution (stamp 0): Errand has no options
-// update, so nothing can make it stale. Only the heartbeat timer can fire
-// early: a heartbeat since it was armed pushes the deadline on.
+// schedule-to-close timer is per execution (stamp 0), so it has no stale
+// stamp; but an options update (or a reset restoring the original options)
+// can move its deadline, and then the timer set for the old deadline fires
+// early: OnTimer checks it against the deadline the record holds when it
+// fires, and the update has set a timer for the new one. The heartbeat
+// timer fires early too: a heartbeat since it was armed pushes the deadline
+// on.
 struct Firings {
   bool stale;
   bool early;
@@ -76,7 +80,7 @@ constexpr Firings FiringsOf(TimerKind kind) {
     case TimerKind::kHeartbeat:
       return {.stale = true, .early = true};
     case TimerKind::kScheduleToClose:
-      return {.stale = false, .early = false};
+      return {.stale = false, .early = true};
   }
   return {};
 }
@@ -112,6 +116,8 @@ constexpr absl::Duration kHeartbeatTimeout = absl::Seconds(3);
 constexpr absl::Duration kS2C = absl::Seconds(100);
 constexpr char kCancelId[] = "cancel-1";
 constexpr char kTerminateId[] = "term-1";
+constexpr char kPauseId[] = "pause-1";
+constexpr char kResetId[] = "reset-1";
 
 temporal::api::failure::v1::Failure AppFailure(bool non_retryable) {
   temporal::api::failure::v1::Failure f;
@@ -171,6 +177,10 @@ absl::StatusOr<Built> BuildRecord(ActivityStatus status) {
   switch (status) {
     case v1::ACTIVITY_STATUS_SCHEDULED:
       return done();
+    case v1::ACTIVITY_STATUS_PAUSED:
+      // Paused during the backoff, before attempt 2 is due.
+      step(Pause{kPauseId, "hold", "ops"}, absl::Milliseconds(500));
+      return done();
     case v1::ACTIVITY_STATUS_TIMED_OUT:
       // Nobody polls attempt 2 within the schedule-to-start timeout.
       step(TimerFired{TimerKind::kScheduleToStart, r.stamp()},
@@ -183,6 +193,12 @@ absl::StatusOr<Built> BuildRecord(ActivityStatus status) {
   step(StartAttempt{r.stamp(), "worker-2", "sdk", "1"}, absl::Seconds(1));
   switch (status) {
     case v1::ACTIVITY_STATUS_STARTED:
+      return done();
+    case v1::ACTIVITY_STATUS_PAUSE_REQUESTED:
+      step(Pause{kPauseId, "hold", "ops"}, absl::Seconds(1));
+      return done();
+    case v1::ACTIVITY_STATUS_RESET_REQUESTED:
+      step(Reset{.request_id = kResetId, .identity = "ops"}, absl::Seconds(1));
       return done();
     case v1::ACTIVITY_STATUS_COMPLETED: {
       temporal::api::common::v1::Payloads result;
@@ -316,6 +332,67 @@ std::vector<Column> MakeColumns() {
                              [](const ActivityRecord&) -> ActivityEvent {
                                return Terminate{kTerminateId, "stop", "admin"};
                              }),
+      // Operator commands (spec §1.9). "Same ID" repeats the request of the
+      // row's recipe, where it made one (else it is a new request too).
+      EventColumn<Pause>("Pause(new ID)",
+                         [](const ActivityRecord&) -> ActivityEvent {
+                           return Pause{"pause-2", "why", "ops"};
+                         }),
+      EventColumn<Pause>("Pause(same ID)",
+                         [](const ActivityRecord&) -> ActivityEvent {
+                           return Pause{kPauseId, "hold", "ops"};
+                         }),
+      EventColumn<Unpause>("Unpause(new ID)",
+                           [](const ActivityRecord&) -> ActivityEvent {
+                             return Unpause{"unpause-2", "ops"};
+                           }),
+      EventColumn<Reset>("Reset",
+                         [](const ActivityRecord&) -> ActivityEvent {
+                           return Reset{.request_id = "reset-2",
+                                        .identity = "ops"};
+                         }),
+      EventColumn<Reset>("Reset(same ID)",
+                         [](const ActivityRecord&) -> ActivityEvent {
+                           return Reset{.request_id = kResetId,
+                                        .identity = "ops"};
+                         }),
+      EventColumn<Reset>("Reset(keep paused)",
+                         [](const ActivityRecord&) -> ActivityEvent {
+                           return Reset{.request_id = "reset-2",
+                                        .identity = "ops",
+                                        .keep_paused = true};
+                         }),
+      EventColumn<Reset>("Reset(restore original)",
+                         [](const ActivityRecord&) -> ActivityEvent {
+                           return Reset{.request_id = "reset-2",
+                                        .identity = "ops",
+                                        .restore_original_options = true};
+                         }),
+      EventColumn<UpdateOptions>("UpdateOptions(start_to_close)",
+                                 [](const ActivityRecord&) -> ActivityEvent {
+                                   UpdateOptions u{.request_id = "update-2",
+                                                   .identity = "ops"};
+                                   *u.options.mutable_start_to_close_timeout() =
+                                       ToProtoDuration(kStC * 2);
+                                   u.paths = {OptionPath::kStartToCloseTimeout};
+                                   return u;
+                                 }),
+      // Every row's run has dispatched its first attempt: too late.
+      EventColumn<UpdateOptions>(
+          "UpdateOptions(start_delay)",
+          [](const ActivityRecord&) -> ActivityEvent {
+            UpdateOptions u{.request_id = "update-2", .identity = "ops"};
+            *u.options.mutable_start_delay() = ToProtoDuration(absl::Hours(1));
+            u.paths = {OptionPath::kStartDelay};
+            return u;
+          }),
+      EventColumn<UpdateOptions>("UpdateOptions(restore original)",
+                                 [](const ActivityRecord&) -> ActivityEvent {
+                                   return UpdateOptions{
+                                       .request_id = "update-2",
+                                       .identity = "ops",
+                                       .restore_original = true};
+                                 }),
   };
   auto add = [&]<int I>(std::integral_constant<int, I>) {
     constexpr TimerKind kind = kAllTimerKinds[I];
@@ -356,7 +433,13 @@ struct Cell {
   ActivityStatus next = v1::ACTIVITY_STATUS_UNSPECIFIED;
   bool dispatch = false;
   std::multiset<TimerKind> timers;  // armed by the effects, by kind
+  // The attempt after the event: the one before plus `attempt_delta`, or 1
+  // if `first_attempt` (a reset, immediate or landing).
   int attempt_delta = 0;
+  bool first_attempt = false;
+  // When set: how much the attempt stamp moves (it fences the dispatch and
+  // the attempt timers; 0 keeps them valid). Unset: not checked.
+  std::optional<int> stamp_delta;
   // For a transition to a closed status.
   enums::RetryState retry_state = enums::RETRY_STATE_UNSPECIFIED;
 
@@ -370,6 +453,20 @@ struct Cell {
   }
   Cell& NextAttempt() {
     attempt_delta = 1;
+    stamp_delta = 1;
+    return *this;
+  }
+  Cell& FirstAttempt() {
+    first_attempt = true;
+    stamp_delta = 1;
+    return *this;
+  }
+  Cell& Bumps() {
+    stamp_delta = 1;
+    return *this;
+  }
+  Cell& KeepsStamp() {
+    stamp_delta = 0;
     return *this;
   }
   Cell& Retry(enums::RetryState state) {
@@ -412,6 +509,46 @@ Cell CancelOfClosed(const std::string& status) {
                  "activity is in terminal state " + status);
 }
 
+// The operator commands' refusals (upstream_operator.md §1, "History").
+Cell NotPausable(const std::string& status) {
+  return Refused(absl::StatusCode::kFailedPrecondition,
+                 "activity is in non-pausable state " + status);
+}
+Cell NotUnpausable(const std::string& status) {
+  return Refused(absl::StatusCode::kFailedPrecondition,
+                 "activity is in non-unpausable state " + status);
+}
+Cell UnpauseOfClosed(const std::string& status) {
+  return Refused(absl::StatusCode::kFailedPrecondition,
+                 "activity is in terminal state " + status);
+}
+Cell NotRunning() {
+  return Refused(absl::StatusCode::kFailedPrecondition,
+                 "activity execution is not running");
+}
+Cell PendingCancel() {
+  return Refused(absl::StatusCode::kFailedPrecondition,
+                 "cannot reset an activity with a pending cancellation");
+}
+Cell PendingReset() {
+  return Refused(absl::StatusCode::kFailedPrecondition,
+                 "cannot reset an activity with a pending reset");
+}
+Cell NoOriginalTaskQueue() {
+  return Refused(absl::StatusCode::kInvalidArgument,
+                 "cannot restore original options: no original task queue "
+                 "was recorded for this activity");
+}
+Cell CannotUpdate(const std::string& status) {
+  return Refused(absl::StatusCode::kFailedPrecondition,
+                 "Cannot update options for activity in state " + status);
+}
+Cell DelayDispatched() {
+  return Refused(absl::StatusCode::kFailedPrecondition,
+                 "cannot update start_delay: the first activity attempt has "
+                 "already been dispatched");
+}
+
 using Row = std::vector<std::pair<std::string, Cell>>;
 
 // One row per status, every cell written out, so that each row reads whole
@@ -426,6 +563,9 @@ std::map<ActivityStatus, Row> MakeTable() {
   constexpr auto CANCELED = v1::ACTIVITY_STATUS_CANCELED;
   constexpr auto TERMINATED = v1::ACTIVITY_STATUS_TERMINATED;
   constexpr auto TIMED_OUT = v1::ACTIVITY_STATUS_TIMED_OUT;
+  constexpr auto PAUSED = v1::ACTIVITY_STATUS_PAUSED;
+  constexpr auto PAUSE_REQUESTED = v1::ACTIVITY_STATUS_PAUSE_REQUESTED;
+  constexpr auto RESET_REQUESTED = v1::ACTIVITY_STATUS_RESET_REQUESTED;
   const std::string not_canceled_first =
       "unable to mark activity as canceled without activity being request "
       "canceled first";
@@ -458,6 +598,19 @@ std::map<ActivityStatus, Row> MakeTable() {
       {"Timer(Heartbeat,stale stamp)", Same()},
       {"Timer(Heartbeat,early)", Same()},
       {"Timer(ScheduleToClose)", Same()},
+      {"Timer(ScheduleToClose,early)", Same()},
+      {"Pause(new ID)", NotPausable("Unspecified")},
+      {"Pause(same ID)", NotPausable("Unspecified")},
+      {"Unpause(new ID)", NotUnpausable("Unspecified")},
+      {"Reset", NotRunning()},
+      {"Reset(same ID)", NotRunning()},
+      {"Reset(keep paused)", NotRunning()},
+      // The originals are checked before the status: a record not yet
+      // scheduled has none.
+      {"Reset(restore original)", NoOriginalTaskQueue()},
+      {"UpdateOptions(start_to_close)", CannotUpdate("Unspecified")},
+      {"UpdateOptions(start_delay)", CannotUpdate("Unspecified")},
+      {"UpdateOptions(restore original)", CannotUpdate("Unspecified")},
   };
 
   // Attempt 2 waiting out its retry backoff.
@@ -488,6 +641,32 @@ std::map<ActivityStatus, Row> MakeTable() {
       {"Timer(Heartbeat,early)", Same()},
       {"Timer(ScheduleToClose)",
        To(TIMED_OUT).Retry(enums::RETRY_STATE_TIMEOUT)},
+      {"Timer(ScheduleToClose,early)", Same()},
+      // The bump makes the queued dispatch and the S2S timer stale; the
+      // schedule-to-close deadline keeps running (TimersFor re-arms it).
+      {"Pause(new ID)", To(PAUSED).Bumps()},
+      {"Pause(same ID)", To(PAUSED).Bumps()},  // no pause before
+      {"Unpause(new ID)", NotUnpausable("Scheduled")},
+      // Immediate: attempt 1 now, the backoff dropped.
+      {"Reset", To(SCHEDULED).FirstAttempt().Arms(
+                    {kDispatch, kScheduleToStart, kScheduleToClose})},
+      {"Reset(same ID)", To(SCHEDULED).FirstAttempt().Arms(
+                             {kDispatch, kScheduleToStart, kScheduleToClose})},
+      // keep_paused only keeps a pause: a scheduled run is not paused.
+      {"Reset(keep paused)",
+       To(SCHEDULED).FirstAttempt().Arms(
+           {kDispatch, kScheduleToStart, kScheduleToClose})},
+      {"Reset(restore original)",
+       To(SCHEDULED).FirstAttempt().Arms(
+           {kDispatch, kScheduleToStart, kScheduleToClose})},
+      // Re-dispatched under a new stamp; S2C re-issued.
+      {"UpdateOptions(start_to_close)",
+       To(SCHEDULED).Bumps().Arms(
+           {kDispatch, kScheduleToStart, kScheduleToClose})},
+      {"UpdateOptions(start_delay)", DelayDispatched()},
+      {"UpdateOptions(restore original)",
+       To(SCHEDULED).Bumps().Arms(
+           {kDispatch, kScheduleToStart, kScheduleToClose})},
   };
 
   // Attempt 2 held by a worker.
@@ -521,6 +700,23 @@ std::map<ActivityStatus, Row> MakeTable() {
       {"Timer(Heartbeat,early)", Same().Arms({kHeartbeat})},
       {"Timer(ScheduleToClose)",
        To(TIMED_OUT).Retry(enums::RETRY_STATE_TIMEOUT)},
+      {"Timer(ScheduleToClose,early)", Same()},
+      // A flag: the worker keeps its attempt, its token and its timers.
+      {"Pause(new ID)", To(PAUSE_REQUESTED).KeepsStamp()},
+      {"Pause(same ID)", To(PAUSE_REQUESTED).KeepsStamp()},
+      {"Unpause(new ID)", NotUnpausable("Started")},
+      // Deferred until the worker yields.
+      {"Reset", To(RESET_REQUESTED).KeepsStamp()},
+      {"Reset(same ID)", To(RESET_REQUESTED).KeepsStamp()},
+      {"Reset(keep paused)", To(RESET_REQUESTED).KeepsStamp()},
+      {"Reset(restore original)", To(RESET_REQUESTED).KeepsStamp()},
+      // The attempt's timers re-issued under the new stamp; the token (the
+      // started stamp) stays valid.
+      {"UpdateOptions(start_to_close)",
+       To(STARTED).Bumps().Arms({kStartToClose, kHeartbeat, kScheduleToClose})},
+      {"UpdateOptions(start_delay)", DelayDispatched()},
+      {"UpdateOptions(restore original)",
+       To(STARTED).Bumps().Arms({kStartToClose, kHeartbeat, kScheduleToClose})},
   };
 
   // Attempt 2 held by a worker that has not yet acknowledged the cancel.
@@ -556,6 +752,173 @@ std::map<ActivityStatus, Row> MakeTable() {
       {"Timer(Heartbeat,early)", Same().Arms({kHeartbeat})},
       {"Timer(ScheduleToClose)",
        To(TIMED_OUT).Retry(enums::RETRY_STATE_CANCEL_REQUESTED)},
+      {"Timer(ScheduleToClose,early)", Same()},
+      {"Pause(new ID)", NotPausable("CancelRequested")},
+      {"Pause(same ID)", NotPausable("CancelRequested")},
+      {"Unpause(new ID)", NotUnpausable("CancelRequested")},
+      {"Reset", PendingCancel()},
+      {"Reset(same ID)", PendingCancel()},
+      {"Reset(keep paused)", PendingCancel()},
+      {"Reset(restore original)", PendingCancel()},
+      {"UpdateOptions(start_to_close)", CannotUpdate("CancelRequested")},
+      {"UpdateOptions(start_delay)", CannotUpdate("CancelRequested")},
+      {"UpdateOptions(restore original)", CannotUpdate("CancelRequested")},
+  };
+
+  // Attempt 2 paused during its retry backoff.
+  t[PAUSED] = {
+      // Not dispatched: a poll that still matches the task is obsolete.
+      {"Start", Obsolete()},
+      {"Start(stale stamp)", Obsolete()},
+      {"RecordHeartbeat", NotFound()},
+      {"Complete", NotFound()},
+      // By-ID completion may finish a paused activity too.
+      {"Complete(by ID)", To(COMPLETED)},
+      {"Fail(retryable)", NotFound()},
+      {"Fail(non-retryable)", NotFound()},
+      {"CancelAttempt", NotFound()},
+      // No worker to tell: canceled at once.
+      {"RequestCancel(new ID)", To(CANCELED)},
+      {"RequestCancel(same ID)", To(CANCELED)},
+      {"Terminate(new ID)", To(TERMINATED)},
+      {"Terminate(same ID)", To(TERMINATED)},
+      // The pause made the attempt's timers stale, and a paused run has none.
+      {"Timer(Dispatch)", Same()},
+      {"Timer(Dispatch,stale stamp)", Same()},
+      {"Timer(ScheduleToStart)", Same()},
+      {"Timer(ScheduleToStart,stale stamp)", Same()},
+      {"Timer(StartToClose)", Same()},
+      {"Timer(StartToClose,stale stamp)", Same()},
+      {"Timer(Heartbeat)", Same()},
+      {"Timer(Heartbeat,stale stamp)", Same()},
+      {"Timer(Heartbeat,early)", Same()},
+      // The schedule-to-close deadline runs on while paused.
+      {"Timer(ScheduleToClose)",
+       To(TIMED_OUT).Retry(enums::RETRY_STATE_TIMEOUT)},
+      {"Timer(ScheduleToClose,early)", Same()},
+      {"Pause(new ID)", NotPausable("Paused")},
+      {"Pause(same ID)", Same()},
+      // Dispatched when the backoff ends (it has, by now), new stamp.
+      {"Unpause(new ID)",
+       To(SCHEDULED).Bumps().Arms({kDispatch, kScheduleToStart})},
+      {"Reset", To(SCHEDULED).FirstAttempt().Arms(
+                    {kDispatch, kScheduleToStart, kScheduleToClose})},
+      {"Reset(same ID)", To(SCHEDULED).FirstAttempt().Arms(
+                             {kDispatch, kScheduleToStart, kScheduleToClose})},
+      // Attempt 1, still paused: nothing to dispatch.
+      {"Reset(keep paused)",
+       To(PAUSED).FirstAttempt().Arms({kScheduleToClose})},
+      {"Reset(restore original)",
+       To(SCHEDULED).FirstAttempt().Arms(
+           {kDispatch, kScheduleToStart, kScheduleToClose})},
+      // Only the stamp moves (and S2C is re-issued); no dispatch while paused.
+      {"UpdateOptions(start_to_close)",
+       To(PAUSED).Bumps().Arms({kScheduleToClose})},
+      // Paused, but attempt 1 did start: the delay is over for good.
+      {"UpdateOptions(start_delay)", DelayDispatched()},
+      {"UpdateOptions(restore original)",
+       To(PAUSED).Bumps().Arms({kScheduleToClose})},
+  };
+
+  // Attempt 2 held by a worker, with a pause requested.
+  t[PAUSE_REQUESTED] = {
+      {"Start", Obsolete()},
+      {"Start(stale stamp)", Obsolete()},
+      {"RecordHeartbeat", To(PAUSE_REQUESTED)},
+      {"Complete", To(COMPLETED)},
+      {"Complete(by ID)", To(COMPLETED)},
+      // AttemptFailedWhilePauseRequested: the next attempt, paused, with
+      // nothing dispatched; the backoff is kept for the unpause.
+      {"Fail(retryable)", To(PAUSED).NextAttempt()},
+      {"Fail(non-retryable)",
+       To(FAILED).Retry(enums::RETRY_STATE_NON_RETRYABLE_FAILURE)},
+      {"CancelAttempt",
+       Refused(absl::StatusCode::kInvalidArgument, not_canceled_first)},
+      {"RequestCancel(new ID)", To(CANCEL_REQUESTED)},
+      {"RequestCancel(same ID)", To(CANCEL_REQUESTED)},
+      {"Terminate(new ID)", To(TERMINATED)},
+      {"Terminate(same ID)", To(TERMINATED)},
+      {"Timer(Dispatch)", Same()},
+      {"Timer(Dispatch,stale stamp)", Same()},
+      {"Timer(ScheduleToStart)", Same()},
+      {"Timer(ScheduleToStart,stale stamp)", Same()},
+      // A timeout with retries left lands in PAUSED too.
+      {"Timer(StartToClose)", To(PAUSED).NextAttempt()},
+      {"Timer(StartToClose,stale stamp)", Same()},
+      {"Timer(Heartbeat)", To(PAUSED).NextAttempt()},
+      {"Timer(Heartbeat,stale stamp)", Same()},
+      {"Timer(Heartbeat,early)", Same().Arms({kHeartbeat})},
+      {"Timer(ScheduleToClose)",
+       To(TIMED_OUT).Retry(enums::RETRY_STATE_TIMEOUT)},
+      {"Timer(ScheduleToClose,early)", Same()},
+      {"Pause(new ID)", NotPausable("PauseRequested")},
+      {"Pause(same ID)", Same()},
+      // Back to STARTED, nothing else changes.
+      {"Unpause(new ID)", To(STARTED).KeepsStamp()},
+      // Deferred; without keep_paused the pause is dropped first.
+      {"Reset", To(RESET_REQUESTED).KeepsStamp()},
+      {"Reset(same ID)", To(RESET_REQUESTED).KeepsStamp()},
+      {"Reset(keep paused)", To(RESET_REQUESTED).KeepsStamp()},
+      {"Reset(restore original)", To(RESET_REQUESTED).KeepsStamp()},
+      {"UpdateOptions(start_to_close)",
+       To(PAUSE_REQUESTED)
+           .Bumps()
+           .Arms({kStartToClose, kHeartbeat, kScheduleToClose})},
+      {"UpdateOptions(start_delay)", DelayDispatched()},
+      {"UpdateOptions(restore original)",
+       To(PAUSE_REQUESTED)
+           .Bumps()
+           .Arms({kStartToClose, kHeartbeat, kScheduleToClose})},
+  };
+
+  // Attempt 2 held by a worker, with a reset deferred until it yields.
+  t[RESET_REQUESTED] = {
+      {"Start", Obsolete()},
+      {"Start(stale stamp)", Obsolete()},
+      {"RecordHeartbeat", To(RESET_REQUESTED)},
+      // Completion wins: the reset is never applied.
+      {"Complete", To(COMPLETED)},
+      {"Complete(by ID)", To(COMPLETED)},
+      // ResetAttemptFailedToScheduled: attempt 1 at once, whatever the
+      // retry policy says about the failure.
+      {"Fail(retryable)", To(SCHEDULED).FirstAttempt().Arms(
+                              {kDispatch, kScheduleToStart, kScheduleToClose})},
+      {"Fail(non-retryable)",
+       To(SCHEDULED).FirstAttempt().Arms(
+           {kDispatch, kScheduleToStart, kScheduleToClose})},
+      {"CancelAttempt",
+       Refused(absl::StatusCode::kInvalidArgument, not_canceled_first)},
+      // A cancel wins over the deferred reset.
+      {"RequestCancel(new ID)", To(CANCEL_REQUESTED)},
+      {"RequestCancel(same ID)", To(CANCEL_REQUESTED)},
+      {"Terminate(new ID)", To(TERMINATED)},
+      {"Terminate(same ID)", To(TERMINATED)},
+      {"Timer(Dispatch)", Same()},
+      {"Timer(Dispatch,stale stamp)", Same()},
+      {"Timer(ScheduleToStart)", Same()},
+      {"Timer(ScheduleToStart,stale stamp)", Same()},
+      {"Timer(StartToClose)",
+       To(SCHEDULED).FirstAttempt().Arms(
+           {kDispatch, kScheduleToStart, kScheduleToClose})},
+      {"Timer(StartToClose,stale stamp)", Same()},
+      {"Timer(Heartbeat)",
+       To(SCHEDULED).FirstAttempt().Arms(
+           {kDispatch, kScheduleToStart, kScheduleToClose})},
+      {"Timer(Heartbeat,stale stamp)", Same()},
+      {"Timer(Heartbeat,early)", Same().Arms({kHeartbeat})},
+      {"Timer(ScheduleToClose)",
+       To(TIMED_OUT).Retry(enums::RETRY_STATE_TIMEOUT)},
+      {"Timer(ScheduleToClose,early)", Same()},
+      {"Pause(new ID)", NotPausable("ResetRequested")},
+      {"Pause(same ID)", NotPausable("ResetRequested")},  // no pause before
+      {"Unpause(new ID)", NotUnpausable("ResetRequested")},
+      {"Reset", PendingReset()},
+      {"Reset(same ID)", Same()},
+      {"Reset(keep paused)", PendingReset()},
+      {"Reset(restore original)", PendingReset()},
+      {"UpdateOptions(start_to_close)", CannotUpdate("ResetRequested")},
+      {"UpdateOptions(start_delay)", CannotUpdate("ResetRequested")},
+      {"UpdateOptions(restore original)", CannotUpdate("ResetRequested")},
   };
 
   // The closed statuses. Worker calls find no attempt (NotFound); a by-ID
@@ -588,6 +951,17 @@ std::map<ActivityStatus, Row> MakeTable() {
         {"Timer(Heartbeat,stale stamp)", Same()},
         {"Timer(Heartbeat,early)", Same()},
         {"Timer(ScheduleToClose)", Same()},
+        {"Timer(ScheduleToClose,early)", Same()},
+        {"Pause(new ID)", NotPausable(name)},
+        {"Pause(same ID)", NotPausable(name)},
+        {"Unpause(new ID)", UnpauseOfClosed(name)},
+        {"Reset", NotRunning()},
+        {"Reset(same ID)", NotRunning()},
+        {"Reset(keep paused)", NotRunning()},
+        {"Reset(restore original)", NotRunning()},
+        {"UpdateOptions(start_to_close)", CannotUpdate(name)},
+        {"UpdateOptions(start_delay)", CannotUpdate(name)},
+        {"UpdateOptions(restore original)", CannotUpdate(name)},
     };
   };
   t[COMPLETED] = closed_by_its_end("Completed");
@@ -618,6 +992,17 @@ std::map<ActivityStatus, Row> MakeTable() {
       {"Timer(Heartbeat,stale stamp)", Same()},
       {"Timer(Heartbeat,early)", Same()},
       {"Timer(ScheduleToClose)", Same()},
+      {"Timer(ScheduleToClose,early)", Same()},
+      {"Pause(new ID)", NotPausable("Canceled")},
+      {"Pause(same ID)", NotPausable("Canceled")},
+      {"Unpause(new ID)", UnpauseOfClosed("Canceled")},
+      {"Reset", NotRunning()},
+      {"Reset(same ID)", NotRunning()},
+      {"Reset(keep paused)", NotRunning()},
+      {"Reset(restore original)", NotRunning()},
+      {"UpdateOptions(start_to_close)", CannotUpdate("Canceled")},
+      {"UpdateOptions(start_delay)", CannotUpdate("Canceled")},
+      {"UpdateOptions(restore original)", CannotUpdate("Canceled")},
   };
 
   t[TERMINATED] = {
@@ -645,6 +1030,17 @@ std::map<ActivityStatus, Row> MakeTable() {
       {"Timer(Heartbeat,stale stamp)", Same()},
       {"Timer(Heartbeat,early)", Same()},
       {"Timer(ScheduleToClose)", Same()},
+      {"Timer(ScheduleToClose,early)", Same()},
+      {"Pause(new ID)", NotPausable("Terminated")},
+      {"Pause(same ID)", NotPausable("Terminated")},
+      {"Unpause(new ID)", UnpauseOfClosed("Terminated")},
+      {"Reset", NotRunning()},
+      {"Reset(same ID)", NotRunning()},
+      {"Reset(keep paused)", NotRunning()},
+      {"Reset(restore original)", NotRunning()},
+      {"UpdateOptions(start_to_close)", CannotUpdate("Terminated")},
+      {"UpdateOptions(start_delay)", CannotUpdate("Terminated")},
+      {"UpdateOptions(restore original)", CannotUpdate("Terminated")},
   };
 
   return t;
@@ -785,7 +1181,16 @@ void CheckCell(ActivityStatus status, const Column& column, const Cell& cell) {
   }
   EXPECT_EQ(Name(record.status()), Name(cell.next));
   EXPECT_EQ(record.version(), before.version() + 1);
-  EXPECT_EQ(record.attempt(), before.attempt() + cell.attempt_delta);
+  EXPECT_EQ(record.attempt(),
+            cell.first_attempt ? 1 : before.attempt() + cell.attempt_delta);
+  if (cell.stamp_delta) {
+    EXPECT_EQ(record.stamp(), before.stamp() + *cell.stamp_delta);
+  }
+  // Only a start captures the stamp a worker's token must carry: no other
+  // event (an options update included) invalidates a token.
+  if (column.alternative != AlternativeIndex<StartAttempt>()) {
+    EXPECT_EQ(record.started_stamp(), before.started_stamp());
+  }
   // Timers of a new attempt carry its stamp, so the old attempt's are stale.
   for (const Timer& t : effects->timers) {
     EXPECT_EQ(t.stamp, CurrentStamp(record, t.kind)) << TimerKindName(t.kind);
