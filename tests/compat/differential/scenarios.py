@@ -897,7 +897,29 @@ async def reset(t: Target, ids: Ids):
                 reset_req(aid, restore_original_options=True))
     await t.describe("d.describe.restored", aid, all_=False)
     await t.call("terminate_activity_execution", terminate_req(aid))
+    # f: pause-requested, reset keep_paused + restore: deferred; the failure lands in PAUSED
+    # at attempt 1 with the original options.
+    aid, tq = ids.aid("deferred"), ids.tq("deferred")
+    await t.start(None, full_start(t, aid, tq), label="run_f")
+    task = await t.poll_task(tq)
+    await t.rec("f.update", "update_activity_execution_options", update_req(
+        aid, "upd-1", ["start_to_close_timeout", "heartbeat_timeout"],
+        ActivityOptions(start_to_close_timeout=dur(20), heartbeat_timeout=dur(8))))
+    await t.rec("f.pause", "pause_activity_execution", pause_req(aid))
+    await t.rec("f.reset", "reset_activity_execution",
+                reset_req(aid, keep_paused=True, restore_original_options=True, reset_heartbeat=True))
+    await t.describe("f.describe.reset_requested", aid, all_=False)
+    await t.heartbeat("f.heartbeat", task.task_token, "hb")
+    await t.fail("f.respond.failed", task.task_token, app_failure("non-retryable but reset",
+                                                                  non_retryable=True))
+    await t.describe("f.describe.after_fail", aid)
+    # g: paused without keep_paused: reset at once, back to SCHEDULED.
+    await t.rec("g.reset.paused", "reset_activity_execution", reset_req(aid, "reset-2"))
+    await t.describe("g.describe", aid, all_=False)
+    await t.call("terminate_activity_execution", terminate_req(aid))
     # e: errors.
+    await t.rec("e.reset.bad_run_id", "reset_activity_execution",
+                reset_req(aid, "reset-8", run_id="not-a-uuid"))
     await t.rec("e.reset.missing", "reset_activity_execution", reset_req(ids.aid("nosuch")))
     await t.rec("e.reset.missing_id", "reset_activity_execution", reset_req(""))
     await t.rec("e.reset.negative_jitter", "reset_activity_execution",
