@@ -57,6 +57,10 @@ class TemporalDevServer:
                 "--http-port", str(free_port()), "--metrics-port", str(free_port()),
                 "--db-filename", str(Path(self.dir) / "temporal.db"),
                 "--dynamic-config-value", "activity.enableStandalone=true",
+                # Pause / unpause / reset / update options and batch operations
+                # over standalone activities are off by default in Temporal.
+                "--dynamic-config-value", "history.enableStandaloneActivityOperatorCommands=true",
+                "--dynamic-config-value", "frontend.enableBatchOperationsForStandaloneActivities=true",
                 "--log-level", "warn"]
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,

@@ -9,17 +9,37 @@ from __future__ import annotations
 import asyncio
 from typing import Awaitable, Callable
 
-from temporalio.api.common.v1 import Priority, RetryPolicy
-from temporalio.api.enums.v1 import ActivityIdConflictPolicy, ActivityIdReusePolicy
+from google.protobuf.field_mask_pb2 import FieldMask
+from temporalio.api.activity.v1 import ActivityOptions
+from temporalio.api.batch.v1 import (
+    BatchOperationCancelActivities,
+    BatchOperationDeleteActivities,
+    BatchOperationTerminateActivities,
+)
+from temporalio.api.common.v1 import Execution, Priority, RetryPolicy
+from temporalio.api.enums.v1 import (
+    ActivityIdConflictPolicy,
+    ActivityIdReusePolicy,
+    BatchOperationState,
+    ExecutionType,
+)
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     CountActivityExecutionsRequest,
     DeleteActivityExecutionRequest,
     DescribeActivityExecutionRequest,
+    DescribeBatchOperationRequest,
     ListActivityExecutionsRequest,
+    ListBatchOperationsRequest,
+    PauseActivityExecutionRequest,
     PollActivityExecutionRequest,
     RequestCancelActivityExecutionRequest,
+    ResetActivityExecutionRequest,
+    StartBatchOperationRequest,
+    StopBatchOperationRequest,
     TerminateActivityExecutionRequest,
+    UnpauseActivityExecutionRequest,
+    UpdateActivityExecutionOptionsRequest,
 )
 
 from target import (
@@ -670,6 +690,511 @@ async def long_poll(t: Target, ids: Ids):
     await t.rec("describe.long_poll.garbage_token", "describe_activity_execution",
                 t.describe_request(aid, run.run_id, all_=False, long_poll_token=b"garbage"))
     await t.call("terminate_activity_execution", terminate_req(ids.aid("other")))
+
+
+# -- operator commands: pause, unpause, reset, update options ------------------
+OP_IDENTITY = "diff-operator"
+
+
+def pause_req(activity_id: str, request_id: str = "pause-1", reason: str = "hold on",
+              run_id: str = "") -> PauseActivityExecutionRequest:
+    return PauseActivityExecutionRequest(namespace=NS, activity_id=activity_id, run_id=run_id,
+                                         identity=OP_IDENTITY, reason=reason, request_id=request_id)
+
+
+def unpause_req(activity_id: str, request_id: str = "unpause-1", jitter: float | None = None,
+                run_id: str = "") -> UnpauseActivityExecutionRequest:
+    r = UnpauseActivityExecutionRequest(namespace=NS, activity_id=activity_id, run_id=run_id,
+                                        identity=OP_IDENTITY, reason="go on", request_id=request_id)
+    if jitter is not None:
+        r.jitter.CopyFrom(dur(jitter))
+    return r
+
+
+def reset_req(activity_id: str, request_id: str = "reset-1", **kw) -> ResetActivityExecutionRequest:
+    return ResetActivityExecutionRequest(namespace=NS, activity_id=activity_id, identity=OP_IDENTITY,
+                                         request_id=request_id, **kw)
+
+
+def update_req(activity_id: str, request_id: str, paths: list[str] | None,
+               options: ActivityOptions | None = None,
+               restore: bool = False) -> UpdateActivityExecutionOptionsRequest:
+    r = UpdateActivityExecutionOptionsRequest(namespace=NS, activity_id=activity_id,
+                                              identity=OP_IDENTITY, request_id=request_id,
+                                              restore_original=restore)
+    if options is not None:
+        r.activity_options.CopyFrom(options)
+    if paths is not None:
+        r.update_mask.CopyFrom(FieldMask(paths=paths))
+    return r
+
+
+def full_start(t: Target, aid: str, tq: str, **kw):
+    """A start request with every option set, so that updates and restores show."""
+    return t.start_request(aid, tq, stc=10, s2c=120, s2s=60, hb=5,
+                           retry=retry(1, 2, 10, 5),
+                           priority=Priority(priority_key=2, fairness_key="fk", fairness_weight=1.5),
+                           **kw)
+
+
+@scenario("pause_scheduled", "pause a scheduled activity, dedup, second pause, unpause (plain, jitter), closed")
+async def pause_scheduled(t: Target, ids: Ids):
+    aid, tq = ids.aid(), ids.tq()
+    await t.start(None, t.start_request(aid, tq, retry=retry(1, attempts=5)), label="run1")
+    await t.rec("pause", "pause_activity_execution", pause_req(aid))
+    await t.describe("describe.paused", aid)
+    await t.rec("pause.same_request_id", "pause_activity_execution", pause_req(aid))
+    await t.rec("pause.other_request_id", "pause_activity_execution", pause_req(aid, "pause-2"))
+    await t.rec("unpause", "unpause_activity_execution", unpause_req(aid))
+    await t.describe("describe.unpaused", aid)
+    await t.rec("unpause.same_request_id", "unpause_activity_execution", unpause_req(aid))
+    await t.rec("unpause.not_paused", "unpause_activity_execution", unpause_req(aid, "unpause-2"))
+    # Pause dedup still works after an unpause.
+    await t.rec("pause.first_request_id_after_unpause", "pause_activity_execution", pause_req(aid))
+    await t.describe("describe.after_pause_dedup", aid, all_=False)
+    await t.rec("pause.again", "pause_activity_execution", pause_req(aid, "pause-3"))
+    await t.rec("unpause.jitter", "unpause_activity_execution", unpause_req(aid, "unpause-3", jitter=1))
+    await t.describe("describe.unpaused_with_jitter", aid, all_=False)
+    task = await t.poll_task(tq)
+    t.record("poll.after_unpause.attempt", task.attempt)
+    await t.complete(None, task.task_token)
+    await t.outcome("poll_execution", aid)
+    await t.rec("pause.closed", "pause_activity_execution", pause_req(aid, "pause-4"))
+    await t.rec("unpause.closed", "unpause_activity_execution", unpause_req(aid, "unpause-4"))
+    await t.rec("unpause.missing", "unpause_activity_execution", unpause_req(ids.aid("nosuch")))
+    await t.rec("pause.missing", "pause_activity_execution", pause_req(ids.aid("nosuch")))
+    await t.rec("pause.wrong_run_id", "pause_activity_execution",
+                pause_req(aid, "pause-5", run_id=GARBAGE_RUN_ID))
+    await t.rec("pause.missing_id", "pause_activity_execution", pause_req(""))
+    await t.rec("unpause.negative_jitter", "unpause_activity_execution",
+                unpause_req(aid, "unpause-5", jitter=-1))
+
+
+@scenario("pause_started", "pause a started activity: heartbeat flag, fail into PAUSED, unpause; unpause while pause-requested")
+async def pause_started(t: Target, ids: Ids):
+    aid, tq = ids.aid("fail"), ids.tq("fail")
+    await t.start(None, t.start_request(aid, tq, stc=30, hb=10, retry=retry(1, 2, 10, 5)), label="run_a")
+    task = await t.poll_task(tq)
+    await t.rec("a.pause", "pause_activity_execution", pause_req(aid))
+    await t.describe("a.describe.pause_requested", aid)
+    await t.rec("a.pause.other_request_id", "pause_activity_execution", pause_req(aid, "pause-2"))
+    await t.heartbeat("a.heartbeat", task.task_token, "hb-1")
+    await t.fail("a.respond.failed", task.task_token, app_failure("paused, giving up the attempt"))
+    await t.describe("a.describe.paused_after_fail", aid)
+    await t.rec("a.unpause", "unpause_activity_execution", unpause_req(aid))
+    await t.describe("a.describe.unpaused", aid)
+    task = await t.poll_task(tq)
+    t.record("a.poll.after_unpause.attempt", task.attempt)
+    await t.complete(None, task.task_token)
+    await t.outcome("a.poll_execution", aid)
+    await t.describe("a.describe.completed", aid, all_=False)
+    # b: unpause while PAUSE_REQUESTED: back to STARTED, the worker goes on.
+    aid, tq = ids.aid("resume"), ids.tq("resume")
+    await t.start(None, t.start_request(aid, tq, stc=30, hb=10), label="run_b")
+    task = await t.poll_task(tq)
+    await t.rec("b.pause", "pause_activity_execution", pause_req(aid))
+    await t.rec("b.unpause", "unpause_activity_execution", unpause_req(aid, jitter=5))
+    await t.describe("b.describe.unpaused", aid)
+    await t.heartbeat("b.heartbeat", task.task_token, "hb-1")
+    await t.complete("b.respond.completed", task.task_token)
+    await t.outcome("b.poll_execution", aid)
+    # c: a non-retryable failure while PAUSE_REQUESTED closes the activity.
+    aid, tq = ids.aid("fatal"), ids.tq("fatal")
+    await t.start(None, t.start_request(aid, tq, retry=retry(1, attempts=5)), label="run_c")
+    task = await t.poll_task(tq)
+    await t.rec("c.pause", "pause_activity_execution", pause_req(aid))
+    await t.fail("c.respond.failed", task.task_token, app_failure("fatal", "Fatal", non_retryable=True))
+    await t.outcome("c.poll_execution", aid)
+    await t.describe("c.describe", aid, all_=False)
+
+
+@scenario("cancel_paused", "cancel a paused activity and a pause-requested one")
+async def cancel_paused(t: Target, ids: Ids):
+    aid = ids.aid("paused")
+    await t.start(None, t.start_request(aid, ids.tq("paused")), label="run_a")
+    await t.rec("a.pause", "pause_activity_execution", pause_req(aid))
+    await t.rec("a.request_cancel", "request_cancel_activity_execution", cancel_req(aid))
+    await t.outcome("a.poll_execution", aid)
+    await t.describe("a.describe", aid)
+    aid, tq = ids.aid("pauserequested"), ids.tq("pauserequested")
+    await t.start(None, t.start_request(aid, tq, hb=10), label="run_b")
+    task = await t.poll_task(tq)
+    await t.rec("b.pause", "pause_activity_execution", pause_req(aid))
+    await t.rec("b.request_cancel", "request_cancel_activity_execution", cancel_req(aid))
+    await t.describe("b.describe.cancel_requested", aid)
+    await t.rec("b.pause.cancel_requested", "pause_activity_execution", pause_req(aid, "pause-2"))
+    await t.rec("b.unpause.cancel_requested", "unpause_activity_execution", unpause_req(aid))
+    await t.rec("b.reset.cancel_requested", "reset_activity_execution", reset_req(aid))
+    await t.rec("b.update.cancel_requested", "update_activity_execution_options",
+                update_req(aid, "upd-1", ["start_to_close_timeout"],
+                           ActivityOptions(start_to_close_timeout=dur(20))))
+    await t.heartbeat("b.heartbeat", task.task_token, "hb")
+    await t.canceled("b.respond.canceled", task.task_token, "bye")
+    await t.outcome("b.poll_execution", aid)
+    await t.describe("b.describe", aid, all_=False)
+
+
+@scenario("reset", "reset in backoff, keep_paused, of a started activity, restore original options, errors")
+async def reset(t: Target, ids: Ids):
+    # a: scheduled in retry backoff: back to attempt 1 and dispatched now.
+    aid, tq = ids.aid("backoff"), ids.tq("backoff")
+    await t.start(None, t.start_request(aid, tq, retry=retry(60, attempts=5)), label="run_a")
+    task = await t.poll_task(tq)
+    await t.fail(None, task.task_token, app_failure("attempt 1 broke"))
+    await t.describe("a.describe.backoff", aid)
+    await t.rec("a.reset", "reset_activity_execution", reset_req(aid))
+    await t.describe("a.describe.reset", aid, all_=False)
+    await t.rec("a.reset.same_request_id", "reset_activity_execution", reset_req(aid))
+    task = await t.poll_task(tq)
+    t.record("a.poll.after_reset.attempt", task.attempt)
+    await t.complete(None, task.task_token)
+    await t.outcome("a.poll_execution", aid)
+    await t.rec("a.reset.closed", "reset_activity_execution", reset_req(aid, "reset-2"))
+    await t.rec("a.reset.closed.same_request_id", "reset_activity_execution", reset_req(aid))
+    # b: paused in backoff, reset keep_paused: attempt 1, still paused; unpause dispatches.
+    aid, tq = ids.aid("keeppaused"), ids.tq("keeppaused")
+    await t.start(None, t.start_request(aid, tq, retry=retry(60, attempts=5)), label="run_b")
+    task = await t.poll_task(tq)
+    await t.heartbeat(None, task.task_token, "checkpoint")
+    await t.fail(None, task.task_token, app_failure("attempt 1 broke"))
+    await t.rec("b.pause", "pause_activity_execution", pause_req(aid))
+    await t.rec("b.reset.keep_paused", "reset_activity_execution",
+                reset_req(aid, keep_paused=True, reset_heartbeat=True))
+    await t.describe("b.describe.reset_paused", aid)
+    await t.rec("b.unpause", "unpause_activity_execution", unpause_req(aid))
+    task = await t.poll_task(tq)
+    t.record("b.poll.after_unpause.attempt", task.attempt)
+    await t.describe("b.describe.started", aid)
+    await t.call("terminate_activity_execution", terminate_req(aid))
+    # c: started: deferred until the worker yields.
+    aid, tq = ids.aid("started"), ids.tq("started")
+    await t.start(None, t.start_request(aid, tq, stc=30, hb=10, retry=retry(1, 2, 10, 5)), label="run_c")
+    task = await t.poll_task(tq)
+    await t.heartbeat(None, task.task_token, "hb-1")
+    await t.rec("c.reset", "reset_activity_execution", reset_req(aid))
+    await t.describe("c.describe.reset_requested", aid)
+    await t.rec("c.reset.other_request_id", "reset_activity_execution", reset_req(aid, "reset-2"))
+    await t.rec("c.pause.reset_requested", "pause_activity_execution", pause_req(aid))
+    await t.rec("c.update.reset_requested", "update_activity_execution_options",
+                update_req(aid, "upd-1", ["start_to_close_timeout"],
+                           ActivityOptions(start_to_close_timeout=dur(20))))
+    await t.heartbeat("c.heartbeat", task.task_token, "hb-2")
+    await t.fail("c.respond.failed", task.task_token, app_failure("reset, giving up the attempt"))
+    await t.describe("c.describe.after_fail", aid)
+    task = await t.poll_task(tq)
+    t.record("c.poll.after_reset.attempt", task.attempt)
+    await t.complete(None, task.task_token)
+    await t.outcome("c.poll_execution", aid)
+    # d: restore_original_options after an update.
+    aid, tq = ids.aid("restore"), ids.tq("restore")
+    await t.start(None, full_start(t, aid, tq), label="run_d")
+    await t.rec("d.update", "update_activity_execution_options", update_req(
+        aid, "upd-1", ["start_to_close_timeout", "task_queue.name", "retry_policy.maximum_attempts"],
+        ActivityOptions(start_to_close_timeout=dur(20), task_queue=TaskQueue(name=ids.tq("moved")),
+                        retry_policy=RetryPolicy(maximum_attempts=9))))
+    await t.describe("d.describe.updated", aid, all_=False)
+    await t.rec("d.reset.restore", "reset_activity_execution",
+                reset_req(aid, restore_original_options=True))
+    await t.describe("d.describe.restored", aid, all_=False)
+    await t.call("terminate_activity_execution", terminate_req(aid))
+    # f: pause-requested, reset keep_paused + restore: deferred; the failure lands in PAUSED
+    # at attempt 1 with the original options.
+    aid, tq = ids.aid("deferred"), ids.tq("deferred")
+    await t.start(None, full_start(t, aid, tq), label="run_f")
+    task = await t.poll_task(tq)
+    await t.rec("f.update", "update_activity_execution_options", update_req(
+        aid, "upd-1", ["start_to_close_timeout", "heartbeat_timeout"],
+        ActivityOptions(start_to_close_timeout=dur(20), heartbeat_timeout=dur(8))))
+    await t.rec("f.pause", "pause_activity_execution", pause_req(aid))
+    await t.rec("f.reset", "reset_activity_execution",
+                reset_req(aid, keep_paused=True, restore_original_options=True, reset_heartbeat=True))
+    await t.describe("f.describe.reset_requested", aid, all_=False)
+    await t.heartbeat("f.heartbeat", task.task_token, "hb")
+    await t.fail("f.respond.failed", task.task_token, app_failure("non-retryable but reset",
+                                                                  non_retryable=True))
+    await t.describe("f.describe.after_fail", aid)
+    # g: paused without keep_paused: reset at once, back to SCHEDULED.
+    await t.rec("g.reset.paused", "reset_activity_execution", reset_req(aid, "reset-2"))
+    await t.describe("g.describe", aid, all_=False)
+    await t.call("terminate_activity_execution", terminate_req(aid))
+    # e: errors.
+    await t.rec("e.reset.bad_run_id", "reset_activity_execution",
+                reset_req(aid, "reset-8", run_id="not-a-uuid"))
+    await t.rec("e.reset.missing", "reset_activity_execution", reset_req(ids.aid("nosuch")))
+    await t.rec("e.reset.missing_id", "reset_activity_execution", reset_req(""))
+    await t.rec("e.reset.negative_jitter", "reset_activity_execution",
+                reset_req(aid, "reset-9", jitter=dur(-1)))
+
+
+@scenario("update_options", "UpdateActivityExecutionOptions: every mask path, dedup, mask errors, closed")
+async def update_options(t: Target, ids: Ids):
+    aid, tq = ids.aid(), ids.tq()
+    await t.start(None, full_start(t, aid, tq), label="run1")
+    O = ActivityOptions
+    cases = [
+        ("task_queue_name", ["task_queue.name"], O(task_queue=TaskQueue(name=ids.tq("moved")))),
+        ("schedule_to_close", ["schedule_to_close_timeout"], O(schedule_to_close_timeout=dur(100))),
+        ("schedule_to_start", ["schedule_to_start_timeout"], O(schedule_to_start_timeout=dur(50))),
+        ("start_to_close", ["start_to_close_timeout"], O(start_to_close_timeout=dur(15))),
+        ("heartbeat", ["heartbeat_timeout"], O(heartbeat_timeout=dur(3))),
+        ("camel_case", ["startToCloseTimeout"], O(start_to_close_timeout=dur(12))),
+        ("priority", ["priority"], O(priority=Priority(priority_key=4))),
+        ("priority_key", ["priority.priority_key"], O(priority=Priority(priority_key=1))),
+        ("fairness_key", ["priority.fairness_key"], O(priority=Priority(fairness_key="other"))),
+        ("fairness_weight", ["priority.fairness_weight"], O(priority=Priority(fairness_weight=2.5))),
+        ("retry_policy", ["retry_policy"], O(retry_policy=RetryPolicy(initial_interval=dur(2)))),
+        ("retry_initial", ["retry_policy.initial_interval"], O(retry_policy=retry(3))),
+        ("retry_backoff", ["retry_policy.backoff_coefficient"],
+         O(retry_policy=RetryPolicy(backoff_coefficient=3))),
+        ("retry_maximum", ["retry_policy.maximum_interval"],
+         O(retry_policy=RetryPolicy(maximum_interval=dur(30)))),
+        ("retry_attempts", ["retry_policy.maximum_attempts"],
+         O(retry_policy=RetryPolicy(maximum_attempts=7))),
+        ("two_paths", ["heartbeat_timeout", "schedule_to_start_timeout"],
+         O(heartbeat_timeout=dur(4), schedule_to_start_timeout=dur(40))),
+        ("clear_schedule_to_close", ["schedule_to_close_timeout"], O()),
+        ("clear_start_to_close", ["start_to_close_timeout"], O()),
+    ]
+    for i, (name, paths, options) in enumerate(cases):
+        await t.rec(f"update.{name}", "update_activity_execution_options",
+                    update_req(aid, f"upd-{i}", paths, options))
+    await t.describe("describe.updated", aid, all_=False)
+    # Only the last successful request ID is remembered: "upd-16" (the last case failed).
+    await t.rec("update.same_request_id", "update_activity_execution_options",
+                update_req(aid, f"upd-{len(cases) - 2}", ["task_queue.name"],
+                           O(task_queue=TaskQueue(name="ignored"))))
+    await t.rec("update.older_request_id", "update_activity_execution_options",
+                update_req(aid, "upd-0", ["start_to_close_timeout"], O(start_to_close_timeout=dur(11))))
+    errors = {
+        "empty_mask": (["x"][:0], O(start_to_close_timeout=dur(5))),
+        "no_mask": (None, O(start_to_close_timeout=dur(5))),
+        "no_options": (["start_to_close_timeout"], None),
+        "unsupported_path": (["task_queue"], O(task_queue=TaskQueue(name="x"))),
+        "star_path": (["*"], O()),
+        "unknown_path": (["no_such_field"], O()),
+        "negative_timeout": (["start_to_close_timeout"], O(start_to_close_timeout=dur(-1))),
+        "max_below_initial": (["retry_policy.maximum_interval"],
+                              O(retry_policy=RetryPolicy(maximum_interval=dur(1)))),
+        "backoff_below_1": (["retry_policy.backoff_coefficient"],
+                            O(retry_policy=RetryPolicy(backoff_coefficient=0.5))),
+        "negative_attempts": (["retry_policy.maximum_attempts"],
+                              O(retry_policy=RetryPolicy(maximum_attempts=-1))),
+        "sub_path_without_parent": (["retry_policy.maximum_attempts"], O()),
+        "empty_task_queue_name": (["task_queue.name"], O(task_queue=TaskQueue(name=""))),
+        "negative_priority_key": (["priority.priority_key"], O(priority=Priority(priority_key=-1))),
+    }
+    for i, (name, (paths, options)) in enumerate(errors.items()):
+        await t.rec(f"update.bad.{name}", "update_activity_execution_options",
+                    update_req(aid, f"bad-{i}", paths, options))
+    await t.rec("update.bad.mask_and_restore", "update_activity_execution_options",
+                update_req(aid, "bad-restore", ["start_to_close_timeout"],
+                           O(start_to_close_timeout=dur(5)), restore=True))
+    await t.rec("update.restore_original", "update_activity_execution_options",
+                update_req(aid, "restore-1", None, None, restore=True))
+    await t.rec("update.missing", "update_activity_execution_options",
+                update_req(ids.aid("nosuch"), "upd-x", ["start_to_close_timeout"],
+                           O(start_to_close_timeout=dur(5))))
+    await t.call("terminate_activity_execution", terminate_req(aid))
+    await t.wait_outcome(aid)
+    await t.rec("update.closed", "update_activity_execution_options",
+                update_req(aid, "upd-closed", ["start_to_close_timeout"], O(start_to_close_timeout=dur(5))))
+    await t.rec("update.closed.same_request_id", "update_activity_execution_options",
+                update_req(aid, "restore-1", ["start_to_close_timeout"], O(start_to_close_timeout=dur(5))))
+
+
+@scenario("update_start_delay", "start_delay updates: before the first dispatch, paused, after dispatch")
+async def update_start_delay(t: Target, ids: Ids):
+    O = ActivityOptions
+    # a: first dispatch still in the future: longer, then zero (dispatch now).
+    aid, tq = ids.aid("delayed"), ids.tq("delayed")
+    await t.start(None, t.start_request(aid, tq, start_delay=dur(30)), label="run_a")
+    await t.rec("a.update.longer", "update_activity_execution_options",
+                update_req(aid, "upd-1", ["start_delay"], O(start_delay=dur(60))))
+    await t.describe("a.describe.longer", aid, all_=False)
+    await t.rec("a.update.negative", "update_activity_execution_options",
+                update_req(aid, "upd-neg", ["start_delay"], O(start_delay=dur(-1))))
+    await t.rec("a.update.zero", "update_activity_execution_options",
+                update_req(aid, "upd-2", ["start_delay"], O()))
+    task = await t.poll_task(tq)
+    t.record("a.poll.after_zero.attempt", task.attempt)
+    await t.rec("a.update.after_dispatch", "update_activity_execution_options",
+                update_req(aid, "upd-3", ["start_delay"], O(start_delay=dur(10))))
+    await t.complete(None, task.task_token)
+    await t.wait_outcome(aid)
+    # b: no delay, already dispatched (no worker yet): refused.
+    aid = ids.aid("nodelay")
+    await t.start(None, t.start_request(aid, ids.tq("nodelay")), label="run_b")
+    await t.rec("b.update", "update_activity_execution_options",
+                update_req(aid, "upd-1", ["start_delay"], O(start_delay=dur(10))))
+    # c: paused and never started: allowed.
+    await t.rec("b.pause", "pause_activity_execution", pause_req(aid))
+    await t.rec("b.update.paused", "update_activity_execution_options",
+                update_req(aid, "upd-2", ["start_delay"], O(start_delay=dur(10))))
+    await t.describe("b.describe.paused", aid, all_=False)
+    await t.call("terminate_activity_execution", terminate_req(aid))
+    # d: paused after an attempt ran: refused.
+    aid, tq = ids.aid("ran"), ids.tq("ran")
+    await t.start(None, t.start_request(aid, tq, retry=retry(60, attempts=5)), label="run_d")
+    task = await t.poll_task(tq)
+    await t.fail(None, task.task_token, app_failure("broke"))
+    await t.rec("d.pause", "pause_activity_execution", pause_req(aid))
+    await t.rec("d.update.paused", "update_activity_execution_options",
+                update_req(aid, "upd-1", ["start_delay"], O(start_delay=dur(10))))
+    await t.call("terminate_activity_execution", terminate_req(aid))
+
+
+# -- batch operations --------------------------------------------------------------
+BATCH_IDENTITY = "diff-batch"
+
+
+def batch_req(job_id: str, *, query: str = "", targets: list[str] | None = None,
+              op: str = "terminate", reason: str = "batch reason",
+              target_type: int = ExecutionType.EXECUTION_TYPE_ACTIVITY) -> StartBatchOperationRequest:
+    r = StartBatchOperationRequest(namespace=NS, job_id=job_id, reason=reason, visibility_query=query)
+    for aid in targets or []:
+        r.target_executions.append(Execution(type=target_type, business_id=aid))
+    if op == "terminate":
+        r.terminate_activities_operation.CopyFrom(
+            BatchOperationTerminateActivities(identity=BATCH_IDENTITY, reason="op reason"))
+    elif op == "cancel":
+        r.cancel_activities_operation.CopyFrom(
+            BatchOperationCancelActivities(identity=BATCH_IDENTITY, reason="op reason"))
+    elif op == "delete":
+        r.delete_activities_operation.CopyFrom(BatchOperationDeleteActivities())
+    return r
+
+
+async def batch_start(t: Target, name: str, req: StartBatchOperationRequest) -> None:
+    """Starts a batch, waiting (bounded) while the previous job still counts as
+    running: Temporal counts running jobs through its visibility store, which
+    can lag a moment behind the job's close."""
+    _, o = await t.eventually(lambda: t.call("start_batch_operation", req),
+                              lambda r, o: not is_code(o, "RESOURCE_EXHAUSTED"))
+    t.record(name, o)
+
+
+@scenario("batch_terminate", "batch terminate by query and by targets; cancel, delete; describe, list, stop")
+async def batch_terminate(t: Target, ids: Ids):
+    # a: by query over three running activities of one task queue.
+    tq = ids.tq("byquery")
+    for key in ("q1", "q2", "q3"):
+        await t.start(None, t.start_request(ids.aid(key), tq), label=f"run_{key}")
+    query = f"TaskQueue = '{tq}'"
+    await t.eventually(
+        lambda: t.call("count_activity_executions",
+                       CountActivityExecutionsRequest(namespace=NS, query=query)),
+        lambda r, o: r is not None and r.count == 3)
+    job_a = f"batch-query-{ids.nonce}"
+    await batch_start(t, "a.start_batch", batch_req(job_a, query=query))
+    _, o = await t.wait_batch_done(job_a)
+    t.record("a.describe_batch", o)
+    await t.outcome("a.q1.poll_execution", ids.aid("q1"))
+    await t.describe("a.q1.describe", ids.aid("q1"), all_=False)
+    # b: by target executions: two running, one completed (a failure), one unknown (success).
+    for key in ("t1", "t2", "done"):
+        await t.start(None, t.start_request(ids.aid(key), ids.tq(key)), label=f"run_{key}")
+    task = await t.poll_task(ids.tq("done"))
+    await t.complete(None, task.task_token)
+    await t.wait_outcome(ids.aid("done"))
+    job_b = f"batch-list-{ids.nonce}"
+    targets = [ids.aid("t1"), ids.aid("t2"), ids.aid("done"), ids.aid("nosuch")]
+    await batch_start(t, "b.start_batch", batch_req(job_b, targets=targets))
+    _, o = await t.wait_batch_done(job_b)
+    t.record("b.describe_batch", o)
+    await t.describe("b.t2.describe", ids.aid("t2"), all_=False)
+    await t.rec_code("b.start_batch.duplicate_job_id", "start_batch_operation",
+                     batch_req(job_b, targets=targets))
+    # c: the jobs in the list (both closed; only this run's jobs are kept).
+    mine = {job_a: "query", job_b: "list"}
+
+    def listed(resp):
+        return {mine[j.job_id]: j for j in resp.operation_info if j.job_id in mine} if resp else {}
+
+    resp, o = await t.eventually(
+        lambda: t.call("list_batch_operations", ListBatchOperationsRequest(namespace=NS)),
+        lambda r, o: len(listed(r)) == 2 and all(
+            j.state == BatchOperationState.BATCH_OPERATION_STATE_COMPLETED for j in listed(r).values()))
+    if "ok" in o:
+        o["ok"]["operationInfo"] = {mine[e["jobId"]]: e for e in o["ok"].get("operationInfo", [])
+                                    if e.get("jobId") in mine}
+        o["ok"].pop("nextPageToken", None)
+    t.record("c.list_batch", o)
+    # e: batch cancel by target executions: a scheduled activity is canceled at
+    # once, a started one gets a cancel request.
+    for key in ("c1", "c2"):
+        await t.start(None, t.start_request(ids.aid(key), ids.tq(key), hb=10), label=f"run_{key}")
+    task = await t.poll_task(ids.tq("c2"))
+    job_e = f"batch-cancel-{ids.nonce}"
+    await batch_start(t, "e.start_batch", batch_req(job_e, targets=[ids.aid("c1"), ids.aid("c2")],
+                                                    op="cancel"))
+    _, o = await t.wait_batch_done(job_e)
+    t.record("e.describe_batch", o)
+    await t.outcome("e.c1.poll_execution", ids.aid("c1"))
+    await t.heartbeat("e.c2.heartbeat", task.task_token, "hb")
+    await t.describe("e.c2.describe", ids.aid("c2"), all_=False)
+    await t.call("terminate_activity_execution", terminate_req(ids.aid("c2")))
+    # f: batch delete by query: the three activities terminated in a.
+    job_f = f"batch-delete-{ids.nonce}"
+    await batch_start(t, "f.start_batch", batch_req(job_f, query=query, op="delete"))
+    _, o = await t.wait_batch_done(job_f)
+    t.record("f.describe_batch", o)
+    _, o = await t.eventually(
+        lambda: t.call("describe_activity_execution", t.describe_request(ids.aid("q1"), all_=False)),
+        lambda r, o: is_code(o, "NOT_FOUND"))
+    t.record("f.q1.describe", o)
+    # d: stop a running job: many unknown targets keep it busy at 50 per second.
+    job_d = f"batch-stop-{ids.nonce}"
+    many = [ids.aid(f"ghost{i}") for i in range(300)]
+    await batch_start(t, "d.start_batch", batch_req(job_d, targets=many))
+    # One running job per namespace (Temporal's default limit).
+    _, o = await t.eventually(
+        lambda: t.call("start_batch_operation",
+                       batch_req(f"batch-second-{ids.nonce}", targets=[ids.aid("ghost")])),
+        lambda r, o: is_code(o, "RESOURCE_EXHAUSTED"), deadline=3)
+    t.record("d.start_batch.second_while_running", o)
+    await t.rec("d.stop_batch", "stop_batch_operation", StopBatchOperationRequest(
+        namespace=NS, job_id=job_d, reason="stop it", identity=BATCH_IDENTITY))
+    _, o = await t.wait_batch_done(job_d)
+    t.record("d.describe_batch", o)
+    await t.rec_code("d.stop_batch.again", "stop_batch_operation", StopBatchOperationRequest(
+        namespace=NS, job_id=job_d, reason="stop it", identity=BATCH_IDENTITY))
+    await t.rec_code("d.stop_batch.completed_job", "stop_batch_operation", StopBatchOperationRequest(
+        namespace=NS, job_id=job_a, reason="stop it", identity=BATCH_IDENTITY))
+
+
+@scenario("batch_invalid", "StartBatchOperation validation; Describe / Stop of an unknown job")
+async def batch_invalid(t: Target, ids: Ids):
+    aid = ids.aid()
+    job = f"batch-invalid-{ids.nonce}"
+    cases = {
+        "missing_reason": batch_req(job, targets=[aid], reason=""),
+        "missing_job_id": batch_req("", targets=[aid]),
+        "missing_target": batch_req(job),
+        "missing_operation": batch_req(job, targets=[aid], op=""),
+        "query_and_targets": batch_req(job, query="ActivityId = 'x'", targets=[aid]),
+        "workflow_target": batch_req(job, targets=[aid],
+                                     target_type=ExecutionType.EXECUTION_TYPE_WORKFLOW),
+        "unspecified_target": batch_req(job, targets=[aid],
+                                        target_type=ExecutionType.EXECUTION_TYPE_UNSPECIFIED),
+        "workflow_target_cancel": batch_req(job, targets=[aid], op="cancel",
+                                            target_type=ExecutionType.EXECUTION_TYPE_WORKFLOW),
+        "workflow_target_delete": batch_req(job, targets=[aid], op="delete",
+                                            target_type=ExecutionType.EXECUTION_TYPE_WORKFLOW),
+        "bad_query": batch_req(job, query="TaskQueue = "),
+    }
+    for name, req in cases.items():
+        await t.rec(f"start_batch.{name}", "start_batch_operation", req)
+    unknown = f"batch-nosuch-{ids.nonce}"
+    await t.rec_code("describe_batch.unknown", "describe_batch_operation",
+                     DescribeBatchOperationRequest(namespace=NS, job_id=unknown))
+    await t.rec("describe_batch.missing_job_id", "describe_batch_operation",
+                DescribeBatchOperationRequest(namespace=NS))
+    await t.rec_code("stop_batch.unknown", "stop_batch_operation", StopBatchOperationRequest(
+        namespace=NS, job_id=unknown, reason="stop", identity=BATCH_IDENTITY))
+    await t.rec("stop_batch.missing_reason", "stop_batch_operation", StopBatchOperationRequest(
+        namespace=NS, job_id=unknown, identity=BATCH_IDENTITY))
+    await t.rec("stop_batch.missing_job_id", "stop_batch_operation", StopBatchOperationRequest(
+        namespace=NS, reason="stop", identity=BATCH_IDENTITY))
 
 
 async def run_both(fn: ScenarioFn, targets: list[Target], ids: Ids) -> None:

@@ -100,6 +100,16 @@ class Target:
         self.record(name, o)
         return resp
 
+    async def rec_code(self, name: str, rpc: str, req, timeout: float = 10.0):
+        """Like rec, but an error is recorded by its code only: for errors whose
+        message is an implementation detail (Temporal's names its internal
+        batcher workflow)."""
+        resp, o = await self.call(rpc, req, timeout)
+        if "error" in o:
+            o = {"rpc": rpc, "error": {"code": o["error"]["code"]}}
+        self.record(name, o)
+        return resp
+
     # -- client side -----------------------------------------------------------
     def start_request(self, activity_id: str, task_queue: str, *, stc: float | None = 10,
                       s2c: float | None = None, s2s: float | None = None,
@@ -234,6 +244,25 @@ class Target:
         if name:
             self.record(name, o)
         return resp
+
+    async def wait_batch_done(self, job_id: str, deadline: float = 30.0):
+        """DescribeBatchOperation until the job left RUNNING; returns (resp, obs)."""
+        from temporalio.api.enums.v1 import BatchOperationState
+        from temporalio.api.workflowservice.v1 import DescribeBatchOperationRequest
+        resp, o = await self.eventually(
+            lambda: self.call("describe_batch_operation",
+                              DescribeBatchOperationRequest(namespace=NS, job_id=job_id)),
+            lambda r, o: r is not None and r.state not in (
+                BatchOperationState.BATCH_OPERATION_STATE_RUNNING,
+                BatchOperationState.BATCH_OPERATION_STATE_UNSPECIFIED),
+            deadline=deadline)
+        if resp is None or resp.state == BatchOperationState.BATCH_OPERATION_STATE_RUNNING:
+            raise ScenarioAbort(f"batch {job_id} did not finish within {deadline}s: {o}")
+        if "ok" in o:
+            o["derived"] = relations(resp, {"closeNotBeforeStart": ("close_time", "start_time")})
+            o["derived"] = {k: ("true" if not v.startswith("-") else "false")
+                            for k, v in o["derived"].items()}
+        return resp, o
 
     async def eventually(self, fetch, check, deadline: float = 15.0, interval: float = 0.25):
         """Calls fetch() (-> (resp, obs)) until check(resp, obs); returns the last (resp, obs)."""
