@@ -124,13 +124,7 @@ absl::Status BatchRunner::Recover() {
       return absl::DataLossError(
           absl::StrCat("batch job ", job_id, " has no readable spec"));
     }
-    auto job = std::make_shared<Job>(std::move(spec));
-    {
-      absl::MutexLock job_lock(&job->mu);
-      job->checkpointed_item = progress.next_item();
-      job->live = progress;
-      job->progress = std::move(progress);
-    }
+    auto job = std::make_shared<Job>(std::move(spec), std::move(progress));
     spdlog::info("batch job {} resumes at item {} of {}", job_id,
                  job->live.next_item(), job->live.total());
     running_[JobKey(namespace_id, job_id)] = job;
@@ -165,7 +159,7 @@ absl::Status BatchRunner::StartJob(BatchSpec spec) {
     if (job->spec.namespace_id() == spec.namespace_id()) ++running;
   }
   if (running >= options_.max_running_per_namespace) {
-    return absl::ResourceExhaustedError(
+    return NamespaceConcurrencyLimitError(
         "Max concurrent batch operations is reached");
   }
   auto existing =
@@ -220,12 +214,7 @@ absl::Status BatchRunner::StartJob(BatchSpec spec) {
     return s;
   }
   if (absl::Status s = writer.Flush(); !s.ok()) return s;
-  auto job = std::make_shared<Job>(std::move(spec));
-  {
-    absl::MutexLock job_lock(&job->mu);
-    job->live = progress;
-    job->progress = std::move(progress);
-  }
+  auto job = std::make_shared<Job>(std::move(spec), std::move(progress));
   running_[key] = job;
   order_.push_back(key);
   wake_ = true;

@@ -33,4 +33,13 @@ absl::Status NotFoundError(absl::string_view message) {
   return WithDetail(absl::NotFoundError(message), details::NotFoundFailure());
 }
 
+absl::Status NamespaceConcurrencyLimitError(absl::string_view message) {
+  details::ResourceExhaustedFailure detail;
+  detail.set_cause(
+      temporal::api::enums::v1::RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT);
+  detail.set_scope(
+      temporal::api::enums::v1::RESOURCE_EXHAUSTED_SCOPE_NAMESPACE);
+  return WithDetail(absl::ResourceExhaustedError(message), detail);
+}
+
 }  // namespace errand

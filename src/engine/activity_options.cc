@@ -140,18 +140,19 @@ absl::Status NormalizeTimeouts(ActivityOptions* options,
   return absl::OkStatus();
 }
 
-absl::Status ValidatePriority(const temporal::api::common::v1::Priority& p) {
+absl::Status ValidatePriority(const temporal::api::common::v1::Priority& p,
+                              absl::string_view prefix) {
   if (p.priority_key() < 0) {
     return absl::InvalidArgumentError(
-        "invalid priorities: priority key can't be negative");
+        absl::StrCat(prefix, "priority key can't be negative"));
   }
   if (p.fairness_key().size() > kMaxFairnessKeyLength) {
     return absl::InvalidArgumentError(
-        "invalid priorities: fairness key length exceeds limit");
+        absl::StrCat(prefix, "fairness key length exceeds limit"));
   }
   if (p.fairness_weight() < 0) {
     return absl::InvalidArgumentError(
-        "invalid priorities: must be greater than zero");
+        absl::StrCat(prefix, "must be greater than zero"));
   }
   return absl::OkStatus();
 }
@@ -279,15 +280,23 @@ absl::Status MergeOptions(ActivityOptions& options,
   if (absl::Status s = ValidateStartDelay(next.start_delay()); !s.ok()) {
     return s;
   }
-  if (absl::Status s = ValidatePriority(next.priority()); !s.ok()) return s;
+  // An update names the field alone, without the "invalid priorities: "
+  // of a start (as Temporal's messages go).
+  if (absl::Status s = ValidatePriority(next.priority(), ""); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = NormalizeRetryPolicy(retry); !s.ok()) return s;
   if (absl::Status s = NormalizeTimeouts(&next, activity_id, activity_type);
       !s.ok()) {
     return s;
   }
-  // An options record without a priority stays without one.
+  // An options record without a priority stays without one, and a zero
+  // start delay is no start delay (Temporal leaves it out).
   if (!options.has_priority() && next.priority().ByteSizeLong() == 0) {
     next.clear_priority();
+  }
+  if (FromProtoDuration(next.start_delay()) == absl::ZeroDuration()) {
+    next.clear_start_delay();
   }
   options = std::move(next);
   return absl::OkStatus();

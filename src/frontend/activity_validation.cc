@@ -112,7 +112,9 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
   }
 
   if (req.has_priority()) {
-    if (absl::Status s = engine::ValidatePriority(req.priority()); !s.ok()) {
+    if (absl::Status s =
+            engine::ValidatePriority(req.priority(), "invalid priorities: ");
+        !s.ok()) {
       return s;
     }
     *options->mutable_priority() = req.priority();

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "activity_calls.h"
 #include "errand/common/errors.h"
 #include "errand/frontend/activity_validation.h"
@@ -75,6 +76,34 @@ std::string ActivityTypeOf(const Request& req) {
   }
 }
 
+// The operation as Temporal's frontend names it in messages (its Go type).
+std::string OperationTypeName(const Request& req) {
+  const char* name = "";
+  switch (req.operation_case()) {
+    case Request::kTerminateActivitiesOperation:
+      name = "TerminateActivitiesOperation";
+      break;
+    case Request::kCancelActivitiesOperation:
+      name = "CancelActivitiesOperation";
+      break;
+    case Request::kDeleteActivitiesOperation:
+      name = "DeleteActivitiesOperation";
+      break;
+    case Request::kUnpauseActivitiesOperation:
+      name = "UnpauseActivitiesOperation";
+      break;
+    case Request::kResetActivitiesOperation:
+      name = "ResetActivitiesOperation";
+      break;
+    case Request::kUpdateActivityOptionsOperation:
+      name = "UpdateActivityOptionsOperation";
+      break;
+    default:
+      break;
+  }
+  return absl::StrCat("*workflowservice.StartBatchOperationRequest_", name);
+}
+
 absl::Status CheckJitter(const google::protobuf::Duration& d) {
   if ((d.seconds() > 0 && d.nanos() < 0) ||
       (d.seconds() < 0 && d.nanos() > 0)) {
@@ -87,17 +116,21 @@ absl::Status CheckJitter(const google::protobuf::Duration& d) {
   return absl::OkStatus();
 }
 
+// "invalid visibility query: <what is wrong>", as Temporal words it for a
+// batch (the query calls' own prefixes dropped).
 absl::Status CheckQuery(const std::string& query,
                         const visibility::CustomAttributes& custom) {
   auto parsed = visibility::ParseQuery(query);
-  if (parsed.ok()) {
-    auto filter = visibility::BindFilter(parsed->where.get(), custom);
-    if (filter.ok()) return absl::OkStatus();
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid visibility query: ", filter.status().message()));
+  absl::Status s = parsed.status();
+  if (s.ok()) s = visibility::BindFilter(parsed->where.get(), custom).status();
+  if (s.ok()) return absl::OkStatus();
+  absl::string_view what = s.message();
+  for (absl::string_view prefix :
+       {"invalid query: ", "malformed SQL query: "}) {
+    absl::ConsumePrefix(&what, prefix);
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("invalid visibility query: ", parsed.status().message()));
+      absl::StrCat("invalid visibility query: ", what));
 }
 
 // The query a job selects its runs with: the caller's, narrowed (as
@@ -155,8 +188,7 @@ absl::Status ValidateStartBatch(const Request& req,
           "target_executions[", i, "] has type ",
           e.type() == enums::EXECUTION_TYPE_WORKFLOW ? "Workflow"
                                                      : "Unspecified",
-          ", but operation ", enums::BatchOperationType_Name(TypeOf(req)),
-          " requires Activity"));
+          ", but operation ", OperationTypeName(req), " requires Activity"));
     }
     if (absl::Status s = ValidateActivityId(e.business_id()); !s.ok()) {
       return s;

@@ -22,15 +22,16 @@ using engine::ActivityRecord;
 class BatchRunnerTest : public engine::EngineHarness {
  protected:
   void AfterOpen() override {
-    auto namespaces = engine::NamespaceRegistry::Load(store_.get(), SystemClock::Get());
+    auto namespaces =
+        engine::NamespaceRegistry::Load(store_.get(), SystemClock::Get());
     ASSERT_TRUE(namespaces.ok()) << namespaces.status();
     namespaces_ = std::move(*namespaces);
     ASSERT_TRUE(namespaces_->EnsureRegistered({.name = "default"}).ok());
     ns_ = namespaces_->Get("default")->id();
-    lister_ = std::make_unique<visibility::Lister>(store_.get());
+    lister_ = std::make_unique<visibility::Lister>(store_.get(), &clock_);
     runner_ = std::make_unique<BatchRunner>(
-        store_.get(), namespaces_.get(), engine_.get(), lister_.get(),
-        SystemClock::Get(), BatchOptions{.checkpoint_items = 5});
+        store_.get(), namespaces_.get(), engine_.get(), lister_.get(), &clock_,
+        BatchOptions{.checkpoint_items = 5});
     ASSERT_TRUE(runner_->Recover().ok());
   }
   void BeforeClose() override {
@@ -92,6 +93,9 @@ class BatchRunnerTest : public engine::EngineHarness {
     return n;
   }
 
+  // The runner's clock does not move: checkpoints come by count alone (after
+  // the first item, then every 5).
+  FakeClock clock_;
   std::unique_ptr<engine::NamespaceRegistry> namespaces_;
   std::unique_ptr<visibility::Lister> lister_;
   std::unique_ptr<BatchRunner> runner_;
@@ -124,16 +128,16 @@ TEST_F(BatchRunnerTest, TerminateByQuerySkipsClosedRunsAndCountsEachOnce) {
 TEST_F(BatchRunnerTest, RestartMidJobResumesAndAppliesEachItemOnce) {
   StartActivities("r", 23);
   ASSERT_TRUE(runner_->StartJob(TerminateSpec("job", "TaskQueue = 'tq'")).ok());
-  // Selection (one page), then 12 items: the last checkpoint was at 10.
+  // Selection (one page), then 12 items: checkpoints after items 1, 6, 11.
   for (int i = 0; i < 13; ++i) ASSERT_TRUE(runner_->StepOnce());
   EXPECT_EQ(Progress("job").next_item(), 12);
-  // A restart loses what was not checkpointed: items 10 and 11 are applied
-  // again, as repeats.
+  // A restart loses what was not checkpointed: item 11 is applied again, as
+  // a repeat.
   Reopen();
   const BatchProgress resumed = Progress("job");
   EXPECT_EQ(resumed.state(), store::v1::BATCH_STATE_RUNNING);
-  EXPECT_EQ(resumed.next_item(), 10);
-  EXPECT_EQ(resumed.completed(), 10);
+  EXPECT_EQ(resumed.next_item(), 11);
+  EXPECT_EQ(resumed.completed(), 11);
   RunToEnd();
   const BatchProgress p = Progress("job");
   EXPECT_EQ(p.state(), store::v1::BATCH_STATE_COMPLETED);

@@ -98,8 +98,13 @@ class BatchRunner {
   bool StepOnce();
 
  private:
+  // Lock order: a job's mu before the runner's mu_, never the other way.
   struct Job {
-    explicit Job(BatchSpec s) : spec(std::move(s)) {}
+    Job(BatchSpec s, BatchProgress p)
+        : spec(std::move(s)),
+          progress(p),
+          checkpointed_item(p.next_item()),
+          live(std::move(p)) {}
     const BatchSpec spec;
     // Held for a step of the job, and by StopJob.
     absl::Mutex mu;

@@ -30,6 +30,10 @@ absl::Status NamespaceAlreadyExistsError(absl::string_view name);
 // NOT_FOUND with a NotFoundFailure detail, as Temporal's server always sends.
 absl::Status NotFoundError(absl::string_view message);
 
+// RESOURCE_EXHAUSTED with a ResourceExhaustedFailure detail: a namespace's
+// limit on things running at once (cause CONCURRENT_LIMIT, scope NAMESPACE).
+absl::Status NamespaceConcurrencyLimitError(absl::string_view message);
+
 }  // namespace errand
 
 #endif  // ERRAND_COMMON_ERRORS_H_

@@ -32,7 +32,9 @@ absl::Status NormalizeTimeouts(ActivityOptions* options,
                                absl::string_view activity_type);
 
 // Priority key non-negative, fairness key at most 64 bytes, weight >= 0.
-absl::Status ValidatePriority(const temporal::api::common::v1::Priority& p);
+// `prefix` starts the error message ("invalid priorities: " for a start).
+absl::Status ValidatePriority(const temporal::api::common::v1::Priority& p,
+                              absl::string_view prefix);
 
 // A task queue name, as starts, polls and updates name it: set, and at most
 // kMaxIdLength bytes ("taskQueue length exceeds limit").
