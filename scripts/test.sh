@@ -42,7 +42,7 @@ BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/sanitize.sh" asan || failed_suites+=(asan)
 # ThreadSanitizer over the engine, matcher and in-process server tests, in
 # its own clang build (build-tsan) with Abseil's locks rebuilt under TSan
 # (cached in $ERRAND_CACHE/absl-tsan); see scripts/tsan.sh.
-echo "== TSan (engine, matcher, server tests)"
+echo "== TSan (engine, matcher, server, batch tests)"
 ERRAND_CACHE="$ERRAND_CACHE" "$ROOT/scripts/tsan.sh" || failed_suites+=(tsan)
 
 # Each client suite writes a report; scripts/compat_matrix.py joins them into

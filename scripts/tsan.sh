@@ -122,7 +122,7 @@ fi
 log "canary: absl::Mutex and gpr_mu are seen, an unguarded write is reported"
 
 suites="$(cd "$ROOT/tests" && grep -ho '^TEST\(_F\|_P\)\?([A-Za-z0-9_]*' \
-  engine/*.cc matching/*.cc server/*.cc | sed 's/.*(//' | sort -u)"
+  engine/*.cc matching/*.cc server/*.cc batch/*.cc | sed 's/.*(//' | sort -u)"
 FILTER="${TSAN_FILTER:-$(printf '%s.*:' $suites)}"
 start=$SECONDS
 log=$TSAN_BUILD_DIR/tsan.log
