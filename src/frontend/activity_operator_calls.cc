@@ -42,17 +42,10 @@ absl::StatusOr<RunRef> OperatorRunRef(const ActivityServiceDeps& deps,
   return RunRef{ns->id(), req.activity_id(), req.run_id(), std::nullopt};
 }
 
+// The delay drawn from a request's jitter.
 absl::StatusOr<absl::Duration> Jitter(const google::protobuf::Duration& d) {
-  if ((d.seconds() > 0 && d.nanos() < 0) ||
-      (d.seconds() < 0 && d.nanos() > 0)) {
-    return absl::InvalidArgumentError(
-        "invalid jitter: duration has seconds and nanos with different signs");
-  }
-  const absl::Duration jitter = store::FromProtoDuration(d);
-  if (jitter < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("invalid jitter: negative duration");
-  }
-  return RandomJitter(jitter);
+  if (absl::Status s = ValidateJitter(d); !s.ok()) return s;
+  return RandomJitter(store::FromProtoDuration(d));
 }
 
 // An empty request ID gets a fresh one, so that requests without one are

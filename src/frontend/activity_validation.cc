@@ -38,6 +38,18 @@ absl::Status ValidateActivityId(absl::string_view activity_id) {
   return LengthLimit("activity ID", activity_id.size());
 }
 
+absl::Status ValidateJitter(const google::protobuf::Duration& d) {
+  if ((d.seconds() > 0 && d.nanos() < 0) ||
+      (d.seconds() < 0 && d.nanos() > 0)) {
+    return absl::InvalidArgumentError(
+        "invalid jitter: duration has seconds and nanos with different signs");
+  }
+  if (d.seconds() < 0 || d.nanos() < 0) {
+    return absl::InvalidArgumentError("invalid jitter: negative duration");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateRunId(absl::string_view run_id) {
   if (!run_id.empty() && !IsUuid(run_id)) {
     return absl::InvalidArgumentError("invalid run id: must be a valid UUID");

@@ -23,25 +23,42 @@ namespace ws = temporal::api::workflowservice::v1;
 namespace enums = temporal::api::enums::v1;
 using Request = ws::StartBatchOperationRequest;
 
-// The operation's type as Describe reports it; UNSPECIFIED for the
-// workflow operations, which Errand does not run.
-enums::BatchOperationType TypeOf(const Request& req) {
-  switch (req.operation_case()) {
-    case Request::kTerminateActivitiesOperation:
-      return enums::BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY;
-    case Request::kCancelActivitiesOperation:
-      return enums::BATCH_OPERATION_TYPE_CANCEL_ACTIVITY;
-    case Request::kDeleteActivitiesOperation:
-      return enums::BATCH_OPERATION_TYPE_DELETE_ACTIVITY;
-    case Request::kUnpauseActivitiesOperation:
-      return enums::BATCH_OPERATION_TYPE_UNPAUSE_ACTIVITY;
-    case Request::kResetActivitiesOperation:
-      return enums::BATCH_OPERATION_TYPE_RESET_ACTIVITY;
-    case Request::kUpdateActivityOptionsOperation:
-      return enums::BATCH_OPERATION_TYPE_UPDATE_ACTIVITY_OPTIONS;
-    default:
-      return enums::BATCH_OPERATION_TYPE_UNSPECIFIED;
+// The activity operations: the type Describe reports, and the name
+// Temporal's frontend gives the operation in messages (its Go type).
+struct Operation {
+  Request::OperationCase which;
+  enums::BatchOperationType type;
+  const char* name;
+};
+constexpr Operation kOperations[] = {
+    {Request::kTerminateActivitiesOperation,
+     enums::BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY,
+     "TerminateActivitiesOperation"},
+    {Request::kCancelActivitiesOperation,
+     enums::BATCH_OPERATION_TYPE_CANCEL_ACTIVITY, "CancelActivitiesOperation"},
+    {Request::kDeleteActivitiesOperation,
+     enums::BATCH_OPERATION_TYPE_DELETE_ACTIVITY, "DeleteActivitiesOperation"},
+    {Request::kUnpauseActivitiesOperation,
+     enums::BATCH_OPERATION_TYPE_UNPAUSE_ACTIVITY,
+     "UnpauseActivitiesOperation"},
+    {Request::kResetActivitiesOperation,
+     enums::BATCH_OPERATION_TYPE_RESET_ACTIVITY, "ResetActivitiesOperation"},
+    {Request::kUpdateActivityOptionsOperation,
+     enums::BATCH_OPERATION_TYPE_UPDATE_ACTIVITY_OPTIONS,
+     "UpdateActivityOptionsOperation"},
+};
+
+// Null for the workflow operations, which Errand does not run.
+const Operation* OperationOf(const Request& req) {
+  for (const Operation& op : kOperations) {
+    if (op.which == req.operation_case()) return &op;
   }
+  return nullptr;
+}
+
+enums::BatchOperationType TypeOf(const Request& req) {
+  const Operation* op = OperationOf(req);
+  return op ? op->type : enums::BATCH_OPERATION_TYPE_UNSPECIFIED;
 }
 
 std::string IdentityOf(const Request& req) {
@@ -74,46 +91,6 @@ std::string ActivityTypeOf(const Request& req) {
     default:
       return "";
   }
-}
-
-// The operation as Temporal's frontend names it in messages (its Go type).
-std::string OperationTypeName(const Request& req) {
-  const char* name = "";
-  switch (req.operation_case()) {
-    case Request::kTerminateActivitiesOperation:
-      name = "TerminateActivitiesOperation";
-      break;
-    case Request::kCancelActivitiesOperation:
-      name = "CancelActivitiesOperation";
-      break;
-    case Request::kDeleteActivitiesOperation:
-      name = "DeleteActivitiesOperation";
-      break;
-    case Request::kUnpauseActivitiesOperation:
-      name = "UnpauseActivitiesOperation";
-      break;
-    case Request::kResetActivitiesOperation:
-      name = "ResetActivitiesOperation";
-      break;
-    case Request::kUpdateActivityOptionsOperation:
-      name = "UpdateActivityOptionsOperation";
-      break;
-    default:
-      break;
-  }
-  return absl::StrCat("*workflowservice.StartBatchOperationRequest_", name);
-}
-
-absl::Status CheckJitter(const google::protobuf::Duration& d) {
-  if ((d.seconds() > 0 && d.nanos() < 0) ||
-      (d.seconds() < 0 && d.nanos() > 0)) {
-    return absl::InvalidArgumentError(
-        "invalid jitter: duration has seconds and nanos with different signs");
-  }
-  if (d.seconds() < 0 || d.nanos() < 0) {
-    return absl::InvalidArgumentError("invalid jitter: negative duration");
-  }
-  return absl::OkStatus();
 }
 
 // "invalid visibility query: <what is wrong>", as Temporal words it for a
@@ -176,7 +153,7 @@ absl::Status ValidateStartBatch(const Request& req,
         "visibility query, executions, and target executions are mutually "
         "exclusive");
   }
-  if (TypeOf(req) == enums::BATCH_OPERATION_TYPE_UNSPECIFIED) {
+  if (OperationOf(req) == nullptr) {
     return absl::InvalidArgumentError(
         "batch operations on workflows are not supported: Errand runs "
         "standalone activities only");
@@ -188,7 +165,8 @@ absl::Status ValidateStartBatch(const Request& req,
           "target_executions[", i, "] has type ",
           e.type() == enums::EXECUTION_TYPE_WORKFLOW ? "Workflow"
                                                      : "Unspecified",
-          ", but operation ", OperationTypeName(req), " requires Activity"));
+          ", but operation *workflowservice.StartBatchOperationRequest_",
+          OperationOf(req)->name, " requires Activity"));
     }
     if (absl::Status s = ValidateActivityId(e.business_id()); !s.ok()) {
       return s;
@@ -211,14 +189,14 @@ absl::Status ValidateStartBatch(const Request& req,
   switch (req.operation_case()) {
     case Request::kUnpauseActivitiesOperation:
       if (absl::Status s =
-              CheckJitter(req.unpause_activities_operation().jitter());
+              ValidateJitter(req.unpause_activities_operation().jitter());
           !s.ok()) {
         return s;
       }
       break;
     case Request::kResetActivitiesOperation:
       if (absl::Status s =
-              CheckJitter(req.reset_activities_operation().jitter());
+              ValidateJitter(req.reset_activities_operation().jitter());
           !s.ok()) {
         return s;
       }

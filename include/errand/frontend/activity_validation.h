@@ -25,6 +25,10 @@ absl::Status ValidateRunId(absl::string_view run_id);
 // A task queue name (engine/activity_options.h). A poll checks it before it
 // may wait, so a waiting poll never holds an over-long name.
 using engine::ValidateTaskQueueName;
+// The jitter of an unpause or reset (one call's or a batch's): not
+// negative, with seconds and nanos of one sign.
+absl::Status ValidateJitter(const google::protobuf::Duration& jitter);
+
 // request_id and identity bounded.
 absl::Status ValidateRequestIdAndIdentity(absl::string_view request_id,
                                           absl::string_view identity);
