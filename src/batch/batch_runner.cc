@@ -146,11 +146,6 @@ void BatchRunner::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool BatchRunner::stopping() const {
-  absl::MutexLock lock(&mu_);
-  return stopping_;
-}
-
 absl::Status BatchRunner::StartJob(BatchSpec spec) {
   absl::MutexLock lock(&mu_);
   const std::string key = JobKey(spec.namespace_id(), spec.job_id());
@@ -498,20 +493,21 @@ bool BatchRunner::ApplyNext(Job& job) {
   }
   bool done = false;
   if (stored->has_value() && item.ParseFromString(**stored)) {
-    absl::Status last;
-    for (int attempt = 0; attempt < options_.attempts && !stopping();
-         ++attempt) {
-      last = ApplyItem(spec, item);
-      const Outcome outcome = Classify(last);
-      if (outcome == Outcome::kRetry) continue;
-      done = outcome == Outcome::kDone;
-      break;
+    const absl::Status applied = ApplyItem(spec, item);
+    const Outcome outcome = Classify(applied);
+    if (outcome == Outcome::kRetry && ++job.item_attempts < options_.attempts) {
+      // The same item again a second later (the store may be failing, or
+      // the engine shutting down); nothing is counted yet.
+      RetryLater(job);
+      return true;
     }
+    done = outcome == Outcome::kDone;
     if (!done) {
       spdlog::debug("batch job {}: {} failed: {}", spec.job_id(),
-                    item.activity_id(), last.ToString());
+                    item.activity_id(), applied.ToString());
     }
   }
+  job.item_attempts = 0;
   (done ? p.set_completed(p.completed() + 1) : p.set_failed(p.failed() + 1));
   p.set_next_item(p.next_item() + 1);
   const absl::Time now = clock_->Now();

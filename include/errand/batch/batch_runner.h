@@ -46,8 +46,9 @@ struct BatchOptions {
   int checkpoint_items = 100;
   // Query results read per selection step.
   int select_page_size = 1000;
-  // Attempts per item for errors other than NotFound, FailedPrecondition
-  // and InvalidArgument (which settle an item at once).
+  // Attempts per item, a second apart, for errors other than NotFound,
+  // FailedPrecondition, InvalidArgument and AlreadyExists (which settle an
+  // item at once); then it counts as failed.
   int attempts = 5;
 };
 
@@ -112,6 +113,8 @@ class BatchRunner {
     // Items before it were deleted from the store by the last checkpoint.
     int64_t checkpointed_item ABSL_GUARDED_BY(mu) = 0;
     absl::Time last_checkpoint ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+    // Attempts at the next item that met an error worth retrying.
+    int item_attempts ABSL_GUARDED_BY(mu) = 0;
     // Guarded by the runner's mu_ (which picks the job to step): when the
     // job may take its next step (its rate, or a retry after an error), and
     // its latest progress, for Describe without waiting for a step.
@@ -135,7 +138,6 @@ class BatchRunner {
   void Finish(Job& job, store::v1::BatchState state)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu);
   void RetryLater(Job& job);
-  bool stopping() const;
 
   store::Store* const store_;
   const engine::NamespaceRegistry* const namespaces_;
