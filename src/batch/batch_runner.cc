@@ -329,6 +329,10 @@ absl::StatusOr<std::vector<BatchView>> BatchRunner::List(
 }
 
 std::shared_ptr<BatchRunner::Job> BatchRunner::NextJob() {
+  // Jobs that ended (stopped, or finished) leave the rotation here.
+  for (auto it = order_.begin(); it != order_.end();) {
+    it = running_.contains(*it) ? it + 1 : order_.erase(it);
+  }
   // The job due first; among those due, the one waiting longest in order_.
   std::shared_ptr<Job> best;
   size_t best_index = 0;
@@ -356,10 +360,6 @@ void BatchRunner::Loop() {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
       wake_ = false;
-      // Jobs that ended (stopped, or finished) leave the rotation here.
-      std::erase_if(order_, [&](const std::string& key) {
-        return !running_.contains(key);
-      });
       job = NextJob();
       const absl::Time now = clock_->Now();
       if (!job || job->next_step > now) {
@@ -414,9 +414,6 @@ bool BatchRunner::StepOnce() {
   std::shared_ptr<Job> job;
   {
     absl::MutexLock lock(&mu_);
-    std::erase_if(order_, [&](const std::string& key) {
-      return !running_.contains(key);
-    });
     job = NextJob();
   }
   if (!job) return false;
