@@ -2,10 +2,16 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "errand/common/uuid.h"
 #include "errand/frontend/activity_handler.h"
@@ -57,6 +63,40 @@ const google::protobuf::ServiceDescriptor* FindService(
     std::abort();
   }
   return descriptor;
+}
+
+// Why gRPC could not listen on `listen` (HOST:PORT): a bind of our own to
+// the same address says, as Temporal's "bind: address already in use".
+std::string WhyNotBindable(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return "not a HOST:PORT address";
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port = listen.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(),
+                           &hints, &found);
+      rc != 0) {
+    return absl::StrCat("address: ", gai_strerror(rc));
+  }
+  std::string why = "the address is not available";
+  const int fd = socket(found->ai_family, SOCK_STREAM, 0);
+  if (fd >= 0) {
+    const int yes = 1;  // as gRPC: a port in TIME_WAIT is not "in use"
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (bind(fd, found->ai_addr, found->ai_addrlen) != 0) {
+      why = absl::StrCat("bind: ", absl::AsciiStrToLower(strerror(errno)));
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return why;
 }
 
 }  // namespace
@@ -167,6 +207,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC lets processes share a port by default (SO_REUSEPORT): a second
+  // errand on a port in use would start, and take a share of the calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int bound_port = 0;
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
                            &bound_port);
@@ -176,9 +219,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   builder.RegisterService(server->operator_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || bound_port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", config.listen,
-                     " (address in use or not available)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ",
+                                               config.listen, ": ",
+                                               WhyNotBindable(config.listen)));
   }
   const size_t colon = config.listen.rfind(':');
   server->address_ =

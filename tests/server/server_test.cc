@@ -60,6 +60,23 @@ TEST_F(ServerTest, GetSystemInfoAnswers) {
   EXPECT_EQ(resp.server_version(), ERRAND_VERSION);
 }
 
+// gRPC would let a second process share the port (SO_REUSEPORT) and take a
+// share of the calls; Errand refuses to start instead, as Temporal does.
+TEST_F(ServerTest, ASecondServerOnAPortInUseRefusesToStart) {
+  Config config = config_;
+  config.listen = server_->address();
+  const auto other_dir =
+      std::filesystem::temp_directory_path() / ("errand-srv-" + NewUuid());
+  config.data_dir = other_dir.string();
+  auto second = Server::Start(config, clock_);
+  std::filesystem::remove_all(other_dir);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().message(), "cannot listen on " +
+                                           server_->address() +
+                                           ": bind: address already in use");
+}
+
 TEST_F(ServerTest, DefaultNamespaceExistsWithStandaloneActivities) {
   grpc::ClientContext ctx;
   ws::DescribeNamespaceRequest req;
