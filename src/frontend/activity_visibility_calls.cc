@@ -89,7 +89,11 @@ void RegisterVisibilityCalls(ServiceTable& table,
                       resp->set_count(counted->count);
                       for (const auto& [status, count] : counted->groups) {
                         auto* group = resp->add_groups();
-                        *group->add_group_values() = JsonStringPayload(status);
+                        // A search attribute value, typed as Temporal
+                        // types it (the Java SDK requires the type).
+                        auto* value = group->add_group_values();
+                        *value = JsonStringPayload(status);
+                        (*value->mutable_metadata())["type"] = "Keyword";
                         group->set_count(count);
                       }
                       return absl::OkStatus();

@@ -73,9 +73,12 @@ def _decode_payload(d: dict) -> str | None:
     try:
         enc = base64.b64decode(meta.get("encoding", "")).decode()
         data = base64.b64decode(d.get("data", "")).decode()
+        # Other metadata (a search attribute's "type") is compared too.
+        extra = "".join(f" [{k}={base64.b64decode(v).decode()}]"
+                        for k, v in sorted(meta.items()) if k != "encoding")
     except Exception:
         return None
-    return f"{enc}:{data}"
+    return f"{enc}:{data}{extra}"
 
 
 class Normaliser:
