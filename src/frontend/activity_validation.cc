@@ -17,6 +17,7 @@ namespace {
 namespace ws = temporal::api::workflowservice::v1;
 namespace enums = temporal::api::enums::v1;
 
+constexpr char kChangeVersionAttribute[] = "TemporalChangeVersion";
 constexpr size_t kMaxSummaryBytes = 400;
 constexpr size_t kMaxDetailsBytes = 20000;
 constexpr int kMaxSearchAttributes = 100;
@@ -206,14 +207,19 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
                      " exceeds limit ", kMaxSearchAttributes));
   }
   for (const auto& [name, value] : req.search_attributes().indexed_fields()) {
-    auto registered = ns.search_attributes().find(name);
-    if (registered == ns.search_attributes().end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Namespace ", ns.name(),
-                       " has no mapping defined for search attribute ", name));
+    int32_t type = enums::INDEXED_VALUE_TYPE_KEYWORD_LIST;
+    // TemporalChangeVersion is the one system attribute a start may set, as
+    // on Temporal (SDKs set it for versioning); it is kept and described.
+    if (name != kChangeVersionAttribute) {
+      auto registered = ns.search_attributes().find(name);
+      if (registered == ns.search_attributes().end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Namespace ", ns.name(),
+            " has no mapping defined for search attribute ", name));
+      }
+      type = registered->second;
     }
-    if (absl::Status s =
-            visibility::CheckCustomValue(name, registered->second, value);
+    if (absl::Status s = visibility::CheckCustomValue(name, type, value);
         !s.ok()) {
       return s;
     }

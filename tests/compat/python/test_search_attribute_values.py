@@ -122,3 +122,13 @@ async def test_typed_values_are_stored_and_queryable_by_range(client):
     assert await ids_until(started, {h.id for h in handles}) == {h.id for h in handles}
     later = f"{tq} AND StartTime > '{rfc3339(datetime.now(timezone.utc) + timedelta(hours=1))}'"
     assert await ids(later) == set()
+
+
+async def test_temporal_change_version_is_accepted_and_described(client):
+    """TemporalChangeVersion (KeywordList) is the system attribute SDKs set
+    for versioning; Temporal accepts it at start and describe returns it."""
+    change_version = SearchAttributeKey.for_keyword_list("TemporalChangeVersion")
+    handle = await start(client, unique("tq-sav"),
+                         [SearchAttributePair(change_version, ["fix-1", "fix-2"])])
+    desc = await handle.describe()
+    assert desc.typed_search_attributes.get(change_version) == ["fix-1", "fix-2"]
