@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "spdlog/spdlog.h"
 
 namespace errand::frontend {
@@ -77,7 +78,31 @@ absl::Status ParseRequest(const grpc::ByteBuffer& bytes,
       "or nested too deeply"));
 }
 
+namespace {
+
+// The access log line of one call (see UnaryCall::Finish).
+void LogCall(const google::protobuf::Message& request,
+             const absl::Status& status, absl::Duration took) {
+  absl::string_view method = request.GetDescriptor()->name();
+  absl::ConsumeSuffix(&method, "Request");
+  std::string ns;
+  const auto* field = request.GetDescriptor()->FindFieldByName("namespace");
+  if (field != nullptr &&
+      field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+      !field->is_repeated()) {
+    ns = request.GetReflection()->GetString(request, field);
+  }
+  spdlog::debug("rpc {} namespace={} status={} {:.3f}ms", std::string(method),
+                ns.empty() ? "-" : ns, absl::StatusCodeToString(status.code()),
+                absl::ToDoubleMilliseconds(took));
+}
+
+}  // namespace
+
 void UnaryCall::Finish(const absl::Status& status) {
+  if (spdlog::should_log(spdlog::level::debug)) {
+    LogCall(*request_, status, clock_->Now() - started_);
+  }
   if (!status.ok()) {
     grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
     return;

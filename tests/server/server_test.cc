@@ -11,10 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "errand/common/clock.h"
 #include "errand/common/uuid.h"
 #include "google/rpc/status.pb.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "support/server_harness.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
 #include "temporal/api/operatorservice/v1/service.grpc.pb.h"
@@ -75,6 +78,48 @@ TEST_F(ServerTest, ASecondServerOnAPortInUseRefusesToStart) {
   EXPECT_EQ(second.status().message(), "cannot listen on " +
                                            server_->address() +
                                            ": bind: address already in use");
+}
+
+// At log level debug, one line per call: method, namespace, status code and
+// duration, and never a payload.
+TEST_F(ServerTest, DebugLevelLogsOneLinePerCallWithoutPayloads) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "access", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(logger);
+  {
+    ws::StartActivityExecutionRequest req;
+    req.set_namespace_("default");
+    req.set_activity_id("logged");
+    req.set_request_id(NewUuid());
+    req.mutable_activity_type()->set_name("t");
+    req.mutable_task_queue()->set_name("tq");
+    req.mutable_start_to_close_timeout()->set_seconds(60);
+    req.mutable_input()->add_payloads()->set_data("secret-input-bytes");
+    grpc::ClientContext ctx;
+    ws::StartActivityExecutionResponse resp;
+    EXPECT_TRUE(stub_->StartActivityExecution(&ctx, req, &resp).ok());
+  }
+  {
+    ws::DescribeActivityExecutionRequest req;
+    req.set_namespace_("default");
+    req.set_activity_id("absent");
+    grpc::ClientContext ctx;
+    ws::DescribeActivityExecutionResponse resp;
+    EXPECT_EQ(stub_->DescribeActivityExecution(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  spdlog::set_default_logger(previous);
+  const std::string log = out.str();
+  EXPECT_TRUE(absl::StrContains(
+      log, "rpc StartActivityExecution namespace=default status=OK "))
+      << log;
+  EXPECT_TRUE(absl::StrContains(
+      log, "rpc DescribeActivityExecution namespace=default status=NOT_FOUND "))
+      << log;
+  EXPECT_FALSE(absl::StrContains(log, "secret-input-bytes")) << log;
 }
 
 TEST_F(ServerTest, DefaultNamespaceExistsWithStandaloneActivities) {

@@ -55,10 +55,13 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
         context_(context),
         response_buffer_(response_buffer),
         request_(std::move(request)),
-        response_(std::move(response)) {}
+        response_(std::move(response)),
+        started_(clock->Now()) {}
 
   // On OK, serializes the response and sends it; otherwise sends the status
-  // alone, as gRPC drops the response of a failed call.
+  // alone, as gRPC drops the response of a failed call. At log level debug,
+  // logs one line per call: method, namespace, status and duration (never
+  // a payload).
   void Finish(const absl::Status& status);
 
   // When the caller wants an answer by (its gRPC deadline), on the server's
@@ -80,6 +83,7 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   grpc::ByteBuffer* const response_buffer_;
   const std::unique_ptr<const google::protobuf::Message> request_;
   const std::unique_ptr<google::protobuf::Message> response_;
+  const absl::Time started_;
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> on_cancel_ ABSL_GUARDED_BY(mu_);
