@@ -58,19 +58,23 @@ void RegisterVisibilityCalls(ServiceTable& table,
         auto ns = Namespace(deps, req);
         if (!ns.ok()) return call->Finish(ns.status());
         // The request and response live until the call is finished.
-        OffloadScan(deps, call, deps.list_scan_rows,
-                    [deps, ns = *std::move(ns), &req,
-                     resp](const visibility::ScanLimits& limits) {
-                      auto page = deps.lister->List(
-                          ns.id(), ns.search_attributes(), req.query(),
-                          req.page_size(), req.next_page_token(), limits);
-                      if (!page.ok()) return page.status();
-                      for (auto& row : page->executions) {
-                        *resp->add_executions() = std::move(row);
-                      }
-                      resp->set_next_page_token(page->next_page_token);
-                      return absl::OkStatus();
-                    });
+        OffloadScan(
+            deps, call, deps.list_scan_rows,
+            [deps, ns = *std::move(ns), &req,
+             resp](const visibility::ScanLimits& limits) {
+              auto page = deps.lister->List(ns.id(), ns.search_attributes(),
+                                            req.query(), req.page_size(),
+                                            req.next_page_token(), limits);
+              if (!page.ok()) return page.status();
+              for (auto& row : page->executions) {
+                // Typed as Temporal's visibility store types them.
+                visibility::TypeSearchAttributes(
+                    ns.search_attributes(), row.mutable_search_attributes());
+                *resp->add_executions() = std::move(row);
+              }
+              resp->set_next_page_token(page->next_page_token);
+              return absl::OkStatus();
+            });
       });
 
   table.HandleAsync<ws::CountActivityExecutionsRequest,

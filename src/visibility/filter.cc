@@ -631,4 +631,18 @@ absl::Status CheckCustomValue(const std::string& name, int32_t indexed_type,
                    pretty, ": ", shown));
 }
 
+void TypeSearchAttributes(
+    const CustomAttributes& custom,
+    temporal::api::common::v1::SearchAttributes* attributes) {
+  for (auto& [name, value] : *attributes->mutable_indexed_fields()) {
+    auto registered = custom.find(name);
+    if (registered == custom.end() || value.metadata().contains("type")) {
+      continue;
+    }
+    if (const auto type = CustomType(registered->second)) {
+      (*value.mutable_metadata())["type"] = TypeName(*type);
+    }
+  }
+}
+
 }  // namespace errand::visibility

@@ -36,6 +36,14 @@ std::vector<std::pair<std::string, temporal::api::enums::v1::IndexedValueType>>
 SystemAttributes();
 bool IsSystemAttribute(const std::string& name);
 
+// Marks each custom search attribute value in `attributes` with its
+// registered type (payload metadata "type": "Keyword", "Int", ...), as
+// Temporal's List returns them; values already typed, or of attributes
+// `custom` does not know, are left as they are.
+void TypeSearchAttributes(
+    const CustomAttributes& custom,
+    temporal::api::common::v1::SearchAttributes* attributes);
+
 // A datetime literal as Unix nanoseconds: an RFC 3339 string, or an integer
 // taken as nanoseconds already. nullopt if it is neither.
 std::optional<int64_t> DatetimeNanos(const Literal& literal);

@@ -132,3 +132,52 @@ async def test_temporal_change_version_is_accepted_and_described(client):
                          [SearchAttributePair(change_version, ["fix-1", "fix-2"])])
     desc = await handle.describe()
     assert desc.typed_search_attributes.get(change_version) == ["fix-1", "fix-2"]
+
+
+async def test_list_types_custom_values_describe_returns_them_as_given(client):
+    """Temporal's List returns custom search attribute values with their
+    registered type in the payload metadata (as its visibility store types
+    them); Describe returns them as the start gave them."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.common.v1 import ActivityType, Payload, SearchAttributes
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import (
+        DescribeActivityExecutionRequest,
+        ListActivityExecutionsRequest,
+        StartActivityExecutionRequest,
+    )
+    from compat_helpers import eventually
+
+    name = "ValueCheckPlainKeyword"
+    await register_search_attributes(
+        client, {name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD})
+    activity_id = unique("sav-plain")
+    untyped = Payload(metadata={"encoding": b"json/plain"}, data=b'"v1"')
+
+    async def start_raw():
+        try:
+            await client.workflow_service.start_activity_execution(
+                StartActivityExecutionRequest(
+                    namespace="default", activity_id=activity_id, request_id=str(uuid.uuid4()),
+                    activity_type=ActivityType(name="tagged"),
+                    task_queue=TaskQueue(name=unique("tq-sav")),
+                    start_to_close_timeout=Duration(seconds=30),
+                    search_attributes=SearchAttributes(indexed_fields={name: untyped})))
+            return True
+        except RPCError as err:
+            if "no mapping defined" not in err.message:
+                raise
+            return False
+    await eventually(start_raw, bool, "the attribute to be known")
+
+    desc = await client.workflow_service.describe_activity_execution(
+        DescribeActivityExecutionRequest(namespace="default", activity_id=activity_id))
+    assert dict(desc.info.search_attributes.indexed_fields[name].metadata) == {
+        "encoding": b"json/plain"}
+    listed = await eventually(
+        lambda: client.workflow_service.list_activity_executions(ListActivityExecutionsRequest(
+            namespace="default", query=f"ActivityId = '{activity_id}'")),
+        lambda r: len(r.executions) == 1, "the run in List")
+    value = listed.executions[0].search_attributes.indexed_fields[name]
+    assert dict(value.metadata) == {"encoding": b"json/plain", "type": b"Keyword"}
+    assert value.data == b'"v1"'
