@@ -88,47 +88,57 @@ BatchRunner::BatchRunner(store::Store* store,
 
 BatchRunner::~BatchRunner() { Stop(); }
 
-absl::Status BatchRunner::Recover() {
-  std::vector<std::pair<std::string, BatchProgress>> found;
+absl::Status BatchRunner::ScanJobs(
+    const std::string& namespace_id,
+    const std::function<void(std::string job_id, BatchProgress progress)>&
+        visit) const {
+  const std::string prefix = store::BatchJobPrefix(namespace_id);
   absl::Status error;
   absl::Status scan = store_->Scan(
-      Table::kBatches, "", [&](absl::string_view key, absl::string_view value) {
-        const size_t nul = key.find('\0');
-        if (nul == absl::string_view::npos || nul + 1 >= key.size() ||
-            key[nul + 1] != 'J') {
-          return true;
-        }
+      Table::kBatches, prefix,
+      [&](absl::string_view key, absl::string_view value) {
         BatchProgress progress;
         if (!progress.ParseFromArray(value.data(),
                                      static_cast<int>(value.size()))) {
           error = absl::DataLossError("corrupt batch progress record");
           return false;
         }
-        if (progress.state() == store::v1::BATCH_STATE_RUNNING) {
-          found.emplace_back(std::string(key), std::move(progress));
-        }
+        visit(std::string(key.substr(prefix.size())), std::move(progress));
         return true;
       });
-  if (!scan.ok()) return scan;
-  if (!error.ok()) return error;
-  absl::MutexLock lock(&mu_);
-  for (auto& [key, progress] : found) {
-    const size_t nul = key.find('\0');
-    const std::string namespace_id = key.substr(0, nul);
-    const std::string job_id = key.substr(nul + 2);
-    auto stored =
-        store_->Get(Table::kBatches, store::BatchSpecKey(namespace_id, job_id));
-    if (!stored.ok()) return stored.status();
-    BatchSpec spec;
-    if (!stored->has_value() || !spec.ParseFromString(**stored)) {
-      return absl::DataLossError(
-          absl::StrCat("batch job ", job_id, " has no readable spec"));
+  return scan.ok() ? error : scan;
+}
+
+absl::Status BatchRunner::Recover() {
+  for (const auto& ns : namespaces_->List()) {
+    std::vector<std::pair<std::string, BatchProgress>> running;
+    if (absl::Status s =
+            ScanJobs(ns.id(),
+                     [&](std::string job_id, BatchProgress p) {
+                       if (p.state() == store::v1::BATCH_STATE_RUNNING) {
+                         running.emplace_back(std::move(job_id), std::move(p));
+                       }
+                     });
+        !s.ok()) {
+      return s;
     }
-    auto job = std::make_shared<Job>(std::move(spec), std::move(progress));
-    spdlog::info("batch job {} resumes at item {} of {}", job_id,
-                 job->live.next_item(), job->live.total());
-    running_[JobKey(namespace_id, job_id)] = job;
-    order_.push_back(JobKey(namespace_id, job_id));
+    for (auto& [job_id, progress] : running) {
+      auto stored =
+          store_->Get(Table::kBatches, store::BatchSpecKey(ns.id(), job_id));
+      if (!stored.ok()) return stored.status();
+      BatchSpec spec;
+      if (!stored->has_value() || !spec.ParseFromString(**stored)) {
+        return absl::DataLossError(
+            absl::StrCat("batch job ", job_id, " has no readable spec"));
+      }
+      spdlog::info("batch job {} resumes at item {} of {}", job_id,
+                   progress.next_item(), progress.total());
+      const std::string key = JobKey(ns.id(), job_id);
+      absl::MutexLock lock(&mu_);
+      running_[key] =
+          std::make_shared<Job>(std::move(spec), std::move(progress));
+      order_.push_back(key);
+    }
   }
   return absl::OkStatus();
 }
@@ -256,29 +266,40 @@ absl::Status BatchRunner::StopJob(const std::string& namespace_id,
   return absl::OkStatus();
 }
 
-absl::StatusOr<BatchView> BatchRunner::Describe(
-    const std::string& namespace_id, const std::string& job_id) const {
-  BatchView view;
+absl::StatusOr<BatchView> BatchRunner::ViewOf(const std::string& namespace_id,
+                                              const std::string& job_id,
+                                              BatchProgress stored) const {
   auto spec =
       store_->Get(Table::kBatches, store::BatchSpecKey(namespace_id, job_id));
   if (!spec.ok()) return spec.status();
-  auto progress = store_->Get(Table::kBatches,
-                              store::BatchProgressKey(namespace_id, job_id));
-  if (!progress.ok()) return progress.status();
-  if (!spec->has_value() || !progress->has_value()) {
-    return NotFoundError(
-        absl::StrCat("batch operation not found for job ID: ", job_id));
+  BatchView view;
+  if (!spec->has_value() || !view.spec.ParseFromString(**spec)) {
+    return absl::DataLossError(
+        absl::StrCat("batch job ", job_id, " has no readable spec"));
   }
-  if (!view.spec.ParseFromString(**spec) ||
-      !view.progress.ParseFromString(**progress)) {
-    return absl::DataLossError("corrupt batch operation record");
-  }
+  view.progress = std::move(stored);
   absl::MutexLock lock(&mu_);
   if (auto it = running_.find(JobKey(namespace_id, job_id));
       it != running_.end()) {
     view.progress = it->second->live;
   }
   return view;
+}
+
+absl::StatusOr<BatchView> BatchRunner::Describe(
+    const std::string& namespace_id, const std::string& job_id) const {
+  auto progress = store_->Get(Table::kBatches,
+                              store::BatchProgressKey(namespace_id, job_id));
+  if (!progress.ok()) return progress.status();
+  BatchProgress stored;
+  if (!progress->has_value()) {
+    return NotFoundError(
+        absl::StrCat("batch operation not found for job ID: ", job_id));
+  }
+  if (!stored.ParseFromString(**progress)) {
+    return absl::DataLossError("corrupt batch progress record");
+  }
+  return ViewOf(namespace_id, job_id, std::move(stored));
 }
 
 absl::StatusOr<std::vector<BatchView>> BatchRunner::List(
@@ -291,18 +312,18 @@ absl::StatusOr<std::vector<BatchView>> BatchRunner::List(
   if (page_size <= 0 || page_size > visibility::kMaxPageSize) {
     page_size = visibility::kMaxPageSize;
   }
-  std::vector<std::string> job_ids;
-  const std::string prefix = store::BatchJobPrefix(namespace_id);
-  absl::Status scan = store_->Scan(
-      Table::kBatches, prefix, [&](absl::string_view key, absl::string_view) {
-        job_ids.emplace_back(key.substr(prefix.size()));
-        return true;
-      });
-  if (!scan.ok()) return scan;
+  std::vector<std::pair<std::string, BatchProgress>> jobs;
+  if (absl::Status s = ScanJobs(namespace_id,
+                                [&](std::string job_id, BatchProgress p) {
+                                  jobs.emplace_back(std::move(job_id),
+                                                    std::move(p));
+                                });
+      !s.ok()) {
+    return s;
+  }
   std::vector<BatchView> all;
-  for (const std::string& job_id : job_ids) {
-    auto view = Describe(namespace_id, job_id);
-    if (view.status().code() == absl::StatusCode::kNotFound) continue;
+  for (auto& [job_id, progress] : jobs) {
+    auto view = ViewOf(namespace_id, job_id, std::move(progress));
     if (!view.ok()) return view.status();
     all.push_back(*std::move(view));
   }
@@ -337,10 +358,9 @@ std::shared_ptr<BatchRunner::Job> BatchRunner::NextJob() {
   std::shared_ptr<Job> best;
   size_t best_index = 0;
   for (size_t i = 0; i < order_.size(); ++i) {
-    auto it = running_.find(order_[i]);
-    if (it == running_.end()) continue;
-    if (!best || it->second->next_step < best->next_step) {
-      best = it->second;
+    const std::shared_ptr<Job>& job = running_.at(order_[i]);
+    if (!best || job->next_step < best->next_step) {
+      best = job;
       best_index = i;
     }
   }
@@ -385,18 +405,13 @@ void BatchRunner::Prune() {
   for (const auto& ns : namespaces_->List()) {
     const absl::Time expired =
         clock_->Now() - store::FromProtoDuration(ns.retention());
-    const std::string prefix = store::BatchJobPrefix(ns.id());
     std::vector<std::string> expired_jobs;
-    absl::Status scan = store_->Scan(
-        Table::kBatches, prefix,
-        [&](absl::string_view key, absl::string_view value) {
-          BatchProgress p;
-          if (p.ParseFromArray(value.data(), static_cast<int>(value.size())) &&
-              p.state() != store::v1::BATCH_STATE_RUNNING &&
+    absl::Status scan =
+        ScanJobs(ns.id(), [&](std::string job_id, BatchProgress p) {
+          if (p.state() != store::v1::BATCH_STATE_RUNNING &&
               store::FromProtoTime(p.close_time()) < expired) {
-            expired_jobs.emplace_back(key.substr(prefix.size()));
+            expired_jobs.push_back(std::move(job_id));
           }
-          return true;
         });
     if (!scan.ok() || expired_jobs.empty()) continue;
     store::Batch batch = store_->NewBatch();

@@ -78,6 +78,19 @@ absl::Time FirstDispatchFloor(const ActivityRecord& r) {
          FromProtoDuration(r.options().start_delay());
 }
 
+// `t`, moved to the end of the start delay while no attempt has started
+// (Temporal's dispatch lift for unpause, reset and options updates).
+absl::Time AfterStartDelay(const ActivityRecord& r, absl::Time t) {
+  return NeverStarted(r) ? std::max(t, FirstDispatchFloor(r)) : t;
+}
+
+// When the retry backoff in progress ends, if one is.
+std::optional<absl::Time> RetryDueAt(const ActivityRecord& r) {
+  if (!r.has_current_retry_interval()) return std::nullopt;
+  return FromProtoTime(r.attempt_complete_time()) +
+         FromProtoDuration(r.current_retry_interval());
+}
+
 absl::Time ScheduleToCloseDeadline(const ActivityRecord& r) {
   return FirstDispatchFloor(r) + ScheduleToClose(r);
 }
@@ -286,10 +299,8 @@ void RestartAttempts(ActivityRecord& r, bool clear_heartbeat,
 // the start delay ends if no attempt has started yet.
 Effects ScheduleResetAttempt(ActivityRecord& r, absl::Duration delay,
                              absl::Time now) {
-  absl::Time dispatch = now + delay;
-  if (NeverStarted(r)) dispatch = std::max(dispatch, FirstDispatchFloor(r));
   r.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
-  *r.mutable_dispatch_time() = ToProtoTime(dispatch);
+  *r.mutable_dispatch_time() = ToProtoTime(AfterStartDelay(r, now + delay));
   Effects effects;
   AddScheduledAttemptTimers(r, effects.timers);
   AddScheduleToCloseTimer(r, effects.timers);
@@ -629,15 +640,8 @@ absl::StatusOr<Effects> OnUnpause(ActivityRecord& r, const Unpause& e,
   switch (r.status()) {
     case store::v1::ACTIVITY_STATUS_PAUSED: {
       // Neither the start delay nor a pending retry backoff is cut short.
-      absl::Time dispatch = now + e.delay;
-      if (NeverStarted(r)) {
-        dispatch = std::max(dispatch, FirstDispatchFloor(r));
-      }
-      if (r.has_current_retry_interval()) {
-        dispatch = std::max(dispatch,
-                            FromProtoTime(r.attempt_complete_time()) +
-                                FromProtoDuration(r.current_retry_interval()));
-      }
+      absl::Time dispatch = AfterStartDelay(r, now + e.delay);
+      if (auto retry = RetryDueAt(r)) dispatch = std::max(dispatch, *retry);
       r.set_status(store::v1::ACTIVITY_STATUS_SCHEDULED);
       r.set_stamp(r.stamp() + 1);
       *r.mutable_dispatch_time() = ToProtoTime(dispatch);
@@ -770,14 +774,8 @@ absl::StatusOr<Effects> OnUpdateOptions(ActivityRecord& r,
   if (status == store::v1::ACTIVITY_STATUS_SCHEDULED) {
     // A pending retry keeps its backoff; otherwise the attempt is due now,
     // or when the (maybe changed) start delay ends.
-    absl::Time dispatch = now;
-    if (r.has_current_retry_interval()) {
-      dispatch = FromProtoTime(r.attempt_complete_time()) +
-                 FromProtoDuration(r.current_retry_interval());
-    } else if (NeverStarted(r)) {
-      dispatch = std::max(now, FirstDispatchFloor(r));
-    }
-    *r.mutable_dispatch_time() = ToProtoTime(dispatch);
+    *r.mutable_dispatch_time() =
+        ToProtoTime(RetryDueAt(r).value_or(AfterStartDelay(r, now)));
     // Re-dispatched under the new stamp (to the new task queue, with the
     // new priority, at the new time); the queued task is stale.
     AddScheduledAttemptTimers(r, effects.timers);

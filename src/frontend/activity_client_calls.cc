@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "activity_calls.h"
-#include "errand/common/uuid.h"
 #include "errand/frontend/activity_mapping.h"
 #include "errand/frontend/activity_validation.h"
 #include "errand/frontend/long_poll.h"
@@ -49,10 +48,7 @@ void HandleClientRequest(ServiceTable& table, const char* method,
       return call->Finish(
           absl::InvalidArgumentError("reason exceeds length limit"));
     }
-    // An empty request ID gets a fresh one, so a second request without
-    // one is a different request (as in Temporal).
-    Event event{req.request_id().empty() ? NewUuid() : req.request_id(),
-                req.reason(), req.identity()};
+    Event event{RequestIdOrNew(req.request_id()), req.reason(), req.identity()};
     deps.engine->Update(
         {ns->id(), req.activity_id(), req.run_id(), std::nullopt}, event,
         Answer(call, [](const ActivityRecord&) {}));

@@ -9,7 +9,6 @@
 #include "activity_calls.h"
 #include "errand/common/errors.h"
 #include "errand/common/jitter.h"
-#include "errand/common/uuid.h"
 #include "errand/engine/activity_options.h"
 #include "errand/frontend/activity_validation.h"
 
@@ -48,12 +47,6 @@ absl::StatusOr<absl::Duration> Jitter(const google::protobuf::Duration& d) {
   return RandomJitter(store::FromProtoDuration(d));
 }
 
-// An empty request ID gets a fresh one, so that requests without one are
-// never taken for repeats (as in Temporal's frontend).
-std::string RequestId(const std::string& given) {
-  return given.empty() ? NewUuid() : given;
-}
-
 }  // namespace
 
 void RegisterOperatorCalls(ServiceTable& table,
@@ -70,7 +63,7 @@ void RegisterOperatorCalls(ServiceTable& table,
               absl::InvalidArgumentError("reason exceeds length limit"));
         }
         deps.engine->Update(*ref,
-                            engine::Pause{RequestId(req.request_id()),
+                            engine::Pause{RequestIdOrNew(req.request_id()),
                                           req.reason(), req.identity()},
                             Answer(call, [](const ActivityRecord&) {}));
       });
@@ -85,7 +78,7 @@ void RegisterOperatorCalls(ServiceTable& table,
         auto delay = Jitter(req.jitter());
         if (!delay.ok()) return call->Finish(delay.status());
         deps.engine->Update(*ref,
-                            engine::Unpause{RequestId(req.request_id()),
+                            engine::Unpause{RequestIdOrNew(req.request_id()),
                                             req.identity(), *delay},
                             Answer(call, [](const ActivityRecord&) {}));
       });
@@ -100,7 +93,7 @@ void RegisterOperatorCalls(ServiceTable& table,
         auto delay = Jitter(req.jitter());
         if (!delay.ok()) return call->Finish(delay.status());
         engine::Reset event{
-            .request_id = RequestId(req.request_id()),
+            .request_id = RequestIdOrNew(req.request_id()),
             .identity = req.identity(),
             .keep_paused = req.keep_paused(),
             .reset_heartbeat = req.reset_heartbeat(),
@@ -123,8 +116,8 @@ void RegisterOperatorCalls(ServiceTable& table,
             req.has_update_mask() ? &req.update_mask() : nullptr,
             req.restore_original());
         if (!update.ok()) return call->Finish(update.status());
-        engine::UpdateOptions event{RequestId(req.request_id()), req.identity(),
-                                    std::move(update->options),
+        engine::UpdateOptions event{RequestIdOrNew(req.request_id()),
+                                    req.identity(), std::move(update->options),
                                     std::move(update->paths),
                                     update->restore_original};
         deps.engine->Update(*ref, std::move(event),

@@ -39,6 +39,10 @@ absl::Status ValidateActivityId(absl::string_view activity_id) {
   return LengthLimit("activity ID", activity_id.size());
 }
 
+std::string RequestIdOrNew(const std::string& given) {
+  return given.empty() ? NewUuid() : given;
+}
+
 absl::Status ValidateJitter(const google::protobuf::Duration& d) {
   if ((d.seconds() > 0 && d.nanos() < 0) ||
       (d.seconds() < 0 && d.nanos() > 0)) {
@@ -73,7 +77,7 @@ absl::StatusOr<engine::StartRequest> ValidateStart(
   store::ActivityRecord& r = out.record;
   auto* options = r.mutable_options();
 
-  r.add_request_ids(req.request_id().empty() ? NewUuid() : req.request_id());
+  r.add_request_ids(RequestIdOrNew(req.request_id()));
 
   if (req.has_start_delay()) {
     if (absl::Status s = engine::ValidateStartDelay(req.start_delay());

@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "activity_calls.h"
 #include "errand/common/errors.h"
@@ -121,9 +120,8 @@ std::string SelectionQuery(const Request& req) {
                     "'Paused')");
   }
   if (const std::string type = ActivityTypeOf(req); !type.empty()) {
-    absl::StrAppend(&query, " AND ActivityType = '",
-                    absl::StrReplaceAll(type, {{"\\", "\\\\"}, {"'", "\\'"}}),
-                    "'");
+    absl::StrAppend(&query,
+                    " AND ActivityType = ", visibility::QuoteString(type));
   }
   return query;
 }

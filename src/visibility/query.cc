@@ -427,17 +427,7 @@ std::string NameText(const std::string& name) {
 }
 
 std::string LiteralText(const Literal& l) {
-  if (l.kind == Literal::Kind::kString) {
-    std::string escaped;
-    for (char c : l.text) {
-      // Quotes double; a backslash would escape what follows, so it is
-      // escaped itself (found by tests/fuzz/query_fuzz.cc).
-      if (c == '\'') escaped.push_back('\'');
-      if (c == '\\') escaped.push_back('\\');
-      escaped.push_back(c);
-    }
-    return absl::StrCat("'", escaped, "'");
-  }
+  if (l.kind == Literal::Kind::kString) return QuoteString(l.text);
   return l.text;
 }
 
@@ -473,6 +463,18 @@ absl::StatusOr<Query> ParseQuery(absl::string_view text) {
   auto tokens = Tokenize(text);
   if (!tokens.ok()) return tokens.status();
   return Parser(std::move(*tokens)).ParseAll();
+}
+
+std::string QuoteString(absl::string_view text) {
+  std::string escaped;
+  for (char c : text) {
+    // Quotes double; a backslash would escape what follows, so it is
+    // escaped itself (found by tests/fuzz/query_fuzz.cc).
+    if (c == '\'') escaped.push_back('\'');
+    if (c == '\\') escaped.push_back('\\');
+    escaped.push_back(c);
+  }
+  return absl::StrCat("'", escaped, "'");
 }
 
 std::string ToString(const Expr& expr) {

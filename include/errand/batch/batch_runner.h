@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -122,6 +123,17 @@ class BatchRunner {
     BatchProgress live;
   };
 
+  // Calls `visit` with the ID and stored progress of each job of the
+  // namespace (its progress keys only, never its items).
+  absl::Status ScanJobs(
+      const std::string& namespace_id,
+      const std::function<void(std::string job_id, BatchProgress progress)>&
+          visit) const;
+  // The job's spec with `stored` progress, or the live progress of a job
+  // that is running.
+  absl::StatusOr<BatchView> ViewOf(const std::string& namespace_id,
+                                   const std::string& job_id,
+                                   BatchProgress stored) const;
   void Loop();
   // The job due first (round robin among equals); null if none.
   std::shared_ptr<Job> NextJob() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

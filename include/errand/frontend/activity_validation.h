@@ -3,6 +3,8 @@
 #ifndef ERRAND_FRONTEND_ACTIVITY_VALIDATION_H_
 #define ERRAND_FRONTEND_ACTIVITY_VALIDATION_H_
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "errand/common/limits.h"
 #include "errand/engine/activity_engine.h"
@@ -28,6 +30,11 @@ using engine::ValidateTaskQueueName;
 // The jitter of an unpause or reset (one call's or a batch's): not
 // negative, with seconds and nanos of one sign.
 absl::Status ValidateJitter(const google::protobuf::Duration& jitter);
+
+// The request ID a call is taken under: the caller's, or a fresh one when
+// it sent none, so that calls without one are never taken for repeats (as
+// in Temporal's frontend).
+std::string RequestIdOrNew(const std::string& given);
 
 // request_id and identity bounded.
 absl::Status ValidateRequestIdAndIdentity(absl::string_view request_id,

@@ -97,6 +97,10 @@ inline constexpr int kMaxQueryPredicates = 1000;
 // the limits above.
 absl::StatusOr<Query> ParseQuery(absl::string_view text);
 
+// A string literal as query text: quoted, with quotes and backslashes
+// escaped so that it reads back as `text`.
+std::string QuoteString(absl::string_view text);
+
 // Renders a tree back to canonical query text (every AND and OR chain in
 // parentheses); used by tests and in error messages.
 std::string ToString(const Expr& expr);
