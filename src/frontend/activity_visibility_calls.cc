@@ -67,8 +67,7 @@ void RegisterVisibilityCalls(ServiceTable& table,
                                             req.next_page_token(), limits);
               if (!page.ok()) return page.status();
               for (auto& row : page->executions) {
-                // Typed as Temporal's visibility store types them.
-                visibility::TypeSearchAttributes(
+                visibility::ListedSearchAttributes(
                     ns.search_attributes(), row.mutable_search_attributes());
                 *resp->add_executions() = std::move(row);
               }

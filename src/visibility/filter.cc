@@ -631,17 +631,22 @@ absl::Status CheckCustomValue(const std::string& name, int32_t indexed_type,
                    pretty, ": ", shown));
 }
 
-void TypeSearchAttributes(
+void ListedSearchAttributes(
     const CustomAttributes& custom,
     temporal::api::common::v1::SearchAttributes* attributes) {
-  for (auto& [name, value] : *attributes->mutable_indexed_fields()) {
-    auto registered = custom.find(name);
-    if (registered == custom.end() || value.metadata().contains("type")) {
+  auto* fields = attributes->mutable_indexed_fields();
+  for (auto it = fields->begin(); it != fields->end();) {
+    auto registered = custom.find(it->first);
+    if (registered == custom.end()) {
+      fields->erase(it++);
       continue;
     }
-    if (const auto type = CustomType(registered->second)) {
-      (*value.mutable_metadata())["type"] = TypeName(*type);
+    auto& metadata = *it->second.mutable_metadata();
+    if (const auto type = CustomType(registered->second);
+        type && !metadata.contains("type")) {
+      metadata["type"] = TypeName(*type);
     }
+    ++it;
   }
 }
 

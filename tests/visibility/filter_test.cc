@@ -70,5 +70,26 @@ TEST(BindFilterTest, IntValuesOutsideInt64ReadAsNull) {
   }
 }
 
+TEST(ListedSearchAttributesTest, TypesMappedValuesAndDropsTheOthers) {
+  CustomAttributes custom;
+  custom["Color"] = enums::INDEXED_VALUE_TYPE_KEYWORD;
+  custom["Size"] = enums::INDEXED_VALUE_TYPE_INT;
+  temporal::api::common::v1::SearchAttributes attributes;
+  auto& fields = *attributes.mutable_indexed_fields();
+  fields["Color"] = JsonPayload(R"("red")");
+  fields["Size"] = JsonPayload("3");
+  (*fields["Size"].mutable_metadata())["type"] = "Int";
+  fields["TemporalChangeVersion"] = JsonPayload(R"(["v1"])");
+  fields["Removed"] = JsonPayload(R"("x")");
+
+  ListedSearchAttributes(custom, &attributes);
+
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields.at("Color").metadata().at("type"), "Keyword");
+  EXPECT_EQ(fields.at("Color").data(), R"("red")");
+  EXPECT_EQ(fields.at("Size").metadata().at("type"), "Int");
+  EXPECT_EQ(fields.at("Size").metadata().size(), 2u);
+}
+
 }  // namespace
 }  // namespace errand::visibility

@@ -36,11 +36,14 @@ std::vector<std::pair<std::string, temporal::api::enums::v1::IndexedValueType>>
 SystemAttributes();
 bool IsSystemAttribute(const std::string& name);
 
-// Marks each custom search attribute value in `attributes` with its
-// registered type (payload metadata "type": "Keyword", "Int", ...), as
-// Temporal's List returns them; values already typed, or of attributes
-// `custom` does not know, are left as they are.
-void TypeSearchAttributes(
+// Turns a run's search attributes into those its List row shows, as
+// Temporal's visibility store returns them: each custom value marked with its
+// registered type (payload metadata "type": "Keyword", "Int", ...; a value
+// already typed is left as it is), and values of attributes `custom` does not
+// map dropped. Those are TemporalChangeVersion, which Temporal keeps for
+// Describe but does not index for activities (queries read it as NULL), and
+// attributes removed from the namespace since the start.
+void ListedSearchAttributes(
     const CustomAttributes& custom,
     temporal::api::common::v1::SearchAttributes* attributes);
 

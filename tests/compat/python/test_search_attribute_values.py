@@ -132,6 +132,19 @@ async def test_temporal_change_version_is_accepted_and_described(client):
                          [SearchAttributePair(change_version, ["fix-1", "fix-2"])])
     desc = await handle.describe()
     assert desc.typed_search_attributes.get(change_version) == ["fix-1", "fix-2"]
+    # Temporal does not index it for activities: the List row leaves it out
+    # and a query reads it as NULL.
+    from compat_helpers import eventually
+    by_id = f"ActivityId = '{handle.id}'"
+
+    async def rows():
+        return [e async for e in client.list_activities(by_id)]
+    listed = await eventually(rows, lambda r: len(r) == 1, "the run to be listed")
+    assert "TemporalChangeVersion" not in listed[0].raw_info.search_attributes.indexed_fields
+    assert (await client.count_activities(
+        f"{by_id} AND TemporalChangeVersion IS NULL")).count == 1
+    assert (await client.count_activities(
+        f"{by_id} AND TemporalChangeVersion = 'fix-2'")).count == 0
 
 
 async def test_list_types_custom_values_describe_returns_them_as_given(client):
