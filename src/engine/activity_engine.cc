@@ -49,11 +49,11 @@ absl::Status CheckAttempt(const RunRef& ref, const ActivityRecord& record) {
 
 ActivityEngine::ActivityEngine(int shard_count, store::Store* store,
                                matching::Matcher* matcher, TimerThread* timers,
-                               const Clock* clock)
+                               const Clock* clock, ActivityMetrics* metrics)
     : store_(store), timers_(timers) {
   for (int i = 0; i < shard_count; ++i) {
     shards_.push_back(
-        std::make_unique<Shard>(i, store, matcher, timers, clock));
+        std::make_unique<Shard>(i, store, matcher, timers, clock, metrics));
   }
 }
 
@@ -219,9 +219,8 @@ void ActivityEngine::StartTask(const std::string& namespace_id,
           return reply(record.status());
         }
         attempt.stamp = task.stamp;
-        auto effects = Apply(**record, attempt, turn.now());
+        auto effects = turn.Apply(*record, attempt);
         if (!effects.ok()) return reply(effects.status());
-        turn.Changed(*record, *effects);
         turn.ReturnTaskUnlessWritten(namespace_id, task.activity_id,
                                      task.run_id, task.stamp);
         turn.ReplyWhenDurable(*record, std::move(reply));
@@ -238,9 +237,8 @@ void ActivityEngine::Update(const RunRef& ref, ActivityEvent event,
         if (absl::Status s = CheckAttempt(ref, **record); !s.ok()) {
           return reply(s);
         }
-        auto effects = Apply(**record, event, turn.now());
+        auto effects = turn.Apply(*record, event);
         if (!effects.ok()) return reply(effects.status());
-        turn.Changed(*record, *effects);
         turn.ReplyWhenDurable(*record, std::move(reply));
       });
 }
@@ -251,11 +249,9 @@ void ActivityEngine::Delete(const RunRef& ref, Reply<RecordSnapshot> reply) {
         auto record = turn.Load(ref.namespace_id, ref.activity_id, ref.run_id);
         if (!record.ok()) return reply(record.status());
         if (!IsTerminal((*record)->status())) {
-          auto effects = Apply(
-              **record, Terminate{NewUuid(), "Delete activity execution", ""},
-              turn.now());
+          auto effects = turn.Apply(
+              *record, Terminate{NewUuid(), "Delete activity execution", ""});
           if (!effects.ok()) return reply(effects.status());
-          turn.Changed(*record, *effects);
         }
         turn.ReplyWhenDurable(*record, std::move(reply));
         turn.Delete(*record);

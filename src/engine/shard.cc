@@ -92,6 +92,9 @@ ActivityRecord* Turn::Create(ActivityRecord record, const Effects& effects) {
   entry.record = std::move(record);
   entry.changed = true;
   entry.is_new = true;
+  if (shard_->metrics_ != nullptr) {
+    entry.measures.push_back(MeasureNewRun(entry.record));
+  }
   entry.dispatch = effects.dispatch;
   entry.timers = effects.timers;
   return &entry.record;
@@ -103,6 +106,19 @@ void Turn::Changed(ActivityRecord* record, const Effects& effects) {
   if (effects.dispatch) entry.dispatch = true;
   entry.timers.insert(entry.timers.end(), effects.timers.begin(),
                       effects.timers.end());
+}
+
+absl::StatusOr<Effects> Turn::Apply(ActivityRecord* record,
+                                    const ActivityEvent& event) {
+  const RunBefore before =
+      shard_->metrics_ != nullptr ? BeforeOf(*record) : RunBefore();
+  auto effects = engine::Apply(*record, event, now_);
+  if (!effects.ok()) return effects;
+  Changed(record, *effects);
+  if (shard_->metrics_ != nullptr && !effects->unchanged) {
+    Find(*record)->measures.push_back(Measure(before, *record, event, now_));
+  }
+  return effects;
 }
 
 void Turn::Delete(ActivityRecord* record) {
@@ -147,12 +163,13 @@ void Turn::ReturnTaskUnlessWritten(absl::string_view namespace_id,
 }
 
 Shard::Shard(int index, store::Store* store, matching::Matcher* matcher,
-             TimerThread* timers, const Clock* clock)
+             TimerThread* timers, const Clock* clock, ActivityMetrics* metrics)
     : index_(index),
       store_(store),
       matcher_(matcher),
       timers_(timers),
       clock_(clock),
+      metrics_(metrics),
       cache_(kCachedRecords, kCachedBytes),
       thread_([this] { Run(); }) {}
 
@@ -256,10 +273,8 @@ void Shard::RunTurn(std::deque<Command> commands,
                   !absl::IsDataLoss(record.status());
       continue;
     }
-    auto effects =
-        Apply(**record, TimerFired{timer.kind, timer.stamp}, turn.now());
-    if (!effects.ok()) continue;
-    turn.Changed(*record, *effects);
+    // An error is a stale timer: nothing to do.
+    (void)turn.Apply(*record, TimerFired{timer.kind, timer.stamp});
   }
   for (Command& command : commands) command(turn);
   const bool written = Commit(turn).ok();
@@ -355,6 +370,9 @@ absl::Status Shard::Commit(Turn& turn) {
         cache_.Put(key, snapshot, entry.bytes);
       }
       for (auto& reply : entry.replies) replies.emplace_back(&reply, snapshot);
+      for (const ActivityMeasures& m : entry.measures) {
+        metrics_->Record(*snapshot, m);
+      }
     }
   } else {
     for (auto& [key, entry] : turn.entries_) {

@@ -80,28 +80,43 @@ absl::Status ParseRequest(const grpc::ByteBuffer& bytes,
 
 namespace {
 
-// The access log line of one call (see UnaryCall::Finish).
-void LogCall(const google::protobuf::Message& request,
-             const absl::Status& status, absl::Duration took) {
+// The method of `request`: its type's name without "Request".
+absl::string_view MethodOf(const google::protobuf::Message& request) {
   absl::string_view method = request.GetDescriptor()->name();
   absl::ConsumeSuffix(&method, "Request");
-  std::string ns;
+  return method;
+}
+
+// The request's namespace field, if it has one; `scratch` may hold it.
+absl::string_view NamespaceOf(const google::protobuf::Message& request,
+                              std::string* scratch) {
   const auto* field = request.GetDescriptor()->FindFieldByName("namespace");
-  if (field != nullptr &&
-      field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
-      !field->is_repeated()) {
-    ns = request.GetReflection()->GetString(request, field);
+  if (field == nullptr ||
+      field->type() != google::protobuf::FieldDescriptor::TYPE_STRING ||
+      field->is_repeated()) {
+    return "";
   }
-  spdlog::debug("rpc {} namespace={} status={} {:.3f}ms", std::string(method),
-                ns.empty() ? "-" : ns, absl::StatusCodeToString(status.code()),
-                absl::ToDoubleMilliseconds(took));
+  return request.GetReflection()->GetStringReference(request, field, scratch);
 }
 
 }  // namespace
 
 void UnaryCall::Finish(const absl::Status& status) {
-  if (spdlog::should_log(spdlog::level::debug)) {
-    LogCall(*request_, status, clock_->Now() - started_);
+  const bool log = spdlog::should_log(spdlog::level::debug);
+  if (log || metrics_ != nullptr) {
+    const absl::Duration took = clock_->Now() - started_;
+    const absl::string_view method = MethodOf(*request_);
+    std::string scratch;
+    const absl::string_view ns = NamespaceOf(*request_, &scratch);
+    if (metrics_ != nullptr) metrics_->Record(method, ns, status, took);
+    if (log) {
+      spdlog::debug("rpc {} namespace={} status={} {:.3f}ms",
+                    std::string_view(method.data(), method.size()),
+                    ns.empty() ? std::string_view("-")
+                               : std::string_view(ns.data(), ns.size()),
+                    absl::StatusCodeToString(status.code()),
+                    absl::ToDoubleMilliseconds(took));
+    }
   }
   if (!status.ok()) {
     grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
@@ -145,8 +160,8 @@ void UnaryCall::OnCancel() {
 }
 
 ServiceTable::ServiceTable(const google::protobuf::ServiceDescriptor* service,
-                           const Clock* clock)
-    : service_(service), clock_(clock) {
+                           const Clock* clock, RpcMetrics* metrics)
+    : service_(service), clock_(clock), metrics_(metrics) {
   for (int i = 0; i < service->method_count(); ++i) {
     const auto* method = service->method(i);
     const std::string path =

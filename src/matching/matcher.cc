@@ -356,6 +356,22 @@ void Matcher::Configure(const QueueKey& queue, DispatchConfig config) {
   State::Answer(*timers_, matched);
 }
 
+std::vector<Matcher::QueueGauges> Matcher::Gauges(size_t limit) const {
+  std::vector<QueueGauges> out;
+  const absl::Time now = timers_->clock()->Now();
+  absl::MutexLock lock(&state_->mu);
+  for (const auto& [key, q] : state_->queues) {
+    if (out.size() >= limit) break;
+    QueueGauges& g = out.emplace_back();
+    g.queue = key;
+    g.backlog_count = static_cast<int64_t>(q.tasks.size());
+    const absl::Time oldest = q.tasks.OldestReadyAt();
+    if (q.tasks.size() > 0 && oldest < now) g.backlog_age = now - oldest;
+    g.waiting_polls = static_cast<int64_t>(q.polls.size());
+  }
+  return out;
+}
+
 QueueStats Matcher::Stats(const QueueKey& queue) const {
   QueueStats stats;
   const absl::Time now = timers_->clock()->Now();

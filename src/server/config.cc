@@ -119,6 +119,11 @@ absl::Status ApplySetting(Config& config, const std::string& key,
   if (key == "listen") {
     if (absl::Status s = CheckListen(where, value); !s.ok()) return s;
     config.listen = value;
+  } else if (key == "metrics.listen") {
+    if (!value.empty()) {
+      if (absl::Status s = CheckListen(where, value); !s.ok()) return s;
+    }
+    config.metrics_listen = value;
   } else if (key == "data_dir") {
     if (value.empty()) return Invalid(where, "must not be empty");
     config.data_dir = value;
@@ -196,6 +201,7 @@ constexpr Setting kSettings[] = {
     {"min_free_space", "--min-free-space", "ERRAND_MIN_FREE_SPACE"},
     {"priority_levels", "--priority-levels", "ERRAND_PRIORITY_LEVELS"},
     {"fairness", "--fairness", "ERRAND_FAIRNESS"},
+    {"metrics.listen", "--metrics-listen", "ERRAND_METRICS_LISTEN"},
 };
 
 }  // namespace
@@ -246,6 +252,27 @@ absl::StatusOr<Config> ApplyYaml(Config config, const std::string& yaml_text,
             ns.retention = *d;
           }
           config.namespaces.push_back(ns);
+        }
+        continue;
+      }
+      // A section ("metrics:" with "listen:" under it) names its settings
+      // "metrics.listen".
+      if (entry.second.IsMap()) {
+        for (const auto& inner : entry.second) {
+          const std::string inner_key =
+              absl::StrCat(key, ".", inner.first.as<std::string>());
+          const std::string inner_where =
+              absl::StrCat(source_name, ": ", inner_key);
+          if (!inner.second.IsScalar() && !inner.second.IsNull()) {
+            return Invalid(inner_where, "expected a value");
+          }
+          const std::string value =
+              inner.second.IsNull() ? "" : inner.second.as<std::string>();
+          if (absl::Status s =
+                  ApplySetting(config, inner_key, value, inner_where);
+              !s.ok()) {
+            return s;
+          }
         }
         continue;
       }
@@ -336,6 +363,9 @@ embedded RocksDB store.
 Flags (each overrides the config file; each has an environment variable):
   --config FILE          YAML config file (ERRAND_CONFIG); see config/errand.yaml
   --listen HOST:PORT     gRPC address (ERRAND_LISTEN) [127.0.0.1:7233]
+  --metrics-listen HOST:PORT
+                         where GET /metrics serves Prometheus metrics
+                         (ERRAND_METRICS_LISTEN) [off]
   --data-dir DIR         where data lives (ERRAND_DATA_DIR) [./errand-data]
   --sync true|false      fsync every acknowledged change (ERRAND_SYNC) [true]
   --shards N             activity engine shards (ERRAND_SHARDS) [4]

@@ -11,12 +11,14 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "errand/common/uuid.h"
 #include "errand/frontend/activity_handler.h"
 #include "errand/frontend/operator_handler.h"
 #include "errand/frontend/workflow_handler.h"
+#include "errand/metrics/process.h"
 #include "errand/store/keys.h"
 #include "errand/visibility/writer.h"
 #include "spdlog/spdlog.h"
@@ -99,18 +101,100 @@ std::string WhyNotBindable(const std::string& listen) {
   return why;
 }
 
+// Figures read at scrape time: task queue backlogs and pollers (with
+// Temporal's matching names where it has them) and the store's.
+void AddServerCollectors(metrics::Registry* registry, store::Store* store,
+                         matching::Matcher* matcher,
+                         engine::NamespaceRegistry* namespaces) {
+  registry->AddCollector([matcher, namespaces] {
+    using metrics::CollectedFamily;
+    CollectedFamily count{"approximate_backlog_count",
+                          "Tasks waiting in a task queue.",
+                          metrics::Type::kGauge,
+                          {}};
+    CollectedFamily age{"approximate_backlog_age_seconds",
+                        "Age of a task queue's oldest waiting task.",
+                        metrics::Type::kGauge,
+                        {}};
+    CollectedFamily pollers{"errand_task_queue_waiting_polls",
+                            "Worker polls waiting on a task queue.",
+                            metrics::Type::kGauge,
+                            {}};
+    absl::flat_hash_map<std::string, std::string> names;
+    for (const auto& g : matcher->Gauges(metrics::Registry::kMaxSeries)) {
+      auto [it, added] = names.try_emplace(g.queue.namespace_id);
+      if (added) {
+        auto ns = namespaces->GetById(g.queue.namespace_id);
+        it->second = ns.ok() ? ns->name() : g.queue.namespace_id;
+      }
+      const metrics::LabelPairs labels = {{"namespace", it->second},
+                                          {"service_name", "matching"},
+                                          {"task_type", "Activity"},
+                                          {"taskqueue", g.queue.task_queue}};
+      count.samples.push_back({labels, static_cast<double>(g.backlog_count)});
+      age.samples.push_back({labels, absl::ToDoubleSeconds(g.backlog_age)});
+      pollers.samples.push_back({labels, static_cast<double>(g.waiting_polls)});
+    }
+    return std::vector<CollectedFamily>{std::move(count), std::move(age),
+                                        std::move(pollers)};
+  });
+  registry->AddCollector([store] {
+    const store::StoreFigures f = store->Figures();
+    auto gauge = [](std::string name, std::string help, double value) {
+      return metrics::CollectedFamily{std::move(name),
+                                      std::move(help),
+                                      metrics::Type::kGauge,
+                                      {{{}, value}}};
+    };
+    return std::vector<metrics::CollectedFamily>{
+        gauge("errand_store_disk_bytes",
+              "Bytes of every file in the data directory.",
+              static_cast<double>(f.disk_bytes)),
+        gauge("errand_store_write_stopped",
+              "1 while RocksDB stops writes (a write stall).",
+              f.write_stopped ? 1 : 0),
+        gauge("errand_store_delayed_write_rate_bytes",
+              "Bytes per second RocksDB lets writes through while it slows "
+              "them down; 0 when it does not.",
+              static_cast<double>(f.delayed_write_rate)),
+        gauge("errand_store_pending_compaction_bytes",
+              "Bytes RocksDB estimates compaction has yet to rewrite.",
+              static_cast<double>(f.pending_compaction_bytes)),
+        gauge("errand_store_memtable_bytes", "Bytes held in memtables.",
+              static_cast<double>(f.memtable_bytes)),
+        gauge("errand_store_writes_failing",
+              "1 from a failed write until writes succeed again.",
+              f.writes_failing ? 1 : 0),
+    };
+  });
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
                                                       const Clock* clock) {
   std::unique_ptr<Server> server(new Server());
   server->config_ = config;
+  metrics::Histogram* write_latency = nullptr;
+  if (!config.metrics_listen.empty()) {
+    server->metrics_ = std::make_unique<metrics::Registry>();
+    server->rpc_metrics_ =
+        std::make_unique<frontend::RpcMetrics>(server->metrics_.get());
+    write_latency =
+        &server->metrics_
+             ->AddHistogram("errand_store_write_latency",
+                            "Seconds per store write (one group commit), "
+                            "including its fsync when sync is on.",
+                            {}, &metrics::LatencyBuckets())
+             .With({});
+  }
 
   store::StoreOptions store_options;
   store_options.data_dir = config.data_dir;
   store_options.sync = config.sync;
   store_options.min_free_bytes = config.min_free_space;
   store_options.clock = clock;
+  store_options.write_latency = write_latency;
   auto store = store::Store::Open(store_options);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
@@ -146,9 +230,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   if (!task_queue_configs.ok()) return task_queue_configs.status();
   server->task_queue_configs_ = *std::move(task_queue_configs);
   server->pollers_ = std::make_unique<matching::PollerHistory>();
+  if (server->metrics_) {
+    engine::NamespaceRegistry* namespaces = server->namespaces_.get();
+    server->activity_metrics_ = std::make_unique<engine::ActivityMetrics>(
+        server->metrics_.get(), [namespaces](absl::string_view id) {
+          auto ns = namespaces->GetById(id);
+          return ns.ok() ? ns->name() : std::string(id);
+        });
+  }
   server->engine_ = std::make_unique<engine::ActivityEngine>(
       config.shards, server->store_.get(), server->matcher_.get(),
-      server->timers_.get(), clock);
+      server->timers_.get(), clock, server->activity_metrics_.get());
   if (absl::Status s = server->engine_->Recover(); !s.ok()) return s;
   server->retention_ = std::make_unique<engine::RetentionSweeper>(
       server->store_.get(), server->namespaces_.get(), server->engine_.get(),
@@ -172,12 +264,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
       FindService(
           descriptor_table_temporal_2fapi_2fworkflowservice_2fv1_2fservice_2eproto,
           kWorkflowServiceName),
-      clock);
+      clock, server->rpc_metrics_.get());
   server->operator_service_ = std::make_unique<frontend::ServiceTable>(
       FindService(
           descriptor_table_temporal_2fapi_2foperatorservice_2fv1_2fservice_2eproto,
           kOperatorServiceName),
-      clock);
+      clock, server->rpc_metrics_.get());
 
   frontend::WorkflowServiceDeps deps;
   deps.identity.version = ERRAND_VERSION;
@@ -227,6 +319,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   server->address_ =
       absl::StrCat(config.listen.substr(0, colon), ":", bound_port);
 
+  if (server->metrics_) {
+    AddServerCollectors(server->metrics_.get(), server->store_.get(),
+                        server->matcher_.get(), server->namespaces_.get());
+    metrics::AddProcessCollector(server->metrics_.get());
+    auto endpoint =
+        MetricsEndpoint::Start(config.metrics_listen, server->metrics_.get());
+    if (!endpoint.ok()) return endpoint.status();
+    server->metrics_endpoint_ = *std::move(endpoint);
+  }
+
   auto* health = server->grpc_server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kWorkflowServiceName, true);
@@ -238,6 +340,7 @@ void Server::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  if (metrics_endpoint_) metrics_endpoint_->Stop();
   // Answer parked polls now so that workers are not left waiting for the
   // grace period to run out.
   matcher_->Shutdown();

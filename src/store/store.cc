@@ -9,6 +9,7 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -514,9 +515,50 @@ absl::Status Store::Write(Batch& batch) {
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync;
+  const absl::Time began = options_.clock->Now();
   const rocksdb::Status s = db->db->Write(write_options, &batch.batch_);
   if (!s.ok()) return WriteFailed(s);
+  if (options_.write_latency != nullptr) {
+    options_.write_latency->Observe(
+        absl::ToDoubleSeconds(options_.clock->Now() - began));
+  }
   return absl::OkStatus();
+}
+
+StoreFigures Store::Figures() const {
+  StoreFigures f;
+  f.writes_failing = writes_failing();
+  std::error_code ec;
+  for (auto it =
+           std::filesystem::recursive_directory_iterator(options_.data_dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      const uintmax_t size = it->file_size(size_ec);
+      if (!size_ec) f.disk_bytes += size;
+    }
+  }
+  std::shared_ptr<const Db> db = CurrentDb();
+  if (db == nullptr) return f;
+  uint64_t value = 0;
+  if (db->db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped,
+                             &value)) {
+    f.write_stopped = value != 0;
+  }
+  if (db->db->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate,
+                             &value)) {
+    f.delayed_write_rate = value;
+  }
+  if (db->db->GetAggregatedIntProperty(
+          rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &value)) {
+    f.pending_compaction_bytes = value;
+  }
+  if (db->db->GetAggregatedIntProperty(
+          rocksdb::DB::Properties::kCurSizeAllMemTables, &value)) {
+    f.memtable_bytes = value;
+  }
+  return f;
 }
 
 absl::Status Store::WriteFailed(const rocksdb::Status& s) {

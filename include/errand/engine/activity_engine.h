@@ -44,9 +44,10 @@ struct StartResult {
 
 class ActivityEngine {
  public:
+  // `metrics` may be null; it must outlive the engine.
   ActivityEngine(int shard_count, store::Store* store,
                  matching::Matcher* matcher, TimerThread* timers,
-                 const Clock* clock);
+                 const Clock* clock, ActivityMetrics* metrics = nullptr);
   ~ActivityEngine();
 
   // Re-queues every scheduled activity found in the store. Call once, before

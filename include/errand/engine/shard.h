@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "errand/common/clock.h"
 #include "errand/common/timer_thread.h"
+#include "errand/engine/activity_metrics.h"
 #include "errand/engine/activity_state_machine.h"
 #include "errand/engine/record_cache.h"
 #include "errand/matching/matcher.h"
@@ -90,6 +91,10 @@ class Turn {
   ActivityRecord* Create(ActivityRecord record, const Effects& effects);
   // Records that `record` (from Load or Create) changed.
   void Changed(ActivityRecord* record, const Effects& effects);
+  // Applies `event` to `record` (from Load) through the state machine and,
+  // when it succeeds, records the change and what it counts in the metrics.
+  absl::StatusOr<Effects> Apply(ActivityRecord* record,
+                                const ActivityEvent& event);
   void Delete(ActivityRecord* record);
 
   // Runs after the turn's batch is written, with the write's status.
@@ -129,6 +134,8 @@ class Turn {
     // The stored visibility row's state, as loaded (nullopt for a new run),
     // so that the visibility writer can move the row when the run changes.
     std::optional<visibility::RowState> stored_row;
+    // What the turn's events count, recorded once the turn is durable.
+    std::vector<ActivityMeasures> measures;
   };
   Turn(Shard* shard, absl::Time now, uint64_t generation)
       : shard_(shard), now_(now), generation_(generation) {}
@@ -157,8 +164,10 @@ class Shard {
  public:
   using Command = std::function<void(Turn&)>;
 
+  // `metrics` may be null (no metrics recorded).
   Shard(int index, store::Store* store, matching::Matcher* matcher,
-        TimerThread* timers, const Clock* clock);
+        TimerThread* timers, const Clock* clock,
+        ActivityMetrics* metrics = nullptr);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -231,6 +240,7 @@ class Shard {
   matching::Matcher* const matcher_;
   TimerThread* const timers_;
   const Clock* const clock_;
+  ActivityMetrics* const metrics_;
 
   absl::Mutex mu_;
   std::deque<Command> queue_ ABSL_GUARDED_BY(mu_);

@@ -35,6 +35,7 @@
 #include "absl/time/time.h"
 #include "errand/common/clock.h"
 #include "errand/frontend/grpc_status.h"
+#include "errand/frontend/rpc_metrics.h"
 
 namespace errand::frontend {
 
@@ -50,8 +51,9 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
             grpc::ByteBuffer* response_buffer,
             std::unique_ptr<const google::protobuf::Message> request,
             std::unique_ptr<google::protobuf::Message> response,
-            const Clock* clock)
+            const Clock* clock, RpcMetrics* metrics)
       : clock_(clock),
+        metrics_(metrics),
         context_(context),
         response_buffer_(response_buffer),
         request_(std::move(request)),
@@ -59,9 +61,9 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
         started_(clock->Now()) {}
 
   // On OK, serializes the response and sends it; otherwise sends the status
-  // alone, as gRPC drops the response of a failed call. At log level debug,
-  // logs one line per call: method, namespace, status and duration (never
-  // a payload).
+  // alone, as gRPC drops the response of a failed call. Counts the call in
+  // the RPC metrics, and at log level debug logs one line per call: method,
+  // namespace, status and duration (never a payload).
   void Finish(const absl::Status& status);
 
   // When the caller wants an answer by (its gRPC deadline), on the server's
@@ -79,6 +81,7 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
   const Clock* const clock_;
+  RpcMetrics* const metrics_;  // may be null
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_buffer_;
   const std::unique_ptr<const google::protobuf::Message> request_;
@@ -104,8 +107,10 @@ class ServiceTable final : public grpc::Service {
   using AsyncHandler = std::function<void(UnaryCall*, const Req&, Resp*)>;
 
   // `clock` is the one the handlers' waits run on (see UnaryCall::deadline).
+  // Calls are counted in `metrics` when it is not null.
   explicit ServiceTable(const google::protobuf::ServiceDescriptor* service,
-                        const Clock* clock = SystemClock::Get());
+                        const Clock* clock = SystemClock::Get(),
+                        RpcMetrics* metrics = nullptr);
 
   const google::protobuf::ServiceDescriptor* descriptor() const {
     return service_;
@@ -124,7 +129,7 @@ class ServiceTable final : public grpc::Service {
   void HandleAsync(absl::string_view method, AsyncHandler<Req, Resp> handler) {
     HandleRaw(
         IndexOf(method, Req::descriptor(), Resp::descriptor()),
-        [handler = std::move(handler), clock = clock_](
+        [handler = std::move(handler), clock = clock_, metrics = metrics_](
             grpc::CallbackServerContext* context,
             const grpc::ByteBuffer* request_bytes,
             grpc::ByteBuffer* response_bytes) -> grpc::ServerUnaryReactor* {
@@ -140,7 +145,7 @@ class ServiceTable final : public grpc::Service {
           Resp* const resp_ptr = resp.get();
           // The call owns both messages until gRPC is done with it.
           auto* call = new UnaryCall(context, response_bytes, std::move(req),
-                                     std::move(resp), clock);
+                                     std::move(resp), clock, metrics);
           handler(call, req_ref, resp_ptr);
           return call;
         });
@@ -160,6 +165,7 @@ class ServiceTable final : public grpc::Service {
 
   const google::protobuf::ServiceDescriptor* const service_;
   const Clock* const clock_;
+  RpcMetrics* const metrics_;
   std::deque<std::string> paths_;
 };
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/hash/hash.h"
 #include "absl/time/time.h"
@@ -79,6 +80,16 @@ class Matcher {
 
   // The queue's backlog, recent rates and rate limit, at `now`.
   QueueStats Stats(const QueueKey& queue) const;
+
+  // The backlog and waiting polls of every queue that holds either, for
+  // the metrics; at most `limit` queues.
+  struct QueueGauges {
+    QueueKey queue;
+    int64_t backlog_count = 0;
+    absl::Duration backlog_age = absl::ZeroDuration();
+    int64_t waiting_polls = 0;
+  };
+  std::vector<QueueGauges> Gauges(size_t limit) const;
 
   // Tasks queued but not yet handed out, on one queue (for tests and stats).
   size_t BacklogSize(const QueueKey& queue) const;

@@ -23,6 +23,10 @@ struct NamespaceConfig {
 
 struct Config {
   std::string listen = "127.0.0.1:7233";
+  // Where /metrics (Prometheus text format) is served; off when empty, the
+  // default, so that several servers on one machine do not fight over a
+  // port. Containers set it (ERRAND_METRICS_LISTEN).
+  std::string metrics_listen;
   std::string data_dir = "./errand-data";
   bool sync = true;
   int shards = 4;

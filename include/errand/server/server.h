@@ -14,14 +14,18 @@
 #include "errand/common/executor.h"
 #include "errand/common/timer_thread.h"
 #include "errand/engine/activity_engine.h"
+#include "errand/engine/activity_metrics.h"
 #include "errand/engine/namespace_registry.h"
 #include "errand/engine/retention_sweeper.h"
 #include "errand/frontend/empty_polls.h"
+#include "errand/frontend/rpc_metrics.h"
 #include "errand/frontend/service_table.h"
 #include "errand/matching/matcher.h"
 #include "errand/matching/poller_history.h"
 #include "errand/matching/task_queue_configs.h"
+#include "errand/metrics/metrics.h"
 #include "errand/server/config.h"
+#include "errand/server/metrics_endpoint.h"
 #include "errand/store/store.h"
 #include "errand/visibility/lister.h"
 
@@ -39,6 +43,10 @@ class Server {
   // The address actually bound (the port is resolved when 0 was asked for).
   const std::string& address() const { return address_; }
   const std::string& cluster_id() const { return cluster_id_; }
+  // Where /metrics is served; empty when metrics are off.
+  std::string metrics_address() const {
+    return metrics_endpoint_ ? metrics_endpoint_->address() : "";
+  }
   // Activity task polls waiting for a task (for tests and stats).
   size_t WaitingTaskPolls() const { return matcher_->WaitingPolls(); }
   // Task queues the matcher holds state for (for tests and stats).
@@ -56,6 +64,10 @@ class Server {
   Config config_;
   std::string address_;
   std::string cluster_id_;
+  // Null when metrics are off. Declared first: everything records into it.
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::unique_ptr<engine::ActivityMetrics> activity_metrics_;
+  std::unique_ptr<frontend::RpcMetrics> rpc_metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<engine::NamespaceRegistry> namespaces_;
   std::unique_ptr<TimerThread> timers_;
@@ -72,6 +84,8 @@ class Server {
   std::unique_ptr<frontend::ServiceTable> workflow_service_;
   std::unique_ptr<frontend::ServiceTable> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  // Last: its scrapes read the matcher and the store, so it goes first.
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   bool shut_down_ = false;
 };
 

@@ -33,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "errand/common/clock.h"
+#include "errand/metrics/metrics.h"
 #include "errand/store/data_dir_lock.h"
 
 namespace errand::store {
@@ -64,6 +65,19 @@ struct StoreOptions {
   std::shared_ptr<rocksdb::Env> env = nullptr;
   // Paces resume attempts and free-space checks.
   const Clock* clock = SystemClock::Get();
+  // When set, each write's duration (including its sync) is observed here,
+  // in seconds. Must outlive the store.
+  metrics::Histogram* write_latency = nullptr;
+};
+
+// What the metrics report of the store (Store::Figures).
+struct StoreFigures {
+  uint64_t disk_bytes = 0;  // every file in the data directory
+  bool write_stopped = false;
+  uint64_t delayed_write_rate = 0;  // bytes/s while RocksDB slows writes
+  uint64_t pending_compaction_bytes = 0;
+  uint64_t memtable_bytes = 0;
+  bool writes_failing = false;
 };
 
 // A warning is logged when free space falls below the larger of this and
@@ -155,6 +169,11 @@ class Store {
   }
 
   const StoreOptions& options() const { return options_; }
+
+  // The store's size and health, read from RocksDB and the data directory;
+  // for the metrics endpoint (a directory walk: call it per scrape, not per
+  // request).
+  StoreFigures Figures() const;
 
  private:
   friend class Batch;
