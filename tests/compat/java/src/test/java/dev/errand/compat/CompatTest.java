@@ -128,6 +128,21 @@ abstract class CompatTest {
             + "): the server process is not ours to kill or restart");
   }
 
+  /**
+   * Waits until the client's connection serves calls again, after the server was restarted (the
+   * channel reconnects with a backoff).
+   */
+  void awaitServing() {
+    eventually(
+        "the client to reconnect",
+        Duration.ofSeconds(20),
+        () ->
+            raw()
+                .getSystemInfo(
+                    io.temporal.api.workflowservice.v1.GetSystemInfoRequest.getDefaultInstance()),
+        r -> true);
+  }
+
   /** Fresh service stubs on this test's server; shut down when the test ends. */
   WorkflowServiceStubs connect() {
     WorkflowServiceStubs s =
