@@ -50,15 +50,39 @@ class DispatchTest extends CompatTest {
     }
   }
 
-  /** Runs count tasks with a single-slot worker; returns their names in the order they ran. */
+  DescribeTaskQueueResponse describeQueue(String tq) {
+    return raw()
+        .describeTaskQueue(
+            DescribeTaskQueueRequest.newBuilder()
+                .setNamespace("default")
+                .setTaskQueue(TaskQueue.newBuilder().setName(tq))
+                .setTaskQueueType(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
+                .setReportStats(true)
+                .build());
+  }
+
+  /**
+   * Runs count tasks with a single-slot worker; returns their names in the order they ran. The
+   * worker starts once the queue reports all of them as backlog: Temporal's matching loads a
+   * backlog asynchronously (and reports it approximately, cached for a few seconds), and a poll
+   * that comes before it has loaded the rest gets the best of what it has; Errand reports it
+   * exactly at once.
+   */
   List<String> runOneAtATime(String tq, int count) throws Exception {
+    eventually(
+        "a backlog of " + count,
+        Duration.ofSeconds(15),
+        () -> describeQueue(tq),
+        r -> r.getStats().getApproximateBacklogCount() == count);
     List<String> order = Collections.synchronizedList(new ArrayList<>());
     CountDownLatch allDone = new CountDownLatch(count);
     WorkerFactory f =
         startWorker(
             tq,
             unique("worker"),
-            b -> b.setMaxConcurrentActivityExecutionSize(1),
+            // One slot and one poller: the Java SDK's pollers (5 by default) would otherwise
+            // each hold a task fetched ahead and run them in whichever order slots free up.
+            b -> b.setMaxConcurrentActivityExecutionSize(1).setMaxConcurrentActivityTaskPollers(1),
             dynamic(
                 (ctx, args) -> {
                   String name = args.get(0, String.class);
@@ -248,16 +272,7 @@ class DispatchTest extends CompatTest {
     String tq = unique("describe");
     startRecords(tq, "d", 5);
     // Temporal's stats are approximate and cached for a few seconds; Errand's are exact at once.
-    Fetch<DescribeTaskQueueResponse> describe =
-        () ->
-            raw()
-                .describeTaskQueue(
-                    DescribeTaskQueueRequest.newBuilder()
-                        .setNamespace("default")
-                        .setTaskQueue(TaskQueue.newBuilder().setName(tq))
-                        .setTaskQueueType(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
-                        .setReportStats(true)
-                        .build());
+    Fetch<DescribeTaskQueueResponse> describe = () -> describeQueue(tq);
     DescribeTaskQueueResponse before =
         eventually(
             "a backlog of 5",
