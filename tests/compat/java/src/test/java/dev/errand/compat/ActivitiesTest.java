@@ -13,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
@@ -208,8 +207,9 @@ class ActivitiesTest extends CompatTest {
             ActivityIdConflictPolicy.ACTIVITY_ID_CONFLICT_POLICY_UNSPECIFIED, // default: FAIL
             ActivityIdConflictPolicy.ACTIVITY_ID_CONFLICT_POLICY_FAIL)) {
       StartActivityOptions opts = options(id, tq).setIdConflictPolicy(policy).build();
-      Throwable err = thrown(() -> client.start("compose_greeting", String.class, opts, "World"),
-          policy.name());
+      Throwable err =
+          thrown(
+              () -> client.start("compose_greeting", String.class, opts, "World"), policy.name());
       ActivityAlreadyStartedException already =
           expectCause(err, ActivityAlreadyStartedException.class, policy.name());
       assertEquals(id, already.getActivityId(), policy + ": activity id");
@@ -224,14 +224,45 @@ class ActivitiesTest extends CompatTest {
     ActivityHandle<String> existing =
         start(
             options(id, tq)
-                .setIdConflictPolicy(ActivityIdConflictPolicy.ACTIVITY_ID_CONFLICT_POLICY_USE_EXISTING)
+                .setIdConflictPolicy(
+                    ActivityIdConflictPolicy.ACTIVITY_ID_CONFLICT_POLICY_USE_EXISTING)
                 .build(),
             "compose_greeting",
             "World");
     assertEquals(first.getActivityRunId(), existing.getActivityRunId(), "USE_EXISTING run");
 
     // Still one run, still running.
-    expectStatus(first.describe(), ACTIVITY_EXECUTION_STATUS_RUNNING, PENDING_ACTIVITY_STATE_SCHEDULED);
+    expectStatus(
+        first.describe(), ACTIVITY_EXECUTION_STATUS_RUNNING, PENDING_ACTIVITY_STATE_SCHEDULED);
+  }
+
+  /** The same start request ID returns the run it started, also after that run closed. */
+  @Test
+  void startRequestIdIsIdempotent() throws Exception {
+    String tq = unique("tq");
+    String id = unique("req");
+    io.temporal.api.workflowservice.v1.StartActivityExecutionRequest request =
+        io.temporal.api.workflowservice.v1.StartActivityExecutionRequest.newBuilder()
+            .setNamespace("default")
+            .setIdentity("compat-java")
+            .setRequestId(java.util.UUID.randomUUID().toString())
+            .setActivityId(id)
+            .setActivityType(
+                io.temporal.api.common.v1.ActivityType.newBuilder().setName("compose_greeting"))
+            .setTaskQueue(io.temporal.api.taskqueue.v1.TaskQueue.newBuilder().setName(tq))
+            .setStartToCloseTimeout(protoDuration(ACTIVITY_TIMEOUT))
+            .build();
+    var first = raw().startActivityExecution(request);
+    assertTrue(first.getStarted(), "first start: " + first);
+    assertFalse(first.getRunId().isEmpty(), "first start: " + first);
+    var again = raw().startActivityExecution(request);
+    assertFalse(again.getStarted(), "same request ID: " + again);
+    assertEquals(first.getRunId(), again.getRunId(), "same request ID");
+    // The request ID still maps to that run after it closed: no new run.
+    handle(id, null).terminate("closed");
+    var after = raw().startActivityExecution(request);
+    assertFalse(after.getStarted(), "same request ID after close: " + after);
+    assertEquals(first.getRunId(), after.getRunId(), "same request ID after close");
   }
 
   // 5. ID reuse policy after a run closes -------------------------------------------------------
@@ -254,20 +285,41 @@ class ActivitiesTest extends CompatTest {
     record Case(String name, String end, ActivityIdReusePolicy policy, boolean allow) {}
     List<Case> cases =
         List.of(
-            new Case("default-after-completed", "completed",
-                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_UNSPECIFIED, true),
-            new Case("allow-duplicate-after-completed", "completed",
-                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE, true),
-            new Case("reject-duplicate-after-completed", "completed",
-                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_REJECT_DUPLICATE, false),
-            new Case("reject-duplicate-after-failed", "failed",
-                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_REJECT_DUPLICATE, false),
-            new Case("failed-only-after-completed", "completed",
-                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, false),
-            new Case("failed-only-after-failed", "failed",
-                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, true),
-            new Case("failed-only-after-terminated", "terminated",
-                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, true));
+            new Case(
+                "default-after-completed",
+                "completed",
+                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_UNSPECIFIED,
+                true),
+            new Case(
+                "allow-duplicate-after-completed",
+                "completed",
+                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+                true),
+            new Case(
+                "reject-duplicate-after-completed",
+                "completed",
+                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_REJECT_DUPLICATE,
+                false),
+            new Case(
+                "reject-duplicate-after-failed",
+                "failed",
+                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_REJECT_DUPLICATE,
+                false),
+            new Case(
+                "failed-only-after-completed",
+                "completed",
+                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+                false),
+            new Case(
+                "failed-only-after-failed",
+                "failed",
+                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+                true),
+            new Case(
+                "failed-only-after-terminated",
+                "terminated",
+                ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+                true));
     for (Case c : cases) {
       String id = unique("reuse");
       String previous;
@@ -283,7 +335,8 @@ class ActivitiesTest extends CompatTest {
           previous = h.getActivityRunId();
         }
         default -> {
-          ActivityHandle<String> h = start(options(id, unique("idle-tq")).build(), "reusable", "ok");
+          ActivityHandle<String> h =
+              start(options(id, unique("idle-tq")).build(), "reusable", "ok");
           h.terminate("closing");
           previous = h.getActivityRunId();
         }
@@ -299,7 +352,8 @@ class ActivitiesTest extends CompatTest {
         assertEquals(previous, old.getActivityRunId(), c.name);
         assertNotEquals(ACTIVITY_EXECUTION_STATUS_RUNNING, old.getStatus(), c.name);
       } else {
-        Throwable err = thrown(() -> client.start("reusable", String.class, again, "again"), c.name);
+        Throwable err =
+            thrown(() -> client.start("reusable", String.class, again, "again"), c.name);
         ActivityAlreadyStartedException already =
             expectCause(err, ActivityAlreadyStartedException.class, c.name);
         assertEquals(previous, already.getRunId(), c.name + ": run id of the closed run");
@@ -370,7 +424,8 @@ class ActivitiesTest extends CompatTest {
     assertEquals("enough", d.getCanceledReason());
     assertEquals(workerIdentity, d.getLastWorkerIdentity());
     // The outcome names the cancel's requester (this client), not the worker.
-    Failure failure = describeRaw(h.getActivityId(), null, true, false, false).getOutcome().getFailure();
+    Failure failure =
+        describeRaw(h.getActivityId(), null, true, false, false).getOutcome().getFailure();
     assertEquals("Activity canceled", failure.getMessage());
     assertTrue(failure.hasCanceledFailureInfo(), "canceled failure info: " + failure);
     assertEquals(clientIdentity, failure.getCanceledFailureInfo().getIdentity());
@@ -392,7 +447,8 @@ class ActivitiesTest extends CompatTest {
     assertEquals("Activity canceled", canceled.getOriginalMessage());
     // The server records the reason as the failure's details.
     assertEquals("never mind", canceled.getDetails().get(String.class));
-    Failure failure = describeRaw(h.getActivityId(), null, true, false, false).getOutcome().getFailure();
+    Failure failure =
+        describeRaw(h.getActivityId(), null, true, false, false).getOutcome().getFailure();
     assertEquals(clientIdentity, failure.getCanceledFailureInfo().getIdentity());
 
     // A closed activity cannot be cancelled or terminated again.
@@ -420,7 +476,8 @@ class ActivitiesTest extends CompatTest {
     expectStatus(d, ACTIVITY_EXECUTION_STATUS_TERMINATED, PENDING_ACTIVITY_STATE_UNSPECIFIED);
     assertTrue(d.getRawInfo().hasCloseTime(), "close time");
     assertEquals("", d.getRawInfo().getCanceledReason());
-    Failure failure = describeRaw(h.getActivityId(), null, true, false, false).getOutcome().getFailure();
+    Failure failure =
+        describeRaw(h.getActivityId(), null, true, false, false).getOutcome().getFailure();
     assertEquals("stop it", failure.getMessage());
     assertTrue(failure.hasTerminatedFailureInfo(), "terminated failure info: " + failure);
     assertEquals(clientIdentity, failure.getTerminatedFailureInfo().getIdentity());
@@ -461,10 +518,7 @@ class ActivitiesTest extends CompatTest {
     expectNotFound(() -> result(handle(id, null)), id, "result after delete");
     List<String> listed =
         eventually(
-            "list after delete",
-            SETTLE,
-            () -> listIds("ActivityId = '" + id + "'"),
-            List::isEmpty);
+            "list after delete", SETTLE, () -> listIds("ActivityId = '" + id + "'"), List::isEmpty);
     assertTrue(listed.isEmpty());
     expectNotFound(
         () ->
@@ -511,7 +565,8 @@ class ActivitiesTest extends CompatTest {
         d = describeRaw(h.getActivityId(), null, true, false, false);
       } catch (io.grpc.StatusRuntimeException e) {
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode(), "describe after delete");
-        assertEquals("activity not found for ID: " + h.getActivityId(), e.getStatus().getDescription());
+        assertEquals(
+            "activity not found for ID: " + h.getActivityId(), e.getStatus().getDescription());
         return last;
       }
       assertEquals(closed, d.getInfo().getStatus(), "before deletion");
@@ -552,9 +607,12 @@ class ActivitiesTest extends CompatTest {
     expectStatus(d, ACTIVITY_EXECUTION_STATUS_RUNNING, PENDING_ACTIVITY_STATE_STARTED);
     DescribeActivityExecutionResponse withDetails = describeRaw(id, null, false, true, false);
     assertTrue(withDetails.getInfo().hasLastHeartbeatTime(), "last heartbeat time");
-    assertEquals("halfway", decodeString(withDetails.getInfo().getHeartbeatDetails().getPayloads(0)));
+    assertEquals(
+        "halfway", decodeString(withDetails.getInfo().getHeartbeatDetails().getPayloads(0)));
     expectNotFound(
-        () -> completion.heartbeatStandalone(id, Optional.of(java.util.UUID.randomUUID().toString()), "x"),
+        () ->
+            completion.heartbeatStandalone(
+                id, Optional.of(java.util.UUID.randomUUID().toString()), "x"),
         id,
         "heartbeat by ID with a wrong run ID");
 
@@ -627,14 +685,16 @@ class ActivitiesTest extends CompatTest {
     h.cancel("stop");
     // The heartbeat by ID reports the cancel request.
     expectCause(
-        thrown(() -> completion.heartbeatStandalone(id, Optional.empty(), "still here"), "heartbeat"),
+        thrown(
+            () -> completion.heartbeatStandalone(id, Optional.empty(), "still here"), "heartbeat"),
         io.temporal.client.ActivityCanceledException.class,
         "heartbeat after the cancel request");
     completion.reportCancellationStandalone(id, Optional.empty(), "bye");
     CanceledFailure canceled =
         expectCause(thrown(() -> result(h), "result"), CanceledFailure.class, "result");
     assertEquals("bye", canceled.getDetails().get(String.class));
-    expectStatus(h.describe(), ACTIVITY_EXECUTION_STATUS_CANCELED, PENDING_ACTIVITY_STATE_UNSPECIFIED);
+    expectStatus(
+        h.describe(), ACTIVITY_EXECUTION_STATUS_CANCELED, PENDING_ACTIVITY_STATE_UNSPECIFIED);
   }
 
   // 10. Non-retryable failures ------------------------------------------------------------------
@@ -661,12 +721,17 @@ class ActivitiesTest extends CompatTest {
       String what = flagged ? "non-retryable error" : "error type in retry policy";
       attempts.set(0);
       RetryOptions.Builder retry =
-          RetryOptions.newBuilder().setInitialInterval(Duration.ofMillis(100)).setMaximumAttempts(5);
+          RetryOptions.newBuilder()
+              .setInitialInterval(Duration.ofMillis(100))
+              .setMaximumAttempts(5);
       if (!flagged) {
         retry.setDoNotRetry("MyError");
       }
       ActivityHandle<String> h =
-          start(options(unique("fail"), tq).setRetryOptions(retry.build()).build(), "explode", flagged);
+          start(
+              options(unique("fail"), tq).setRetryOptions(retry.build()).build(),
+              "explode",
+              flagged);
       ApplicationFailure failure =
           expectCause(thrown(() -> result(h), what), ApplicationFailure.class, what);
       assertEquals("boom", failure.getOriginalMessage(), what);
@@ -677,10 +742,12 @@ class ActivitiesTest extends CompatTest {
       expectStatus(d, ACTIVITY_EXECUTION_STATUS_FAILED, PENDING_ACTIVITY_STATE_UNSPECIFIED);
       assertEquals(1, d.getAttempt(), what + ": attempt");
       assertEquals(1, attempts.get(), what + ": runs of the activity");
-      assertTrue(d.getRawInfo().hasCloseTime() && d.getRawInfo().hasLastAttemptCompleteTime(), what);
+      assertTrue(
+          d.getRawInfo().hasCloseTime() && d.getRawInfo().hasLastAttemptCompleteTime(), what);
       assertEquals(workerIdentity, d.getLastWorkerIdentity(), what);
       assertEquals(5, d.getRetryOptions().getMaximumAttempts(), what);
-      DescribeActivityExecutionResponse raw = describeRaw(h.getActivityId(), null, true, false, true);
+      DescribeActivityExecutionResponse raw =
+          describeRaw(h.getActivityId(), null, true, false, true);
       Failure outcome = raw.getOutcome().getFailure();
       assertEquals("boom", outcome.getMessage(), what);
       assertEquals("MyError", outcome.getApplicationFailureInfo().getType(), what);
@@ -700,7 +767,9 @@ class ActivitiesTest extends CompatTest {
     expectNotFound(() -> h.terminate("x"), missing, "terminate");
     ActivityCompletionClient completion = client.newActivityCompletionClient();
     expectNotFound(
-        () -> completion.heartbeatStandalone(missing, Optional.empty(), "x"), missing, "heartbeat by ID");
+        () -> completion.heartbeatStandalone(missing, Optional.empty(), "x"),
+        missing,
+        "heartbeat by ID");
     expectNotFound(
         () -> completion.completeStandalone(missing, Optional.empty(), "x"),
         missing,

@@ -37,11 +37,10 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
- * Batch operations over standalone activities through the raw WorkflowService (the Java SDK has
- * no batch API): StartBatchOperation by visibility query or explicit list, DescribeBatchOperation,
+ * Batch operations over standalone activities through the raw WorkflowService (the Java SDK has no
+ * batch API): StartBatchOperation by visibility query or explicit list, DescribeBatchOperation,
  * ListBatchOperations and StopBatchOperation. Temporal runs one batch per namespace at a time and
- * refuses another with "Max concurrent batch operations is reached"; startBatch waits for the
- * slot.
+ * refuses another with "Max concurrent batch operations is reached"; startBatch waits for the slot.
  */
 class BatchTest extends CompatTest {
   static final Duration BATCH_TIMEOUT = Duration.ofSeconds(30);
@@ -70,7 +69,10 @@ class BatchTest extends CompatTest {
   DescribeBatchOperationResponse describeBatch(String jobId) {
     return raw()
         .describeBatchOperation(
-            DescribeBatchOperationRequest.newBuilder().setNamespace("default").setJobId(jobId).build());
+            DescribeBatchOperationRequest.newBuilder()
+                .setNamespace("default")
+                .setJobId(jobId)
+                .build());
   }
 
   DescribeBatchOperationResponse batchDone(String jobId) {
@@ -81,7 +83,8 @@ class BatchTest extends CompatTest {
         d -> d.getState() != BatchOperationState.BATCH_OPERATION_STATE_RUNNING);
   }
 
-  static void expectBatchCompleted(DescribeBatchOperationResponse d, BatchOperationType type, long n) {
+  static void expectBatchCompleted(
+      DescribeBatchOperationResponse d, BatchOperationType type, long n) {
     assertEquals(BatchOperationState.BATCH_OPERATION_STATE_COMPLETED, d.getState(), "batch " + d);
     assertEquals(type, d.getOperationType(), "batch " + d);
     assertEquals(n, d.getTotalOperationCount(), "total of " + d);
@@ -104,7 +107,8 @@ class BatchTest extends CompatTest {
         handles.add(f.get());
       }
       String query = "TaskQueue = '" + tq + "'";
-      eventually("all visible", SETTLE, () -> client.countExecutions(query), r -> r.getCount() == n);
+      eventually(
+          "all visible", SETTLE, () -> client.countExecutions(query), r -> r.getCount() == n);
       return handles;
     } finally {
       pool.shutdownNow();
@@ -123,7 +127,8 @@ class BatchTest extends CompatTest {
   void terminateByQuery() throws Exception {
     String tq = unique("tq");
     List<ActivityHandle<String>> handles = startScheduled(tq, 20);
-    ActivityHandle<String> spared = start(options(unique("spared"), unique("tq")).build(), "counted", "x");
+    ActivityHandle<String> spared =
+        start(options(unique("spared"), unique("tq")).build(), "counted", "x");
     String query = "TaskQueue = '" + tq + "'";
     String jobId =
         startBatch(
@@ -162,7 +167,8 @@ class BatchTest extends CompatTest {
                     BatchOperationCancelActivities.newBuilder()
                         .setIdentity("java-operator")
                         .setReason("canceled by batch")));
-    expectBatchCompleted(batchDone(jobId), BatchOperationType.BATCH_OPERATION_TYPE_CANCEL_ACTIVITY, 5);
+    expectBatchCompleted(
+        batchDone(jobId), BatchOperationType.BATCH_OPERATION_TYPE_CANCEL_ACTIVITY, 5);
     expectAllStatus(handles, ACTIVITY_EXECUTION_STATUS_CANCELED);
     assertEquals("canceled by batch", handles.get(0).describe().getCanceledReason());
   }
@@ -178,11 +184,13 @@ class BatchTest extends CompatTest {
                 .setVisibilityQuery(query)
                 .setReason("java batch")
                 .setDeleteActivitiesOperation(BatchOperationDeleteActivities.getDefaultInstance()));
-    expectBatchCompleted(batchDone(jobId), BatchOperationType.BATCH_OPERATION_TYPE_DELETE_ACTIVITY, 5);
+    expectBatchCompleted(
+        batchDone(jobId), BatchOperationType.BATCH_OPERATION_TYPE_DELETE_ACTIVITY, 5);
     for (ActivityHandle<String> h : handles) {
       expectNotFound(h::describe, h.getActivityId(), "describe a deleted activity");
     }
-    eventually("count deleted", SETTLE, () -> client.countExecutions(query), r -> r.getCount() == 0);
+    eventually(
+        "count deleted", SETTLE, () -> client.countExecutions(query), r -> r.getCount() == 0);
   }
 
   // 2. By an explicit list of activities ---------------------------------------------------------
@@ -203,7 +211,8 @@ class BatchTest extends CompatTest {
               .setBusinessId(h.getActivityId()));
     }
     String jobId = startBatch(request);
-    expectBatchCompleted(batchDone(jobId), BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY, 3);
+    expectBatchCompleted(
+        batchDone(jobId), BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY, 3);
     expectAllStatus(handles.subList(0, 3), ACTIVITY_EXECUTION_STATUS_TERMINATED);
     expectAllStatus(handles.subList(3, 4), ACTIVITY_EXECUTION_STATUS_RUNNING);
   }
@@ -258,7 +267,8 @@ class BatchTest extends CompatTest {
                 .setTerminateActivitiesOperation(
                     BatchOperationTerminateActivities.newBuilder().setIdentity("java-operator")));
     DescribeBatchOperationResponse d = describeBatch(jobId);
-    assertEquals(BatchOperationState.BATCH_OPERATION_STATE_RUNNING, d.getState(), "running batch " + d);
+    assertEquals(
+        BatchOperationState.BATCH_OPERATION_STATE_RUNNING, d.getState(), "running batch " + d);
     assertEquals(jobId, d.getJobId());
     assertEquals(BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY, d.getOperationType());
     assertFalse(d.hasCloseTime(), "close time of a running batch");
@@ -278,7 +288,8 @@ class BatchTest extends CompatTest {
             .build();
     raw().stopBatchOperation(stop);
     d = batchDone(jobId);
-    assertEquals(BatchOperationState.BATCH_OPERATION_STATE_FAILED, d.getState(), "stopped batch " + d);
+    assertEquals(
+        BatchOperationState.BATCH_OPERATION_STATE_FAILED, d.getState(), "stopped batch " + d);
     assertTrue(d.hasCloseTime(), "close time of the stopped batch");
     assertTrue(
         findListed(jobId, BatchOperationState.BATCH_OPERATION_STATE_FAILED).hasCloseTime(),
@@ -293,7 +304,10 @@ class BatchTest extends CompatTest {
         null,
         "second stop");
     expectStatusCode(
-        () -> describeBatch(unique("no-such-job")), Status.Code.NOT_FOUND, null, "describe a missing batch");
+        () -> describeBatch(unique("no-such-job")),
+        Status.Code.NOT_FOUND,
+        null,
+        "describe a missing batch");
   }
 
   // 4. A batch interrupted by a crash ------------------------------------------------------------
@@ -321,7 +335,10 @@ class BatchTest extends CompatTest {
     String terminated = query + " AND ExecutionStatus = 'Terminated'";
     long progress =
         eventually(
-                "batch progress", BATCH_TIMEOUT, () -> client.countExecutions(terminated), r -> r.getCount() >= 10)
+                "batch progress",
+                BATCH_TIMEOUT,
+                () -> client.countExecutions(terminated),
+                r -> r.getCount() >= 10)
             .getCount();
     if (progress >= n) {
       fail("the batch finished before the crash (20 operations a second over " + n + " runs)");
@@ -330,7 +347,8 @@ class BatchTest extends CompatTest {
     server.start();
     awaitServing();
 
-    expectBatchCompleted(batchDone(jobId), BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY, n);
+    expectBatchCompleted(
+        batchDone(jobId), BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY, n);
     expectAllStatus(handles, ACTIVITY_EXECUTION_STATUS_TERMINATED);
     assertEquals(n, client.countExecutions(terminated).getCount(), "terminated after the restart");
   }

@@ -45,14 +45,15 @@ import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * Harness for the Java SDK compatibility scenarios. Every test gets its own server (see {@link
- * ErrandServer}; in oracle mode the shared COMPAT_ORACLE_ADDRESS server, so every test uses
- * unique task queues and IDs), an SDK client on namespace "default", and workers that are shut
- * down when it ends. The server log and the SDK's view are printed when a test fails.
+ * ErrandServer}; in oracle mode the shared COMPAT_ORACLE_ADDRESS server, so every test uses unique
+ * task queues and IDs), an SDK client on namespace "default", and workers that are shut down when
+ * it ends. The server log and the SDK's view are printed when a test fails.
  */
 @ExtendWith(CompatTest.DumpOnFailure.class)
 abstract class CompatTest {
   /** Bounds every wait for an activity to do something. */
   static final Duration ACTIVITY_TIMEOUT = Duration.ofSeconds(10);
+
   /** How long visibility may take to catch up (the oracle's store lags writes). */
   static final Duration SETTLE = Duration.ofSeconds(10);
 
@@ -64,7 +65,7 @@ abstract class CompatTest {
   protected WorkflowClient workflowClient;
   protected String clientIdentity;
   private final List<WorkerFactory> factories = new ArrayList<>();
-  private final List<WorkflowServiceStubs> extraStubs = new ArrayList<>();
+  private final List<WorkflowServiceStubs> connections = new ArrayList<>();
 
   @BeforeEach
   void setUpServerAndClient() throws Exception {
@@ -89,11 +90,8 @@ abstract class CompatTest {
     for (WorkerFactory f : factories) {
       f.awaitTermination(10, TimeUnit.SECONDS);
     }
-    for (WorkflowServiceStubs s : extraStubs) {
+    for (WorkflowServiceStubs s : connections) {
       s.shutdownNow();
-    }
-    if (stubs != null) {
-      stubs.shutdownNow();
     }
     if (server != null) {
       server.cleanup();
@@ -112,8 +110,11 @@ abstract class CompatTest {
               t -> {
                 if (t.server != null && !t.server.log().isEmpty()) {
                   System.out.println(
-                      "---- errand log of " + context.getDisplayName() + " ----\n"
-                          + t.server.log() + "\n---- end of errand log ----");
+                      "---- errand log of "
+                          + context.getDisplayName()
+                          + " ----\n"
+                          + t.server.log()
+                          + "\n---- end of errand log ----");
                 }
               });
     }
@@ -151,18 +152,21 @@ abstract class CompatTest {
                 .setTarget(server.address)
                 .setRpcTimeout(ACTIVITY_TIMEOUT)
                 .build());
-    extraStubs.add(s);
+    connections.add(s);
     return s;
   }
 
   static WorkflowClient workflowClient(WorkflowServiceStubs s, String namespace, String identity) {
     return WorkflowClient.newInstance(
-        s, WorkflowClientOptions.newBuilder().setNamespace(namespace).setIdentity(identity).build());
+        s,
+        WorkflowClientOptions.newBuilder().setNamespace(namespace).setIdentity(identity).build());
   }
 
   /** The raw gRPC API, for what the SDK's ActivityClient does not offer. */
   WorkflowServiceGrpc.WorkflowServiceBlockingStub raw() {
-    return stubs.blockingStub().withDeadlineAfter(ACTIVITY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    return stubs
+        .blockingStub()
+        .withDeadlineAfter(ACTIVITY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   static String unique(String prefix) {

@@ -25,11 +25,11 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Retry after a worker crash: worker A starts attempt 1, records a heartbeat and then dies
- * without a word to the server (its connection is torn down while the activity hangs, so no
- * completion, failure or further heartbeat is sent: to the server, a crashed worker). The
- * heartbeat timeout ends attempt 1, and attempt 2 runs on worker B with attempt 1's heartbeat
- * details. Only the worker dies, so this runs in oracle mode too.
+ * Retry after a worker crash: worker A starts attempt 1, records a heartbeat and then dies without
+ * a word to the server (its connection is torn down while the activity hangs, so no completion,
+ * failure or further heartbeat is sent: to the server, a crashed worker). The heartbeat timeout
+ * ends attempt 1, and attempt 2 runs on worker B with attempt 1's heartbeat details. Only the
+ * worker dies, so this runs in oracle mode too.
  */
 class CrashTest extends CompatTest {
   static final String CHECKPOINT = "checkpoint-7";
@@ -100,7 +100,9 @@ class CrashTest extends CompatTest {
     assertEquals("activity Heartbeat timeout", last.getMessage());
     assertTrue(info.hasLastAttemptCompleteTime(), "last attempt complete time");
     assertFalse(info.hasCloseTime(), "close time");
-    assertEquals(CHECKPOINT, decodeString(info.getHeartbeatDetails().getPayloads(0)),
+    assertEquals(
+        CHECKPOINT,
+        decodeString(info.getHeartbeatDetails().getPayloads(0)),
         "heartbeat details kept for the next attempt");
     assertEquals(identityA, info.getLastWorkerIdentity());
 

@@ -24,14 +24,14 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * Dispatch order and rate with the Java SDK: a task queue's backlog is handed out by priority
- * (1 first, unset in the middle), shared between fairness keys by weight, in the order tasks
- * became ready within a level (also after a crash and restart), at a worker's or the queue's
- * configured rate; DescribeTaskQueue shows the backlog and the poller.
+ * Dispatch order and rate with the Java SDK: a task queue's backlog is handed out by priority (1
+ * first, unset in the middle), shared between fairness keys by weight, in the order tasks became
+ * ready within a level (also after a crash and restart), at a worker's or the queue's configured
+ * rate; DescribeTaskQueue shows the backlog and the poller.
  *
- * <p>A worker with one activity slot takes one task at a time, so the order its activity runs in
- * is the server's dispatch order. Every task is started before the worker polls, so the whole set
- * is backlog.
+ * <p>A worker with one activity slot takes one task at a time, so the order its activity runs in is
+ * the server's dispatch order. Every task is started before the worker polls, so the whole set is
+ * backlog.
  */
 class DispatchTest extends CompatTest {
   /** Bounds how long a backlog may take to run. */
@@ -111,9 +111,14 @@ class DispatchTest extends CompatTest {
     String tq = unique("priority");
     List<Task> tasks =
         List.of(
-            new Task("p5-a", key(5)), new Task("unset-a", null), new Task("p1-a", key(1)),
-            new Task("p3-a", key(3)), new Task("p2-a", key(2)), new Task("p5-b", key(5)),
-            new Task("p1-b", key(1)), new Task("unset-b", null));
+            new Task("p5-a", key(5)),
+            new Task("unset-a", null),
+            new Task("p1-a", key(1)),
+            new Task("p3-a", key(3)),
+            new Task("p2-a", key(2)),
+            new Task("p5-b", key(5)),
+            new Task("p1-b", key(1)),
+            new Task("unset-b", null));
     startAll(tq, tasks);
     // Unset is the middle level (3 of 5): with p3-a, in the order started.
     assertEquals(
@@ -136,10 +141,12 @@ class DispatchTest extends CompatTest {
     // Tenant a's whole burst is queued before any of tenant b's.
     List<Task> tasks = new ArrayList<>();
     for (String name : names("a")) {
-      tasks.add(new Task(name, Priority.newBuilder().setFairnessKey("a").setFairnessWeight(3).build()));
+      tasks.add(
+          new Task(name, Priority.newBuilder().setFairnessKey("a").setFairnessWeight(3).build()));
     }
     for (String name : names("b")) {
-      tasks.add(new Task(name, Priority.newBuilder().setFairnessKey("b").setFairnessWeight(1).build()));
+      tasks.add(
+          new Task(name, Priority.newBuilder().setFairnessKey("b").setFairnessWeight(1).build()));
     }
     startAll(tq, tasks);
     List<String> order = runOneAtATime(tq, tasks.size());
@@ -189,7 +196,9 @@ class DispatchTest extends CompatTest {
         startWorker(
             tq,
             unique("rate-worker"),
-            b -> b.setMaxConcurrentActivityExecutionSize(20).setMaxTaskQueueActivitiesPerSecond(workerRate),
+            b ->
+                b.setMaxConcurrentActivityExecutionSize(20)
+                    .setMaxTaskQueueActivitiesPerSecond(workerRate),
             dynamic(
                 (ctx, args) -> {
                   started.add(System.nanoTime());
@@ -225,7 +234,9 @@ class DispatchTest extends CompatTest {
     long inWindow = offsetsMillis.stream().filter(ms -> ms >= 1000 && ms < 5000).count();
     assertTrue(
         inWindow >= 16 && inWindow <= 24,
-        inWindow + " tasks started between 1 s and 5 s after the first, want 16..24: " + offsetsMillis);
+        inWindow
+            + " tasks started between 1 s and 5 s after the first, want 16..24: "
+            + offsetsMillis);
   }
 
   void startRecords(String tq, String prefix, int n) {
@@ -282,7 +293,8 @@ class DispatchTest extends CompatTest {
     assertTrue(
         javaDuration(before.getStats().getApproximateBacklogAge()).compareTo(Duration.ZERO) > 0,
         "backlog age " + before.getStats().getApproximateBacklogAge());
-    assertEquals(0, before.getPollersCount(), "pollers before any worker: " + before.getPollersList());
+    assertEquals(
+        0, before.getPollersCount(), "pollers before any worker: " + before.getPollersList());
 
     String identity = unique("describe-worker");
     CountDownLatch allDone = new CountDownLatch(5);
@@ -310,7 +322,10 @@ class DispatchTest extends CompatTest {
         after.getPollersList().stream()
             .filter(p -> p.getIdentity().equals(identity))
             .findFirst()
-            .orElseThrow(() -> new AssertionError("poller " + identity + " not among " + after.getPollersList()));
+            .orElseThrow(
+                () ->
+                    new AssertionError(
+                        "poller " + identity + " not among " + after.getPollersList()));
     assertEquals(50.0, poller.getRatePerSecond(), "poller rate");
     assertTrue(poller.hasLastAccessTime(), "poller without a last access time: " + poller);
   }

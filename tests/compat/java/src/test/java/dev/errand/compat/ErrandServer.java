@@ -16,9 +16,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The server a test talks to: an errand process of its own (a free loopback port, a fresh
- * temporary data directory, {@code errand serve --log-level debug}), or, in oracle mode, the
- * already running server named by COMPAT_ORACLE_ADDRESS, which is not ours to stop or restart.
+ * The server a test talks to: an errand process of its own (a free loopback port, a fresh temporary
+ * data directory, {@code errand serve --log-level debug}), or, in oracle mode, the already running
+ * server named by COMPAT_ORACLE_ADDRESS, which is not ours to stop or restart.
  */
 final class ErrandServer {
   /** The external server of oracle mode, or "". */
@@ -47,8 +47,10 @@ final class ErrandServer {
     }
     Path dataDir = Files.createTempDirectory("errand-compat-java-");
     ErrandServer server =
-        new ErrandServer("127.0.0.1:" + freePort(), dataDir, dataDir.resolveSibling(
-            dataDir.getFileName() + ".log"));
+        new ErrandServer(
+            "127.0.0.1:" + freePort(),
+            dataDir,
+            dataDir.resolveSibling(dataDir.getFileName() + ".log"));
     server.start();
     return server;
   }
@@ -77,8 +79,14 @@ final class ErrandServer {
     requireOwn("start");
     ProcessBuilder pb =
         new ProcessBuilder(
-                binary().toString(), "serve", "--listen", address, "--data-dir",
-                dataDir.toString(), "--log-level", "debug")
+                binary().toString(),
+                "serve",
+                "--listen",
+                address,
+                "--data-dir",
+                dataDir.toString(),
+                "--log-level",
+                "debug")
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
     process = pb.start();

@@ -30,7 +30,8 @@ class FoundationTest extends CompatTest {
   }
 
   DescribeNamespaceResponse describeNamespace(String name) {
-    return raw().describeNamespace(DescribeNamespaceRequest.newBuilder().setNamespace(name).build());
+    return raw()
+        .describeNamespace(DescribeNamespaceRequest.newBuilder().setNamespace(name).build());
   }
 
   @Test
@@ -115,6 +116,7 @@ class FoundationTest extends CompatTest {
     io.temporal.client.ActivityHandle<String> h =
         nsClient.start("compose_greeting", String.class, options(id, unique("tq")).build(), "x");
     assertEquals(id, h.describe().getActivityId());
-    expectNotFound(() -> client.getHandle(id, null).describe(), id, "the activity in namespace default");
+    expectNotFound(
+        () -> client.getHandle(id, null).describe(), id, "the activity in namespace default");
   }
 }

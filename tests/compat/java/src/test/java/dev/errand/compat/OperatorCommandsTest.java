@@ -104,14 +104,20 @@ class OperatorCommandsTest extends CompatTest {
 
     unpause(id, null);
     assertEquals("Hello, Paused!", result(h));
-    expectRun(h.describe(), ACTIVITY_EXECUTION_STATUS_COMPLETED, PENDING_ACTIVITY_STATE_UNSPECIFIED, 1);
+    expectRun(
+        h.describe(), ACTIVITY_EXECUTION_STATUS_COMPLETED, PENDING_ACTIVITY_STATE_UNSPECIFIED, 1);
     assertEquals(1, runs.get(), "runs");
 
     expectFailedPrecondition(
-        () -> pause(id, "late"), "activity is in non-pausable state Completed", "pause a completed activity");
+        () -> pause(id, "late"),
+        "activity is in non-pausable state Completed",
+        "pause a completed activity");
     expectFailedPrecondition(
-        () -> unpause(id, null), "activity is in terminal state Completed", "unpause a completed activity");
-    String other = start(options(unique("pause"), unique("tq")).build(), "counted", "x").getActivityId();
+        () -> unpause(id, null),
+        "activity is in terminal state Completed",
+        "unpause a completed activity");
+    String other =
+        start(options(unique("pause"), unique("tq")).build(), "counted", "x").getActivityId();
     expectFailedPrecondition(
         () -> unpause(other, null),
         "activity is in non-unpausable state Scheduled",
@@ -145,7 +151,13 @@ class OperatorCommandsTest extends CompatTest {
         Instant next = instant(d.getRawInfo().getNextAttemptScheduleTime());
         assertTrue(
             !next.isBefore(before.minus(slack)) && !next.isAfter(after.plus(jitter).plus(slack)),
-            "next attempt at " + next + ", want within [" + before + ", " + after.plus(jitter) + "]");
+            "next attempt at "
+                + next
+                + ", want within ["
+                + before
+                + ", "
+                + after.plus(jitter)
+                + "]");
       }
     }
     assertTrue(shown > 0, "no unpaused activity showed its jittered dispatch time");
@@ -216,7 +228,8 @@ class OperatorCommandsTest extends CompatTest {
         start(
             options(unique("hb-pause"), tq)
                 .setHeartbeatTimeout(Duration.ofSeconds(5))
-                .setRetryOptions(RetryOptions.newBuilder().setInitialInterval(Duration.ofSeconds(1)).build())
+                .setRetryOptions(
+                    RetryOptions.newBuilder().setInitialInterval(Duration.ofSeconds(1)).build())
                 .build(),
             "pausable");
     await(started, "the activity to start");
@@ -239,7 +252,8 @@ class OperatorCommandsTest extends CompatTest {
     assertEquals(List.of(1, 2), new ArrayList<>(attempts), "attempts");
   }
 
-  // 3. Update options, then restore the original ones ----------------------------------------------
+  // 3. Update options, then restore the original ones
+  // ----------------------------------------------
 
   ActivityOptions update(String id, ActivityOptions options, String... paths) {
     return raw()
@@ -268,8 +282,16 @@ class OperatorCommandsTest extends CompatTest {
 
   static void samePolicy(RetryOptions a, RetryOptions b, String what) {
     assertEquals(
-        List.of(a.getInitialInterval(), a.getBackoffCoefficient(), a.getMaximumInterval(), a.getMaximumAttempts()),
-        List.of(b.getInitialInterval(), b.getBackoffCoefficient(), b.getMaximumInterval(), b.getMaximumAttempts()),
+        List.of(
+            a.getInitialInterval(),
+            a.getBackoffCoefficient(),
+            a.getMaximumInterval(),
+            a.getMaximumAttempts()),
+        List.of(
+            b.getInitialInterval(),
+            b.getBackoffCoefficient(),
+            b.getMaximumInterval(),
+            b.getMaximumAttempts()),
         what + ": retry policy");
   }
 
@@ -321,15 +343,19 @@ class OperatorCommandsTest extends CompatTest {
     // A path in the mask with no value clears the option.
     ActivityOptions cleared = update(id, ActivityOptions.getDefaultInstance(), "heartbeat_timeout");
     assertFalse(
-        cleared.hasHeartbeatTimeout() && javaDuration(cleared.getHeartbeatTimeout()).compareTo(Duration.ZERO) > 0,
+        cleared.hasHeartbeatTimeout()
+            && javaDuration(cleared.getHeartbeatTimeout()).compareTo(Duration.ZERO) > 0,
         "heartbeat timeout after clearing: " + cleared.getHeartbeatTimeout());
     assertEquals(Duration.ofSeconds(20), javaDuration(cleared.getStartToCloseTimeout()));
 
     ActivityOptions restored = restore(id);
     assertEquals(tq, restored.getTaskQueue().getName());
-    assertEquals(original.getStartToCloseTimeout(), javaDuration(restored.getStartToCloseTimeout()));
-    assertEquals(original.getScheduleToCloseTimeout(), javaDuration(restored.getScheduleToCloseTimeout()));
-    assertEquals(original.getRawInfo().getRetryPolicy(), restored.getRetryPolicy(), "restored retry policy");
+    assertEquals(
+        original.getStartToCloseTimeout(), javaDuration(restored.getStartToCloseTimeout()));
+    assertEquals(
+        original.getScheduleToCloseTimeout(), javaDuration(restored.getScheduleToCloseTimeout()));
+    assertEquals(
+        original.getRawInfo().getRetryPolicy(), restored.getRetryPolicy(), "restored retry policy");
     d = h.describe();
     assertEquals(original.getStartToCloseTimeout(), d.getStartToCloseTimeout());
     assertEquals(original.getHeartbeatTimeout(), d.getHeartbeatTimeout());
@@ -361,7 +387,9 @@ class OperatorCommandsTest extends CompatTest {
     ActivityOptions updated =
         update(
             h.getActivityId(),
-            ActivityOptions.newBuilder().setTaskQueue(TaskQueue.newBuilder().setName(moved)).build(),
+            ActivityOptions.newBuilder()
+                .setTaskQueue(TaskQueue.newBuilder().setName(moved))
+                .build(),
             "task_queue.name");
     assertEquals(moved, updated.getTaskQueue().getName());
     String workerIdentity = unique("worker");
@@ -438,13 +466,21 @@ class OperatorCommandsTest extends CompatTest {
     String checkpoint = "checkpoint-" + (d.getAttempt() - 1);
     assertEquals(
         checkpoint,
-        decodeString(describeRaw(id, null, false, true, false).getInfo().getHeartbeatDetails().getPayloads(0)));
+        decodeString(
+            describeRaw(id, null, false, true, false)
+                .getInfo()
+                .getHeartbeatDetails()
+                .getPayloads(0)));
     reset(id, true, false);
     d = h.describe();
     expectRun(d, ACTIVITY_EXECUTION_STATUS_PAUSED, PENDING_ACTIVITY_STATE_PAUSED, 1);
     assertEquals(
         checkpoint,
-        decodeString(describeRaw(id, null, false, true, false).getInfo().getHeartbeatDetails().getPayloads(0)),
+        decodeString(
+            describeRaw(id, null, false, true, false)
+                .getInfo()
+                .getHeartbeatDetails()
+                .getPayloads(0)),
         "heartbeat details after a reset that keeps them");
 
     failing.set(false);
@@ -453,7 +489,9 @@ class OperatorCommandsTest extends CompatTest {
     assertEquals("ok on attempt 1 from \"" + checkpoint + "\"", result(h));
 
     expectFailedPrecondition(
-        () -> reset(id, false, false), "activity execution is not running", "reset a completed activity");
+        () -> reset(id, false, false),
+        "activity execution is not running",
+        "reset a completed activity");
   }
 
   @Test
@@ -476,7 +514,8 @@ class OperatorCommandsTest extends CompatTest {
     assertEquals(ACTIVITY_TIMEOUT, d.getStartToCloseTimeout());
   }
 
-  // 5. ExecutionStatus = 'Paused' in List and Count ------------------------------------------------
+  // 5. ExecutionStatus = 'Paused' in List and Count
+  // ------------------------------------------------
 
   @Test
   void queryPaused() throws Exception {
@@ -500,12 +539,25 @@ class OperatorCommandsTest extends CompatTest {
     eventually(
         "list paused",
         SETTLE,
-        () -> client.listExecutions(tqq + " AND ExecutionStatus = 'Paused'").map(m -> m.getActivityId()).sorted().toList(),
-        ids -> ids.equals(List.of(handles.get(0).getActivityId(), handles.get(1).getActivityId()).stream().sorted().toList()));
+        () ->
+            client
+                .listExecutions(tqq + " AND ExecutionStatus = 'Paused'")
+                .map(m -> m.getActivityId())
+                .sorted()
+                .toList(),
+        ids ->
+            ids.equals(
+                List.of(handles.get(0).getActivityId(), handles.get(1).getActivityId()).stream()
+                    .sorted()
+                    .toList()));
     eventually(
         "list not paused",
         SETTLE,
-        () -> client.listExecutions(tqq + " AND ExecutionStatus != 'Paused'").map(m -> m.getActivityId()).toList(),
+        () ->
+            client
+                .listExecutions(tqq + " AND ExecutionStatus != 'Paused'")
+                .map(m -> m.getActivityId())
+                .toList(),
         ids -> ids.equals(List.of(handles.get(2).getActivityId())));
 
     unpause(handles.get(0).getActivityId(), null);

@@ -81,7 +81,8 @@ class VisibilityTest extends CompatTest {
   }
 
   /** Lists until exactly the expected IDs show up, each with its status. */
-  List<ActivityExecutionMetadata> listUntil(String query, Map<String, ActivityExecutionStatus> want) {
+  List<ActivityExecutionMetadata> listUntil(
+      String query, Map<String, ActivityExecutionStatus> want) {
     Map<String, ActivityExecutionStatus> sorted = new TreeMap<>(want);
     return eventually(
         "list " + query,
@@ -95,8 +96,11 @@ class VisibilityTest extends CompatTest {
     eventually(
         "list " + query,
         SETTLE,
-        () -> listAll(query).stream().map(ActivityExecutionMetadata::getActivityId).sorted()
-            .collect(Collectors.toList()),
+        () ->
+            listAll(query).stream()
+                .map(ActivityExecutionMetadata::getActivityId)
+                .sorted()
+                .collect(Collectors.toList()),
         sorted::equals);
   }
 
@@ -113,7 +117,8 @@ class VisibilityTest extends CompatTest {
         runToClose(
             tq,
             new String[][] {
-              {p + "-alpha-c1", "alpha", "ok"}, {p + "-alpha-f1", "alpha", "fail"},
+              {p + "-alpha-c1", "alpha", "ok"},
+              {p + "-alpha-f1", "alpha", "fail"},
               {p + "-beta-c1", "beta", "ok"}
             });
     stopWorker(worker.get(0)); // the worker is gone: these stay scheduled
@@ -145,22 +150,38 @@ class VisibilityTest extends CompatTest {
           id + ": schedule time " + info.getScheduledTime());
       ActivityExecutionDescription d = h.describe();
       assertTrue(
-          Duration.between(info.getScheduledTime(), d.getScheduledTime()).abs().compareTo(
-                  Duration.ofSeconds(1)) < 0,
-          id + ": list schedule time " + info.getScheduledTime() + ", describe " + d.getScheduledTime());
+          Duration.between(info.getScheduledTime(), d.getScheduledTime())
+                  .abs()
+                  .compareTo(Duration.ofSeconds(1))
+              < 0,
+          id
+              + ": list schedule time "
+              + info.getScheduledTime()
+              + ", describe "
+              + d.getScheduledTime());
       if (isClosed) {
         assertTrue(raw.hasCloseTime(), id + ": close time");
         // The dev server's visibility store keeps microseconds.
         assertTrue(
             Duration.between(instant(raw.getCloseTime()), instant(d.getRawInfo().getCloseTime()))
                     .abs()
-                    .compareTo(Duration.ofNanos(1000)) < 0,
-            id + ": close time " + raw.getCloseTime() + " (describe " + d.getRawInfo().getCloseTime() + ")");
+                    .compareTo(Duration.ofNanos(1000))
+                < 0,
+            id
+                + ": close time "
+                + raw.getCloseTime()
+                + " (describe "
+                + d.getRawInfo().getCloseTime()
+                + ")");
         assertTrue(raw.hasExecutionDuration(), id + ": execution duration");
-        Duration expected = Duration.between(instant(raw.getScheduleTime()), instant(raw.getCloseTime()));
+        Duration expected =
+            Duration.between(instant(raw.getScheduleTime()), instant(raw.getCloseTime()));
         assertTrue(
-            javaDuration(raw.getExecutionDuration()).minus(expected).abs().compareTo(
-                    Duration.ofMillis(1)) <= 0,
+            javaDuration(raw.getExecutionDuration())
+                    .minus(expected)
+                    .abs()
+                    .compareTo(Duration.ofMillis(1))
+                <= 0,
             id + ": execution duration " + raw.getExecutionDuration());
       } else {
         assertEquals("gamma", info.getActivityType(), id);
@@ -171,18 +192,24 @@ class VisibilityTest extends CompatTest {
     String middleText = DateTimeFormatter.ISO_INSTANT.format(middle);
     Map<String, List<String>> queries = new LinkedHashMap<>();
     queries.put(tqq + " AND ActivityType = 'alpha'", List.of(p + "-alpha-c1", p + "-alpha-f1"));
-    queries.put(tqq + " AND ActivityType = 'alpha' AND ExecutionStatus = 'Completed'",
+    queries.put(
+        tqq + " AND ActivityType = 'alpha' AND ExecutionStatus = 'Completed'",
         List.of(p + "-alpha-c1"));
     queries.put(tqq + " AND ExecutionStatus = 'Failed'", List.of(p + "-alpha-f1"));
-    queries.put(tqq + " AND ExecutionStatus = 'Running'", List.of(p + "-gamma-r1", p + "-gamma-r2"));
-    queries.put(tqq + " AND ExecutionStatus IN ('Failed', 'Completed')",
+    queries.put(
+        tqq + " AND ExecutionStatus = 'Running'", List.of(p + "-gamma-r1", p + "-gamma-r2"));
+    queries.put(
+        tqq + " AND ExecutionStatus IN ('Failed', 'Completed')",
         List.of(p + "-alpha-c1", p + "-alpha-f1", p + "-beta-c1"));
     queries.put(tqq + " AND ActivityType != 'gamma' AND ExecutionStatus = 'Canceled'", List.of());
-    queries.put("ActivityId STARTS_WITH '" + p + "-alpha'", List.of(p + "-alpha-c1", p + "-alpha-f1"));
+    queries.put(
+        "ActivityId STARTS_WITH '" + p + "-alpha'", List.of(p + "-alpha-c1", p + "-alpha-f1"));
     queries.put("ActivityId = '" + p + "-beta-c1'", List.of(p + "-beta-c1"));
-    queries.put(tqq + " AND StartTime > '" + middleText + "'", List.of(p + "-gamma-r1", p + "-gamma-r2"));
+    queries.put(
+        tqq + " AND StartTime > '" + middleText + "'", List.of(p + "-gamma-r1", p + "-gamma-r2"));
     queries.put(tqq + " AND CloseTime IS NULL", List.of(p + "-gamma-r1", p + "-gamma-r2"));
-    queries.put(tqq + " AND (ActivityType = 'beta' OR ExecutionStatus = 'Failed')",
+    queries.put(
+        tqq + " AND (ActivityType = 'beta' OR ExecutionStatus = 'Failed')",
         List.of(p + "-beta-c1", p + "-alpha-f1"));
     for (Map.Entry<String, List<String>> q : queries.entrySet()) {
       idsUntil(q.getKey(), q.getValue());
@@ -219,7 +246,9 @@ class VisibilityTest extends CompatTest {
     runToClose(
         tq,
         new String[][] {
-          {unique("cnt"), "alpha", "ok"}, {unique("cnt"), "beta", "ok"}, {unique("cnt"), "alpha", "fail"}
+          {unique("cnt"), "alpha", "ok"},
+          {unique("cnt"), "beta", "ok"},
+          {unique("cnt"), "alpha", "fail"}
         });
     stopWorker(worker.get(0));
     for (String type : List.of("alpha", "alpha", "beta")) {
@@ -247,13 +276,16 @@ class VisibilityTest extends CompatTest {
               SETTLE,
               () -> client.countExecutions(q.getKey()),
               c -> c.getCount() == q.getValue());
-      assertTrue(r.getGroups().isEmpty(), q.getKey() + ": groups without GROUP BY " + r.getGroups());
+      assertTrue(
+          r.getGroups().isEmpty(), q.getKey() + ": groups without GROUP BY " + r.getGroups());
     }
     ActivityExecutionCount alpha =
         eventually(
             "count alpha GROUP BY",
             SETTLE,
-            () -> client.countExecutions(tqq + " AND ActivityType = 'alpha' GROUP BY ExecutionStatus"),
+            () ->
+                client.countExecutions(
+                    tqq + " AND ActivityType = 'alpha' GROUP BY ExecutionStatus"),
             r -> groupCounts(r).equals(Map.of("Completed", 1L, "Failed", 1L, "Running", 2L)));
     assertEquals(4, alpha.getCount(), "alpha grouped total");
   }
@@ -317,7 +349,9 @@ class VisibilityTest extends CompatTest {
         break;
       }
     }
-    assertEquals(List.of(3, 3, 1), pages.stream().map(List::size).collect(Collectors.toList()),
+    assertEquals(
+        List.of(3, 3, 1),
+        pages.stream().map(List::size).collect(Collectors.toList()),
         "page sizes of " + pages);
     assertEquals(
         wantOrder,
@@ -361,8 +395,11 @@ class VisibilityTest extends CompatTest {
     b.terminate("closed");
     String query = "TaskQueue = '" + tq + "'";
     Map<String, ActivityExecutionStatus> want =
-        Map.of(a.getActivityId(), ACTIVITY_EXECUTION_STATUS_RUNNING,
-            b.getActivityId(), ACTIVITY_EXECUTION_STATUS_TERMINATED);
+        Map.of(
+            a.getActivityId(),
+            ACTIVITY_EXECUTION_STATUS_RUNNING,
+            b.getActivityId(),
+            ACTIVITY_EXECUTION_STATUS_TERMINATED);
     listUntil(query, want);
     List<ActivityExecutionMetadata> got = listAll(query + " GROUP BY ExecutionStatus");
     assertEquals(new TreeMap<>(want), statusesOf(got), "list with GROUP BY ExecutionStatus");
