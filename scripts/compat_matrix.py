@@ -2,13 +2,14 @@
 """Builds the compatibility matrix in docs/compatibility.md.
 
 Joins the scenario catalog (tests/compat/scenarios.toml), each client suite's
-map of scenario id -> tests (tests/compat/{ts,python,go,cli}/scenarios.toml;
+map of scenario id -> tests (tests/compat/{ts,python,go,java,cli}/scenarios.toml;
 a missing map means the client expresses no scenario) and the suites' test
 reports from one results directory:
 
   ts.xml      node --test --test-reporter=junit
   python.xml  pytest --junitxml
   go.json     go test -json
+  java/       Maven Surefire's TEST-*.xml (copied from target/surefire-reports)
   cli.xml     pytest --junitxml (the Temporal CLI suite)
 
 and writes a Markdown table (scenarios as rows, clients as columns) between
@@ -25,6 +26,9 @@ Test identifiers in the maps:
                alone is matched unless the report carries a file attribute.
   go           "[<file>::]<TestName>[/<subtest>]", the name as go test
                reports it; the file part is informational.
+  java         "<ClassName>::<methodName>", the test class's simple (or fully
+               qualified) name and the JUnit method name; a parametrized or
+               repeated method counts once, failing if any invocation fails.
 
 Exits 1 if a mapped test does not appear in an existing report (a stale map,
 or a suite that did not get to run it), or if a map names an unknown
@@ -61,13 +65,14 @@ class Client:
     key: str      # directory under tests/compat and map name
     label: str    # column header
     report: str   # file name in the results directory
-    kind: str     # report format: "pytest", "node" or "go"
+    kind: str     # report format: "pytest", "node", "go" or "surefire"
 
 
 CLIENTS = [
     Client("ts", "TypeScript", "ts.xml", "node"),
     Client("python", "Python", "python.xml", "pytest"),
     Client("go", "Go", "go.json", "go"),
+    Client("java", "Java", "java", "surefire"),
     Client("cli", "CLI", "cli.xml", "pytest"),
 ]
 
@@ -214,7 +219,37 @@ class GoReport:
         return merge(self.index.get(name, [])), []
 
 
+class SurefireReport:
+    """Maven Surefire: a directory of TEST-<class>.xml (or one such file), each
+    testcase with classname="<package>.<Class>" and name="<method>" (JUnit 5
+    parametrized and repeated invocations add "(...)" or "[n]")."""
+
+    def __init__(self, path: Path):
+        self.cases: list[tuple[str, str, str]] = []
+        files = sorted(path.glob("TEST-*.xml")) if path.is_dir() else [path]
+        for file in files:
+            for case in ET.parse(file).getroot().iter("testcase"):
+                self.cases.append((case.get("classname", ""), case.get("name", ""),
+                                   junit_outcome(case)))
+
+    def __len__(self) -> int:
+        return len(self.cases)
+
+    def lookup(self, test_id: str) -> tuple[str, list[str]]:
+        cls_name, sep, method = test_id.partition("::")
+        if not sep or not method:
+            return MISSING, [f"'{test_id}' is not <ClassName>::<methodName>"]
+        outcomes = [
+            outcome for cls, name, outcome in self.cases
+            if (cls == cls_name or cls.endswith("." + cls_name))
+            and (name == method or re.match(re.escape(method) + r"[(\[]", name))
+        ]
+        return merge(outcomes), []
+
+
 def load_report(client: Client, path: Path):
+    if client.kind == "surefire":
+        return SurefireReport(path)
     if client.kind == "pytest":
         return PytestReport(path)
     if client.kind == "node":
@@ -248,6 +283,9 @@ def sdk_versions(compat: Path) -> dict[str, str]:
     text = read_text(compat / "go" / "go.mod")
     if text and (m := re.search(r"^\s*(?:require\s+)?go\.temporal\.io/sdk\s+(v[^\s]+)", text, re.M)):
         versions["go"] = m.group(1)
+    text = read_text(compat / "java" / "pom.xml")
+    if text and (m := re.search(r"<temporal\.sdk\.version>([^<\s]+)</temporal\.sdk\.version>", text)):
+        versions["java"] = m.group(1)
     text = read_text(compat / "cli" / "temporal-cli.lock")
     if text and (m := re.search(r"^temporal[\w.-]*==([^\s\\;]+)", text, re.M)):
         versions["cli"] = m.group(1)
@@ -430,8 +468,8 @@ def render(catalog, matrix, report_state, versions: dict[str, str], today: str) 
 
 INTRO = """# Compatibility
 
-Errand is checked with official Temporal clients: the TypeScript, Python and
-Go SDKs and the Temporal CLI each run a suite of scenarios against a real
+Errand is checked with official Temporal clients: the TypeScript, Python, Go
+and Java SDKs and the Temporal CLI each run a suite of scenarios against a real
 errand process (tests/compat/). The same suites also run against a real
 Temporal dev server (oracle mode, `COMPAT_ORACLE_ADDRESS=host:port`), which
 keeps what they assert honest.
@@ -468,7 +506,7 @@ def write_doc(out: Path, section: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", required=True, type=Path,
-                        help="directory with ts.xml, python.xml, go.json, cli.xml")
+                        help="directory with ts.xml, python.xml, go.json, java/, cli.xml")
     parser.add_argument("--out", required=True, type=Path, help="Markdown file to update")
     parser.add_argument("--catalog", type=Path, default=COMPAT / "scenarios.toml")
     parser.add_argument("--compat-dir", type=Path, default=COMPAT,

@@ -2,8 +2,8 @@
 # Installs everything Errand's build and tests need on a fresh Debian 12
 # machine: system packages, the Python venv with the pinned Temporal Python SDK
 # (whose descriptors the build generates the Temporal API from), the pinned
-# TypeScript SDK and, with --tests, the Go SDK modules, the pinned Temporal CLI
-# and Debian's clang-14. Safe to run again: it only installs what is missing or
+# TypeScript SDK and, with --tests, the Go SDK modules, the Java SDK suite's
+# Maven dependencies, the pinned Temporal CLI and Debian's clang-14. Safe to run again: it only installs what is missing or
 # what a lock file changed.
 set -euo pipefail
 
@@ -90,6 +90,36 @@ if [ "$(printf '%s\n%s\n' "$GO_NEEDS" "$GO_HAS" | sort -V | head -n1)" != "$GO_N
 fi
 log "downloading the Go SDK modules (versions pinned in go.mod and go.sum)"
 (cd "$GO_DIR" && go mod download)
+
+# Java SDK suite: needs Maven and a JDK 17 or newer (machines of this
+# project's kind come with both). Its dependencies and Maven plugins, pinned in
+# pom.xml, go into ~/.m2 and stay there between runs; they are fetched again
+# only when pom.xml changes. The test phase with a filter that names a test
+# class but none of its methods resolves everything a run needs, including
+# Surefire's JUnit Platform provider (which neither compiling nor a filter
+# matching no class fetches), and runs no test, so needs no errand binary.
+JAVA_DIR="$ROOT/tests/compat/java"
+if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1 ||
+  ! command -v javac >/dev/null 2>&1; then
+  log "Maven or a JDK is missing: install Maven and JDK 17 or newer (on Debian: apt-get install maven openjdk-17-jdk-headless); the Java SDK suite needs them"
+  exit 1
+fi
+JAVA_HAS="$(javac -version 2>&1 | sed -n 's/^javac \([0-9]*\).*/\1/p')"
+if [ -z "$JAVA_HAS" ] || [ "$JAVA_HAS" -lt 17 ]; then
+  log "javac ${JAVA_HAS:-of unknown version} is older than the JDK 17 the Java SDK suite needs"
+  exit 1
+fi
+JAVA_STAMP="$ERRAND_CACHE/java-pom.xml"
+if ! cmp -s "$JAVA_DIR/pom.xml" "$JAVA_STAMP" ||
+  [ ! -d "$HOME/.m2/repository/io/temporal/temporal-sdk" ]; then
+  log "fetching the Java SDK suite's Maven dependencies (versions pinned in pom.xml)"
+  (cd "$JAVA_DIR" && mvn -B -q -Dstyle.color=never test \
+    -Dtest='FoundationTest#noSuchMethod' -Dsurefire.failIfNoSpecifiedTests=false)
+  mkdir -p "$ERRAND_CACHE"
+  cp "$JAVA_DIR/pom.xml" "$JAVA_STAMP"
+else
+  log "Java SDK suite dependencies up to date"
+fi
 
 # The Temporal CLI the CLI suite drives, into the cache (a no-op when present).
 "$ROOT/scripts/install_temporal_cli.sh" >/dev/null

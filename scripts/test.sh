@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine, builds Errand and runs every test: the C++ unit and
 # server tests (ctest), then the compatibility scenarios with the real
-# TypeScript, Python and Go SDKs and the Temporal CLI against a real errand
+# TypeScript, Python, Go and Java SDKs and the Temporal CLI against a real errand
 # process, and regenerates the compatibility matrix from their reports.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,6 +50,7 @@ ERRAND_CACHE="$ERRAND_CACHE" "$ROOT/scripts/tsan.sh" || failed_suites+=(tsan)
 RESULTS="${COMPAT_RESULTS:-$BUILD_DIR/compat-results}"
 mkdir -p "$RESULTS"
 rm -f "$RESULTS"/python.xml "$RESULTS"/ts.xml "$RESULTS"/go.json "$RESULTS"/cli.xml
+rm -rf "$RESULTS"/java
 export TEMPORAL_CLI="$("$ROOT/scripts/install_temporal_cli.sh")"
 
 echo "== Python SDK scenarios (pytest)"
@@ -73,6 +74,33 @@ for line in sys.stdin:
     if line.startswith("{"):
         sys.stdout.write(json.loads(line).get("Output", ""))') ||
   failed_suites+=(go)
+
+echo "== Java SDK scenarios (Maven)"
+# One JVM for the whole suite (pom.xml); dependencies come from ~/.m2, filled
+# by setup.sh. Surefire writes one TEST-<class>.xml per test class: the matrix
+# reads them from $RESULTS/java/.
+JAVA_DIR="$ROOT/tests/compat/java"
+rm -rf "$JAVA_DIR/target/surefire-reports"
+java_rc=0
+# Debian's Maven 3.8 prints stray colour resets even in batch mode: dropped.
+(cd "$JAVA_DIR" && mvn -B -q -Dstyle.color=never test) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' ||
+  java_rc=$?
+mkdir -p "$RESULTS/java"
+cp "$JAVA_DIR"/target/surefire-reports/TEST-*.xml "$RESULTS/java/" 2>/dev/null || true
+python3 - "$RESULTS/java" <<'PY'
+import pathlib, sys, xml.etree.ElementTree as ET
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+for f in sorted(pathlib.Path(sys.argv[1]).glob("TEST-*.xml")):
+    for case in ET.parse(f).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            counts["failed"] += 1
+        elif case.find("skipped") is not None:
+            counts["skipped"] += 1
+        else:
+            counts["passed"] += 1
+print("Java SDK suite: {passed} passed, {failed} failed, {skipped} skipped".format(**counts))
+PY
+[ "$java_rc" -eq 0 ] || failed_suites+=(java)
 
 echo "== Temporal CLI scenarios (pytest)"
 (cd "$ROOT/tests/compat/cli" &&
