@@ -230,7 +230,7 @@ ActivityMetrics::ActivityMetrics(
 
 const std::string& ActivityMetrics::NamespaceName(absl::string_view id) {
   {
-    absl::MutexLock lock(&mu_);
+    absl::ReaderMutexLock lock(&mu_);
     if (auto it = namespace_names_.find(id); it != namespace_names_.end()) {
       return it->second;
     }

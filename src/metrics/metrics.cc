@@ -5,6 +5,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "spdlog/spdlog.h"
@@ -30,6 +31,11 @@ std::string FormatValue(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15) {
     return absl::StrCat(static_cast<int64_t>(v));
   }
+  // The shortest of 15 or 17 significant digits that reads back exactly:
+  // 0.005, not 0.0050000000000000001.
+  std::string text = absl::StrFormat("%.15g", v);
+  double back = 0;
+  if (absl::SimpleAtod(text, &back) && back == v) return text;
   return absl::StrFormat("%.17g", v);
 }
 
@@ -188,6 +194,13 @@ void* FamilyBase::Find(absl::Span<const absl::string_view> values,
       sanitized[i] = SanitizeLabelValue(key[i]);
       key[i] = sanitized[i];
     }
+  }
+  {
+    // The usual case: the series exists. Readers share the lock, so
+    // recording threads do not queue behind one another.
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = series_.find(absl::MakeConstSpan(key));
+    if (it != series_.end()) return it->second;
   }
   absl::MutexLock lock(&mu_);
   auto it = series_.find(absl::MakeConstSpan(key));

@@ -296,6 +296,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   frontend::RegisterOperatorService(*server->operator_service_,
                                     server->namespaces_.get());
 
+  // Before the gRPC port: a metrics address that cannot be bound stops the
+  // start before any client can connect.
+  if (server->metrics_) {
+    AddServerCollectors(server->metrics_.get(), server->store_.get(),
+                        server->matcher_.get(), server->namespaces_.get());
+    metrics::AddProcessCollector(server->metrics_.get());
+    auto endpoint =
+        MetricsEndpoint::Start(config.metrics_listen, server->metrics_.get());
+    if (!endpoint.ok()) return endpoint.status();
+    server->metrics_endpoint_ = *std::move(endpoint);
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -318,16 +330,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   const size_t colon = config.listen.rfind(':');
   server->address_ =
       absl::StrCat(config.listen.substr(0, colon), ":", bound_port);
-
-  if (server->metrics_) {
-    AddServerCollectors(server->metrics_.get(), server->store_.get(),
-                        server->matcher_.get(), server->namespaces_.get());
-    metrics::AddProcessCollector(server->metrics_.get());
-    auto endpoint =
-        MetricsEndpoint::Start(config.metrics_listen, server->metrics_.get());
-    if (!endpoint.ok()) return endpoint.status();
-    server->metrics_endpoint_ = *std::move(endpoint);
-  }
 
   auto* health = server->grpc_server_->GetHealthCheckService();
   health->SetServingStatus(true);
