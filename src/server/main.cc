@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "errand/server/config.h"
+#include "errand/server/health_check.h"
 #include "errand/server/server.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -18,6 +19,8 @@ constexpr char kUsage[] =
 
 Usage:
   errand serve [flags]   run the server (errand serve --help for flags)
+  errand health [flags]  ask a server whether it is serving, over gRPC health
+                         (errand health --help for flags)
   errand version         print the version
   errand --help          print this help
 )";
@@ -87,6 +90,11 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "serve") {
     return Serve(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args[0] == "health") {
+    return errand::server::HealthCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()),
+        errand::server::ProcessEnv);
   }
   std::fprintf(stderr, "errand: unknown command \"%s\"\n\n%s", args[0].c_str(),
                kUsage);
