@@ -130,6 +130,36 @@ TEST(ConfigTest, ScanBudgets) {
   EXPECT_NE(bad.status().message().find("--list-scan-rows"), std::string::npos);
 }
 
+TEST(ConfigTest, MetricsListenFromASectionEnvOrFlag) {
+  auto defaults = LoadConfig({}, FakeEnv({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->metrics_listen, "");  // off
+  auto from_file =
+      ApplyYaml(Config{}, "metrics:\n  listen: 0.0.0.0:9090\n", "t.yaml");
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->metrics_listen, "0.0.0.0:9090");
+  auto dotted = ApplyYaml(Config{}, "metrics.listen: 127.0.0.1:1\n", "t.yaml");
+  ASSERT_TRUE(dotted.ok()) << dotted.status();
+  EXPECT_EQ(dotted->metrics_listen, "127.0.0.1:1");
+  auto from_env =
+      LoadConfig({}, FakeEnv({{"ERRAND_METRICS_LISTEN", "127.0.0.1:9100"}}));
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->metrics_listen, "127.0.0.1:9100");
+  // A flag wins, and an empty value turns the endpoint off again.
+  auto off = LoadConfig({"--metrics-listen="},
+                        FakeEnv({{"ERRAND_METRICS_LISTEN", "127.0.0.1:9100"}}));
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->metrics_listen, "");
+  auto bad = ApplyYaml(Config{}, "metrics:\n  listen: nowhere\n", "t.yaml");
+  EXPECT_NE(bad.status().message().find("t.yaml: metrics.listen"),
+            std::string::npos)
+      << bad.status();
+  auto unknown = ApplyYaml(Config{}, "metrics:\n  colour: red\n", "t.yaml");
+  EXPECT_NE(unknown.status().message().find("metrics.colour"),
+            std::string::npos)
+      << unknown.status();
+}
+
 TEST(ConfigTest, ErrorsNameTheCulprit) {
   auto bad_flag = LoadConfig({"--bogus", "1"}, FakeEnv({}));
   EXPECT_NE(bad_flag.status().message().find("--bogus"), std::string::npos);
