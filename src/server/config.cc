@@ -138,6 +138,12 @@ absl::Status ApplySetting(Config& config, const std::string& key,
   } else if (key == "log_level") {
     if (absl::Status s = CheckLogLevel(where, value); !s.ok()) return s;
     config.log_level = value;
+  } else if (key == "log_format") {
+    if (value != "text" && value != "json") {
+      return Invalid(where, absl::StrCat("unknown log format \"", value,
+                                         "\" (text, json)"));
+    }
+    config.log_format = value;
   } else if (key == "shutdown_grace") {
     auto v = ParseDurationValue(where, value);
     if (!v.ok()) return v.status();
@@ -192,6 +198,7 @@ constexpr Setting kSettings[] = {
     {"sync", "--sync", "ERRAND_SYNC"},
     {"shards", "--shards", "ERRAND_SHARDS"},
     {"log_level", "--log-level", "ERRAND_LOG_LEVEL"},
+    {"log_format", "--log-format", "ERRAND_LOG_FORMAT"},
     {"shutdown_grace", "--shutdown-grace", "ERRAND_SHUTDOWN_GRACE"},
     {"retention_jitter", "--retention-jitter", "ERRAND_RETENTION_JITTER"},
     {"retention_sweep_interval", "--retention-sweep-interval",
@@ -371,6 +378,8 @@ Flags (each overrides the config file; each has an environment variable):
   --shards N             activity engine shards (ERRAND_SHARDS) [4]
   --log-level LEVEL      trace|debug|info|warn|error|critical|off
                          (ERRAND_LOG_LEVEL) [info]
+  --log-format text|json one line per event, as text or as a JSON object
+                         (ERRAND_LOG_FORMAT) [text]
   --shutdown-grace DUR   time in-flight calls get on SIGINT/SIGTERM
                          (ERRAND_SHUTDOWN_GRACE) [10s]
   --retention-jitter DUR closed runs are deleted at close + namespace

@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "errand/server/config.h"
 #include "errand/server/health_check.h"
+#include "errand/server/json_log_formatter.h"
 #include "errand/server/server.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -39,7 +40,11 @@ int Serve(const std::vector<std::string>& flags) {
     return 2;
   }
   auto logger = spdlog::stderr_color_mt("errand");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%-5l%$ %v");
+  if (config->log_format == "json") {
+    logger->set_formatter(std::make_unique<errand::server::JsonLogFormatter>());
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%-5l%$ %v");
+  }
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config->log_level));
 

@@ -31,6 +31,8 @@ struct Config {
   bool sync = true;
   int shards = 4;
   std::string log_level = "info";
+  // "text", or "json" (one object per line, for log shippers).
+  std::string log_format = "text";
   // How long in-flight calls may run after SIGINT/SIGTERM.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // Closed runs are deleted at close time + their namespace's retention +
