@@ -1,0 +1,542 @@
+"""Runs the Temporal SDKs' own standalone-activity tests against errand (or the
+Temporal dev server, or any address) and prints passed/failed/skipped per suite
+with the names of the tests that did not pass.
+
+Usually started by scripts/upstream_sdk_tests.sh; see docs/compatibility.md,
+"The SDKs' own tests". Nothing fetched here is committed: sources live in a
+cache directory (default ~/.cache/errand/upstream-tests).
+
+Suites:
+  core    the Core SDK's integration tests `standalone_activity_tests` (Rust),
+          taken from the temporalio sdist on PyPI at the version pinned in
+          tests/compat/python/requirements.lock (the sdist ships the Core SDK
+          source the Python SDK is built on, tests included).
+  python  the Python SDK's tests/test_activity.py. PyPI does not carry them (the
+          sdist holds only the temporalio package and the Rust bridge), so they
+          come from --python-src, an sdk-python checkout; they run against the
+          temporalio release named in its pyproject.toml, in a venv of their own.
+  go      the Go SDK's integration suite test/ (module go.temporal.io/sdk/test),
+          its standalone-activity tests. The module proxy does not carry that
+          module, and go.temporal.io/sdk's zip leaves test/ out (a directory with
+          its own go.mod is not part of the parent module), so it comes from
+          --go-src, an sdk-go checkout.
+A suite whose source is not available is reported as such, not as a failure.
+Exit code: 0 when every suite that ran passed, 1 when a test failed, 2 on a
+setup failure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Tests selected per suite: the standalone-activity ones.
+CORE_FILTER = "integ_tests::standalone_activity_tests::"
+# (file, test) pairs; None selects the whole file. A test absent from the checkout
+# (another release) is left out rather than failing collection.
+PYTHON_TESTS = [("tests/test_activity.py", None),
+                ("tests/worker/test_extstore.py", "test_store_metadata_standalone_activity")]
+GO_RUN = ("^Test(Integration|ExternalStorage)Suite$/"
+          "^(TestExecuteActivitySuite|TestInterceptorStandaloneActivity|"
+          "TestStandaloneActivity.*|TestTargetContext_ExecuteStandaloneActivity|"
+          "TestTargetContext_CompleteActivityByActivityID)$")
+
+# Python test dependencies that upstream's conftest needs. Their versions come
+# from the checkout's uv.lock (upstream's own lock); these ranges, from its
+# pyproject.toml, are the fallback.
+PYTHON_TEST_DEPS = {"pytest": "~=9.0", "pytest-asyncio": ">=0.21,<0.22",
+                    "pytest-timeout": "~=2.2", "opentelemetry-api": ">=1.11.1,<2",
+                    "opentelemetry-sdk": ">=1.11.1,<2"}
+
+# Dynamic config for the Temporal dev server: what this project's oracle runs
+# use, plus what the SDKs' own test set-ups pass that bears on activities.
+ORACLE_DYNAMIC_CONFIG = [
+    "activity.enableStandalone=true",
+    "activity.startDelayEnabled=true",
+    "activity.enableCallbacks=true",
+    "matching.enableFairness=true",
+    "history.enableStandaloneActivityOperatorCommands=true",
+    "frontend.enableBatchOperationsForStandaloneActivities=true",
+    "frontend.activityAPIsEnabled=true",
+    "history.enableChasm=true",
+    "history.enableTransitionHistory=true",
+    "system.forceSearchAttributesCacheRefreshOnRead=true",
+    "frontend.enableCancelWorkerPollsOnShutdown=true",
+    "frontend.WorkerHeartbeatsEnabled=true",
+    "frontend.ListWorkersEnabled=true",
+    "system.enableEagerWorkflowStart=true",
+    "history.enableRequestIdRefLinks=true",
+    "nexusoperation.enableStandalone=true",
+    "history.enableCHASMCallbacks=true",
+    'callback.allowedAddresses=[{"Pattern":"*","AllowInsecure":true}]',
+    'system.refreshNexusEndpointsMinWait="0s"',
+]
+
+
+def log(msg: str) -> None:
+    print(f"[upstream] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kw)
+
+
+class SetupError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- servers
+
+
+class Server:
+    """A server process started here, on free loopback ports, with throw-away state."""
+
+    def __init__(self, what: str, args: list[str], port: int, workdir: Path):
+        self.what = what
+        self.address = f"127.0.0.1:{port}"
+        self.port = port
+        self.workdir = workdir
+        self.log_path = workdir / "server.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def wait_ready(self, python: str, deadline: float = 90.0) -> None:
+        """Waits until namespace "default" answers an activity call (the dev server
+        registers it a little after it starts listening)."""
+        probe = ("import asyncio,sys\n"
+                 "from temporalio.client import Client\n"
+                 "from temporalio.api.workflowservice.v1 import CountActivityExecutionsRequest\n"
+                 "async def m():\n"
+                 "    c = await Client.connect(sys.argv[1])\n"
+                 "    await c.workflow_service.count_activity_executions(\n"
+                 "        CountActivityExecutionsRequest(namespace='default', query=''))\n"
+                 "asyncio.run(m())\n")
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise SetupError(f"{self.what} exited with code {self.proc.returncode}; "
+                                 f"log: {self.log_path}")
+            r = subprocess.run([python, "-c", probe, self.address], capture_output=True)
+            if r.returncode == 0:
+                return
+            time.sleep(0.5)
+        raise SetupError(f"{self.what} at {self.address} not ready after {deadline}s; "
+                         f"log: {self.log_path}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def start_errand(binary: str, workdir: Path) -> Server:
+    port = free_port()
+    return Server("errand", [binary, "serve", "--listen", f"127.0.0.1:{port}",
+                             "--data-dir", str(workdir / "data"), "--sync", "false"],
+                  port, workdir)
+
+
+def start_oracle(cli: str, workdir: Path) -> Server:
+    port = free_port()
+    args = [cli, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+            "--port", str(port), "--ui-port", str(free_port()),
+            "--http-port", str(free_port()), "--metrics-port", str(free_port()),
+            "--db-filename", str(workdir / "temporal.db"), "--log-level", "warn"]
+    for kv in ORACLE_DYNAMIC_CONFIG:
+        args += ["--dynamic-config-value", kv]
+    return Server("temporal dev server", args, port, workdir)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class Result:
+    suite: str
+    version: str = ""
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    unavailable: str = ""  # why the suite did not run
+    log: str = ""
+    why: dict[str, str] = field(default_factory=dict)  # failed test -> hint
+
+    def fail(self, name: str, text: str) -> None:
+        self.failed.append(name)
+        hint = failure_hint(text)
+        if hint:
+            self.why[name] = hint
+
+    def line(self) -> str:
+        if self.unavailable:
+            return f"{self.suite:<7} {self.version:<10} not run: {self.unavailable}"
+        return (f"{self.suite:<7} {self.version:<10} {len(self.passed)} passed, "
+                f"{len(self.failed)} failed, {len(self.skipped)} skipped")
+
+
+WORKFLOW_CALL = re.compile(
+    r"(?:method|Method) ((?:Start|Signal|SignalWithStart|Execute|Get|Describe|Query|Update)"
+    r"Workflow\w*) (?:is )?not implemented|unknown method (\w*Workflow\w*)")
+
+
+def failure_hint(text: str) -> str:
+    """A first guess at why a test failed; docs/compatibility.md has the verdicts.
+    A call of the workflow API that errand answers UNIMPLEMENTED means the test
+    uses a workflow (errand runs none)."""
+    m = WORKFLOW_CALL.search(text)
+    if m:
+        return f"needs workflows ({m.group(1) or m.group(2)} is not implemented)"
+    return ""
+
+
+def parse_junit(path: Path, res: Result) -> None:
+    for case in ET.parse(path).getroot().iter("testcase"):
+        name = f"{case.get('classname', '')}::{case.get('name')}"
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is not None:
+            res.fail(name, (bad.get("message") or "") + (bad.text or ""))
+        elif case.find("skipped") is not None:
+            res.skipped.append(name)
+        else:
+            res.passed.append(name)
+
+
+def parse_go_json(path: Path, res: Result) -> None:
+    """Counts leaf tests only: a suite or a test with subtests is not a test itself."""
+    outcome: dict[str, str] = {}
+    output: dict[str, list[str]] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if not ev.get("Test"):
+            continue
+        if ev.get("Action") in ("pass", "fail", "skip"):
+            outcome[ev["Test"]] = ev["Action"]
+        elif ev.get("Action") == "output":
+            output.setdefault(ev["Test"], []).append(ev.get("Output", ""))
+    names = sorted(outcome)
+    for name in names:
+        if any(other.startswith(name + "/") for other in names):
+            continue
+        if outcome[name] == "fail":
+            res.fail(name, "".join(output.get(name, [])))
+        else:
+            (res.passed if outcome[name] == "pass" else res.skipped).append(name)
+
+
+LIBTEST_LINE = re.compile(r"^test (\S+) \.\.\. (ok|FAILED|ignored)")
+
+
+def parse_libtest(text: str, res: Result) -> None:
+    for line in text.splitlines():
+        m = LIBTEST_LINE.match(line)
+        if not m:
+            continue
+        if m.group(2) == "FAILED":
+            # libtest prints each failure's output under "---- NAME stdout ----".
+            block = re.search(rf"---- {re.escape(m.group(1))} stdout ----\n(.*?)(?:\n---- |\Z)",
+                              text, re.S)
+            res.fail(m.group(1), block.group(1) if block else "")
+        else:
+            (res.passed if m.group(2) == "ok" else res.skipped).append(m.group(1))
+
+
+# ---------------------------------------------------------------- suites
+
+
+def pinned_python_sdk_version() -> str:
+    lock = (ROOT / "tests/compat/python/requirements.lock").read_text()
+    m = re.search(r"^temporalio==([0-9.]+)", lock, re.M)
+    if not m:
+        raise SetupError("no temporalio pin in tests/compat/python/requirements.lock")
+    return m.group(1)
+
+
+def fetch_core(cache: Path, python: str) -> tuple[str, Path]:
+    """The Core SDK source of the pinned temporalio release, from its sdist."""
+    version = pinned_python_sdk_version()
+    dest = cache / "core" / version
+    core = dest / f"temporalio-{version}" / "temporalio" / "bridge" / "sdk-core"
+    if not (core / "crates/sdk-core/tests/integ_tests/standalone_activity_tests.rs").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        sdist = dest / f"temporalio-{version}.tar.gz"
+        if not sdist.exists():
+            log(f"fetching the temporalio {version} sdist")
+            run([python, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                 f"temporalio=={version}", "-d", str(dest)])
+        with tarfile.open(sdist) as tf:
+            tf.extractall(dest, filter="data")
+        # The Core SDK workspace ships no lock file; start from the bridge's, which
+        # pins the same crates, so the build does not float to newer releases.
+        shutil.copy(core.parent / "Cargo.lock", core / "Cargo.lock")
+    return version, core
+
+
+def cargo_env(cache: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("CARGO_TARGET_DIR", str(cache / "core" / "target"))
+    # The source names an exact toolchain channel (rust-toolchain.toml); use the
+    # installed stable one instead of having rustup download another.
+    env.setdefault("RUSTUP_TOOLCHAIN", "stable")
+    return env
+
+
+CORE_FEATURES = "temporalio-common/serde_serialize,test-utilities,ephemeral-server"
+
+
+def run_core(cache: Path, python: str, address: str, workdir: Path) -> Result:
+    res = Result("core")
+    if shutil.which("cargo") is None:
+        res.unavailable = "cargo not installed"
+        return res
+    res.version, core = fetch_core(cache, python)
+    env = cargo_env(cache)
+    base = ["cargo", "test", "-p", "temporalio-sdk-core", "--test", "integ_tests",
+            "--features", CORE_FEATURES]
+    log("building the Core SDK integration tests (the first build takes a while)")
+    b = subprocess.run(base + ["--no-run"], cwd=core, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if b.returncode != 0:
+        (workdir / "core-build.log").write_text(b.stdout)
+        raise SetupError(f"Core SDK test build failed; see {workdir / 'core-build.log'}")
+    env["TEMPORAL_SERVICE_ADDRESS"] = f"http://{address}"
+    log(f"running core {CORE_FILTER}* against {address}")
+    r = subprocess.run(base + ["--", CORE_FILTER, "--test-threads", "1"], cwd=core, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=900)
+    res.log = str(workdir / "core.log")
+    Path(res.log).write_text(r.stdout)
+    parse_libtest(r.stdout, res)
+    if r.returncode != 0 and not res.failed:
+        raise SetupError(f"core tests exited {r.returncode} without a failed test; see {res.log}")
+    return res
+
+
+def source_version_python(src: Path) -> str:
+    m = re.search(r'^version\s*=\s*"([^"]+)"', (src / "pyproject.toml").read_text(), re.M)
+    if not m:
+        raise SetupError(f"no version in {src / 'pyproject.toml'}")
+    return m.group(1)
+
+
+def python_test_requirements(src: Path) -> list[str]:
+    """upstream's locked versions of the test dependencies (uv.lock), where present:
+    e.g. pytest-asyncio 0.21 does not work with pytest newer than 9.0."""
+    locked: dict[str, str] = {}
+    lock = src / "uv.lock"
+    if lock.exists():
+        for m in re.finditer(r'^\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"',
+                             lock.read_text(), re.M):
+            locked[m.group(1)] = m.group(2)
+    return [f"{n}=={locked[n]}" if n in locked else f"{n}{rng}"
+            for n, rng in PYTHON_TEST_DEPS.items()]
+
+
+def python_venv(cache: Path, version: str, requirements: list[str]) -> str:
+    """A venv of its own with temporalio==version and upstream's test dependencies;
+    the project's pinned venv stays as it is."""
+    venv = cache / "python" / f"venv-{version}"
+    py = venv / "bin" / "python"
+    stamp = venv / ".complete"
+    want = "\n".join([f"temporalio=={version}", *requirements]) + "\n"
+    if not stamp.exists() or stamp.read_text() != want:
+        log(f"creating {venv} (temporalio {version} and test dependencies)")
+        shutil.rmtree(venv, ignore_errors=True)
+        run([sys.executable, "-m", "venv", str(venv)])
+        run([str(py), "-m", "pip", "install", "--quiet", *want.split()])
+        stamp.write_text(want)
+    return str(py)
+
+
+def run_python(cache: Path, src: Path | None, address: str, workdir: Path) -> Result:
+    res = Result("python")
+    if src is None:
+        res.unavailable = ("PyPI does not carry the Python SDK's tests; "
+                           "pass --python-src DIR (an sdk-python checkout)")
+        return res
+    src = src.resolve()
+    res.version = source_version_python(src)
+    py = python_venv(cache, res.version, python_test_requirements(src))
+    # Copy the tests into the cache so the run never writes into the checkout and
+    # the temporalio package comes from the venv, not from the checkout.
+    tree = cache / "python" / f"src-{res.version}"
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.copytree(src / "tests", tree / "tests",
+                    ignore=shutil.ignore_patterns("__pycache__", "contrib"))
+    shutil.copy(src / "pyproject.toml", tree / "pyproject.toml")
+    selected = []
+    for path, test in PYTHON_TESTS:
+        f = tree / path
+        if f.exists() and (test is None or re.search(rf"def {test}\(", f.read_text())):
+            selected.append(path if test is None else f"{path}::{test}")
+    junit = workdir / "python-junit.xml"
+    log(f"running python {' '.join(selected)} against {address}")
+    r = subprocess.run([py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-E", address,
+                        f"--junitxml={junit}", "-o", "junit_family=xunit2", *selected],
+                       cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=1800)
+    res.log = str(workdir / "python.log")
+    Path(res.log).write_text(r.stdout)
+    if not junit.exists():
+        raise SetupError(f"pytest wrote no report (exit {r.returncode}); see {res.log}")
+    parse_junit(junit, res)
+    return res
+
+
+def run_go(cache: Path, src: Path | None, address: str, workdir: Path) -> Result:
+    res = Result("go")
+    if src is None:
+        res.unavailable = ("the Go module proxy does not carry go.temporal.io/sdk/test; "
+                           "pass --go-src DIR (an sdk-go checkout)")
+        return res
+    src = src.resolve()
+    if not (src / "test" / "go.mod").exists():
+        raise SetupError(f"{src}/test/go.mod not found: --go-src wants an sdk-go checkout")
+    version = re.search(r'SDKVersion\s*=\s*"([^"]+)"',
+                        (src / "internal/version.go").read_text()) if (
+        src / "internal/version.go").exists() else None
+    res.version = version.group(1) if version else "?"
+    # test/ builds against the checkout's SDK (its go.mod replaces the SDK with ../),
+    # so copy the whole checkout; go test writes nothing into it then.
+    tree = cache / "go" / f"src-{res.version}"
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.copytree(src, tree, ignore=shutil.ignore_patterns(".git"))
+    env = dict(os.environ, SERVICE_ADDR=address)
+    out = workdir / "go.json"
+    log(f"running go test/ standalone-activity tests against {address}")
+    with open(out, "w") as f:
+        r = subprocess.run(["go", "test", "-json", "-count=1", "-timeout", "20m", "-run", GO_RUN,
+                            "."], cwd=tree / "test", env=env, stdout=f,
+                           stderr=subprocess.STDOUT, timeout=1800)
+    res.log = str(out)
+    parse_go_json(out, res)
+    if r.returncode != 0 and not res.failed:
+        raise SetupError(f"go test exited {r.returncode} without a failed test; see {out}")
+    return res
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--core", action="store_true", help="run the Core SDK suite")
+    ap.add_argument("--python", action="store_true", help="run the Python SDK suite")
+    ap.add_argument("--go", action="store_true", help="run the Go SDK suite")
+    ap.add_argument("--python-src", type=Path, help="an sdk-python checkout")
+    ap.add_argument("--go-src", type=Path, help="an sdk-go checkout")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--oracle", action="store_true",
+                       help="start the Temporal dev server (pinned CLI) instead of errand")
+    where.add_argument("--address", help="use a server already running at HOST:PORT")
+    ap.add_argument("--errand-bin", default=os.environ.get("ERRAND_BIN",
+                                                           str(ROOT / "build/errand")))
+    ap.add_argument("--temporal-cli", help="the Temporal CLI binary (for --oracle)")
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get(
+        "ERRAND_CACHE", Path.home() / ".cache/errand")) / "upstream-tests")
+    ap.add_argument("--fresh-server", action="store_true",
+                    help="start a new server for each suite (default: one for all)")
+    args = ap.parse_args()
+    suites = [s for s in ("core", "python", "go") if getattr(args, s)] or [
+        "core", "python", "go"]
+    args.cache.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="errand-upstream-"))
+    python = sys.executable
+
+    server: Server | None = None
+
+    def start_server(tag: str) -> str:
+        nonlocal server
+        if args.address:
+            return args.address
+        d = workdir / f"server-{tag}"
+        d.mkdir()
+        if args.oracle:
+            if not args.temporal_cli:
+                raise SetupError("--oracle needs --temporal-cli")
+            server = start_oracle(args.temporal_cli, d)
+        else:
+            if not os.access(args.errand_bin, os.X_OK):
+                raise SetupError(f"errand binary not found at {args.errand_bin}; "
+                                 "build it or set ERRAND_BIN")
+            server = start_errand(args.errand_bin, d)
+        server.wait_ready(python)
+        log(f"{server.what} on {server.address} (log {server.log_path})")
+        return server.address
+
+    def stop_server() -> None:
+        nonlocal server
+        if server is not None:
+            server.stop()
+            server = None
+
+    target = "address " + args.address if args.address else (
+        "temporal dev server" if args.oracle else f"errand ({args.errand_bin})")
+    results: list[Result] = []
+    try:
+        address = None
+        for s in suites:
+            if address is None or args.fresh_server:
+                stop_server()
+                address = start_server(s)
+            if s == "core":
+                results.append(run_core(args.cache, python, address, workdir))
+            elif s == "python":
+                results.append(run_python(args.cache, args.python_src, address, workdir))
+            else:
+                results.append(run_go(args.cache, args.go_src, address, workdir))
+    except (SetupError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+        log(f"setup failure: {e}")
+        return 2
+    finally:
+        stop_server()
+
+    print(f"\nUpstream SDK standalone-activity tests against {target}")
+    for r in results:
+        print(r.line())
+        for name in r.failed:
+            hint = r.why.get(name)
+            print(f"  FAILED  {name}" + (f"  [{hint}]" if hint else ""))
+        for name in r.skipped:
+            print(f"  skipped {name}")
+        if r.log:
+            print(f"  log: {r.log}")
+    ran = [r for r in results if not r.unavailable]
+    total = [sum(len(getattr(r, k)) for r in ran) for k in ("passed", "failed", "skipped")]
+    print(f"upstream: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
+    return 1 if total[1] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
