@@ -301,10 +301,18 @@ def fetch_core(cache: Path, python: str) -> tuple[str, Path]:
         sdist = dest / f"temporalio-{version}.tar.gz"
         if not sdist.exists():
             log(f"fetching the temporalio {version} sdist")
-            run([python, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+            # The sdist, not a wheel; its build backend (maturin), which pip runs to
+            # read the sdist's metadata, still comes as a wheel.
+            run([python, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "temporalio",
                  f"temporalio=={version}", "-d", str(dest)])
         with tarfile.open(sdist) as tf:
-            tf.extractall(dest, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tf.extractall(dest, filter="data")
+            else:  # Python before 3.11.4: check the member paths by hand
+                for m in tf.getmembers():
+                    if m.name.startswith("/") or ".." in Path(m.name).parts:
+                        raise SetupError(f"unexpected path in {sdist}: {m.name}")
+                tf.extractall(dest)
         # The Core SDK workspace ships no lock file; start from the bridge's, which
         # pins the same crates, so the build does not float to newer releases.
         shutil.copy(core.parent / "Cargo.lock", core / "Cargo.lock")
