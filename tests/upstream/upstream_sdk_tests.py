@@ -303,8 +303,8 @@ def fetch_core(cache: Path, python: str) -> tuple[str, Path]:
             log(f"fetching the temporalio {version} sdist")
             # The sdist, not a wheel; its build backend (maturin), which pip runs to
             # read the sdist's metadata, still comes as a wheel.
-            run([python, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "temporalio",
-                 f"temporalio=={version}", "-d", str(dest)])
+            run([python, "-m", "pip", "download", "--quiet", "--no-deps",
+                 "--no-binary", "temporalio", f"temporalio=={version}", "-d", str(dest)])
         with tarfile.open(sdist) as tf:
             if hasattr(tarfile, "data_filter"):
                 tf.extractall(dest, filter="data")
@@ -328,35 +328,46 @@ def cargo_env(cache: Path) -> dict[str, str]:
     return env
 
 
-CORE_FEATURES = "temporalio-common/serde_serialize,test-utilities,ephemeral-server"
+# integ_tests' required features, and otel, which its shared test code imports.
+CORE_FEATURES = "temporalio-common/serde_serialize,test-utilities,ephemeral-server,otel"
 
 
-def run_core(cache: Path, python: str, address: str, workdir: Path) -> Result:
-    res = Result("core")
-    if shutil.which("cargo") is None:
-        res.unavailable = "cargo not installed"
+class CoreSuite:
+    """Prepared (fetched, built) before any server starts; then run against one."""
+
+    def __init__(self, cache: Path, python: str, workdir: Path):
+        self.res = Result("core")
+        self.cache, self.python, self.workdir = cache, python, workdir
+        self.base = ["cargo", "test", "-p", "temporalio-sdk-core", "--test", "integ_tests",
+                     "--features", CORE_FEATURES]
+
+    def prepare(self) -> None:
+        if shutil.which("cargo") is None:
+            self.res.unavailable = "cargo not installed"
+            return
+        self.res.version, self.core = fetch_core(self.cache, self.python)
+        self.env = cargo_env(self.cache)
+        log("building the Core SDK integration tests (the first build takes a while)")
+        b = subprocess.run(self.base + ["--no-run"], cwd=self.core, env=self.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if b.returncode != 0:
+            (self.workdir / "core-build.log").write_text(b.stdout)
+            raise SetupError(f"Core SDK test build failed; see {self.workdir / 'core-build.log'}")
+
+    def run(self, address: str) -> Result:
+        res = self.res
+        env = dict(self.env, TEMPORAL_SERVICE_ADDRESS=f"http://{address}")
+        log(f"running core {CORE_FILTER}* against {address}")
+        r = subprocess.run(self.base + ["--", CORE_FILTER, "--test-threads", "1"], cwd=self.core,
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=900)
+        res.log = str(self.workdir / "core.log")
+        Path(res.log).write_text(r.stdout)
+        parse_libtest(r.stdout, res)
+        if r.returncode != 0 and not res.failed:
+            raise SetupError(f"core tests exited {r.returncode} without a failed test; "
+                             f"see {res.log}")
         return res
-    res.version, core = fetch_core(cache, python)
-    env = cargo_env(cache)
-    base = ["cargo", "test", "-p", "temporalio-sdk-core", "--test", "integ_tests",
-            "--features", CORE_FEATURES]
-    log("building the Core SDK integration tests (the first build takes a while)")
-    b = subprocess.run(base + ["--no-run"], cwd=core, env=env, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
-    if b.returncode != 0:
-        (workdir / "core-build.log").write_text(b.stdout)
-        raise SetupError(f"Core SDK test build failed; see {workdir / 'core-build.log'}")
-    env["TEMPORAL_SERVICE_ADDRESS"] = f"http://{address}"
-    log(f"running core {CORE_FILTER}* against {address}")
-    r = subprocess.run(base + ["--", CORE_FILTER, "--test-threads", "1"], cwd=core, env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       timeout=900)
-    res.log = str(workdir / "core.log")
-    Path(res.log).write_text(r.stdout)
-    parse_libtest(r.stdout, res)
-    if r.returncode != 0 and not res.failed:
-        raise SetupError(f"core tests exited {r.returncode} without a failed test; see {res.log}")
-    return res
 
 
 def source_version_python(src: Path) -> str:
@@ -410,75 +421,100 @@ def clone(cache: Path, what: str, url: str, ref: str) -> Path:
     if not (dest / ".complete").exists():
         log(f"cloning {url} at {ref}")
         shutil.rmtree(dest, ignore_errors=True)
-        run(["git", "-c", "advice.detachedHead=false", "clone", "--quiet", "--depth", "1", "--branch", ref, url, str(dest)])
+        run(["git", "-c", "advice.detachedHead=false", "clone", "--quiet", "--depth", "1",
+             "--branch", ref, url, str(dest)])
         (dest / ".complete").write_text(f"{url} {ref}\n")
     return dest
 
 
-def run_python(cache: Path, src: Path | None, address: str, workdir: Path) -> Result:
-    res = Result("python")
-    if src is None:
-        res.unavailable = ("PyPI does not carry the Python SDK's tests; "
-                           "pass --python-src DIR (an sdk-python checkout) or --clone")
+class PythonSuite:
+    def __init__(self, cache: Path, src: Path | None, workdir: Path):
+        self.res = Result("python")
+        self.cache, self.src, self.workdir = cache, src, workdir
+
+    def prepare(self) -> None:
+        res = self.res
+        if self.src is None:
+            res.unavailable = ("PyPI does not carry the Python SDK's tests; "
+                               "pass --python-src DIR (an sdk-python checkout) or --clone")
+            return
+        src = self.src.resolve()
+        res.version = source_version_python(src)
+        self.py = python_venv(self.cache, res.version, python_test_requirements(src))
+        # Copy the tests into the cache so the run never writes into the checkout and
+        # the temporalio package comes from the venv, not from the checkout.
+        self.tree = self.cache / "python" / f"src-{res.version}"
+        shutil.rmtree(self.tree, ignore_errors=True)
+        shutil.copytree(src / "tests", self.tree / "tests",
+                        ignore=shutil.ignore_patterns("__pycache__", "contrib"))
+        shutil.copy(src / "pyproject.toml", self.tree / "pyproject.toml")
+        self.selected = []
+        for path, test in PYTHON_TESTS:
+            f = self.tree / path
+            if f.exists() and (test is None or re.search(rf"def {test}\(", f.read_text())):
+                self.selected.append(path if test is None else f"{path}::{test}")
+        if not self.selected:
+            raise SetupError(f"none of the Python tests found in {src}")
+
+    def run(self, address: str) -> Result:
+        res = self.res
+        junit = self.workdir / "python-junit.xml"
+        log(f"running python {' '.join(self.selected)} against {address}")
+        r = subprocess.run([self.py, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                            "-E", address, f"--junitxml={junit}", "-o", "junit_family=xunit2",
+                            *self.selected],
+                           cwd=self.tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=1800)
+        res.log = str(self.workdir / "python.log")
+        Path(res.log).write_text(r.stdout)
+        if not junit.exists():
+            raise SetupError(f"pytest wrote no report (exit {r.returncode}); see {res.log}")
+        parse_junit(junit, res)
         return res
-    src = src.resolve()
-    res.version = source_version_python(src)
-    py = python_venv(cache, res.version, python_test_requirements(src))
-    # Copy the tests into the cache so the run never writes into the checkout and
-    # the temporalio package comes from the venv, not from the checkout.
-    tree = cache / "python" / f"src-{res.version}"
-    shutil.rmtree(tree, ignore_errors=True)
-    shutil.copytree(src / "tests", tree / "tests",
-                    ignore=shutil.ignore_patterns("__pycache__", "contrib"))
-    shutil.copy(src / "pyproject.toml", tree / "pyproject.toml")
-    selected = []
-    for path, test in PYTHON_TESTS:
-        f = tree / path
-        if f.exists() and (test is None or re.search(rf"def {test}\(", f.read_text())):
-            selected.append(path if test is None else f"{path}::{test}")
-    junit = workdir / "python-junit.xml"
-    log(f"running python {' '.join(selected)} against {address}")
-    r = subprocess.run([py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-E", address,
-                        f"--junitxml={junit}", "-o", "junit_family=xunit2", *selected],
-                       cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       timeout=1800)
-    res.log = str(workdir / "python.log")
-    Path(res.log).write_text(r.stdout)
-    if not junit.exists():
-        raise SetupError(f"pytest wrote no report (exit {r.returncode}); see {res.log}")
-    parse_junit(junit, res)
-    return res
 
 
-def run_go(cache: Path, src: Path | None, address: str, workdir: Path) -> Result:
-    res = Result("go")
-    if src is None:
-        res.unavailable = ("the Go module proxy does not carry go.temporal.io/sdk/test; "
-                           "pass --go-src DIR (an sdk-go checkout) or --clone")
+class GoSuite:
+    def __init__(self, src: Path | None, workdir: Path):
+        self.res = Result("go")
+        self.src, self.workdir = src, workdir
+        self.cmd = ["go", "test", "-count=1", "-timeout", "20m", "-run", GO_RUN, "."]
+
+    def prepare(self) -> None:
+        res = self.res
+        if self.src is None:
+            res.unavailable = ("the Go module proxy does not carry go.temporal.io/sdk/test; "
+                               "pass --go-src DIR (an sdk-go checkout) or --clone")
+            return
+        # test/ builds against the checkout's SDK (its go.mod replaces the SDK with
+        # ../). It runs in place: go test leaves the source tree alone (go.mod and
+        # go.sum are read-only by default).
+        self.tree = self.src.resolve() / "test"
+        if not (self.tree / "go.mod").exists():
+            raise SetupError(f"{self.tree}/go.mod not found: --go-src wants an sdk-go checkout")
+        version_go = self.src.resolve() / "internal/version.go"
+        m = re.search(r'SDKVersion\s*=\s*"([^"]+)"', version_go.read_text()) if (
+            version_go.exists()) else None
+        res.version = m.group(1) if m else "?"
+        log("building the Go SDK's test/ suite")
+        b = subprocess.run(["go", "test", "-c", "-o", os.devnull, "."], cwd=self.tree,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if b.returncode != 0:
+            (self.workdir / "go-build.log").write_text(b.stdout)
+            raise SetupError(f"Go test build failed; see {self.workdir / 'go-build.log'}")
+
+    def run(self, address: str) -> Result:
+        res = self.res
+        out = self.workdir / "go.json"
+        log(f"running go test/ standalone-activity tests against {address}")
+        with open(out, "w") as f:
+            r = subprocess.run(self.cmd[:2] + ["-json"] + self.cmd[2:], cwd=self.tree,
+                               env=dict(os.environ, SERVICE_ADDR=address), stdout=f,
+                               stderr=subprocess.STDOUT, timeout=1800)
+        res.log = str(out)
+        parse_go_json(out, res)
+        if r.returncode != 0 and not res.failed:
+            raise SetupError(f"go test exited {r.returncode} without a failed test; see {out}")
         return res
-    src = src.resolve()
-    if not (src / "test" / "go.mod").exists():
-        raise SetupError(f"{src}/test/go.mod not found: --go-src wants an sdk-go checkout")
-    version = re.search(r'SDKVersion\s*=\s*"([^"]+)"',
-                        (src / "internal/version.go").read_text()) if (
-        src / "internal/version.go").exists() else None
-    res.version = version.group(1) if version else "?"
-    # test/ builds against the checkout's SDK (its go.mod replaces the SDK with ../).
-    # It runs in place: go test leaves the source tree alone (go.mod and go.sum
-    # are read-only by default).
-    tree = src
-    env = dict(os.environ, SERVICE_ADDR=address)
-    out = workdir / "go.json"
-    log(f"running go test/ standalone-activity tests against {address}")
-    with open(out, "w") as f:
-        r = subprocess.run(["go", "test", "-json", "-count=1", "-timeout", "20m", "-run", GO_RUN,
-                            "."], cwd=tree / "test", env=env, stdout=f,
-                           stderr=subprocess.STDOUT, timeout=1800)
-    res.log = str(out)
-    parse_go_json(out, res)
-    if r.returncode != 0 and not res.failed:
-        raise SetupError(f"go test exited {r.returncode} without a failed test; see {out}")
-    return res
 
 
 # ---------------------------------------------------------------- main
@@ -544,8 +580,8 @@ def main() -> int:
                 raise SetupError(f"errand binary not found at {args.errand_bin}; "
                                  "build it or set ERRAND_BIN")
             server = start_errand(args.errand_bin, d)
-        server.wait_ready(python)
         log(f"{server.what} on {server.address} (log {server.log_path})")
+        server.wait_ready(python)
         return server.address
 
     def stop_server() -> None:
@@ -556,19 +592,24 @@ def main() -> int:
 
     target = "address " + args.address if args.address else (
         "temporal dev server" if args.oracle else f"errand ({args.errand_bin})")
+    runners = {"core": lambda: CoreSuite(args.cache, python, workdir),
+               "python": lambda: PythonSuite(args.cache, args.python_src, workdir),
+               "go": lambda: GoSuite(args.go_src, workdir)}
+    prepared = [runners[s]() for s in suites]
     results: list[Result] = []
     try:
+        # Fetch and build everything first, so no server idles through a build.
+        for suite in prepared:
+            suite.prepare()
         address = None
-        for s in suites:
+        for suite in prepared:
+            if suite.res.unavailable:
+                results.append(suite.res)
+                continue
             if address is None or args.fresh_server:
                 stop_server()
-                address = start_server(s)
-            if s == "core":
-                results.append(run_core(args.cache, python, address, workdir))
-            elif s == "python":
-                results.append(run_python(args.cache, args.python_src, address, workdir))
-            else:
-                results.append(run_go(args.cache, args.go_src, address, workdir))
+                address = start_server(suite.res.suite)
+            results.append(suite.run(address))
     except (SetupError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         log(f"setup failure: {e}")
         return 2
