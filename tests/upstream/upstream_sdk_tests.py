@@ -263,21 +263,42 @@ def parse_go_json(path: Path, res: Result) -> None:
             (res.passed if outcome[name] == "pass" else res.skipped).append(name)
 
 
-LIBTEST_LINE = re.compile(r"^test (\S+) \.\.\. (ok|FAILED|ignored)")
+LIBTEST_START = re.compile(r"^test (\S+) \.\.\. ?(.*)$")
+LIBTEST_STATUS = re.compile(r"^(ok|FAILED|ignored)\b")
+LIBTEST_SUMMARY = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored")
 
 
 def parse_libtest(text: str, res: Result) -> None:
+    """libtest's text output, one test at a time (--test-threads 1). A test's log
+    lines may come between `test NAME ... ` and its status, which then stands
+    on a line of its own."""
+    pending = None
+    status: dict[str, str] = {}
+    summary = None
     for line in text.splitlines():
-        m = LIBTEST_LINE.match(line)
-        if not m:
-            continue
-        if m.group(2) == "FAILED":
+        m = LIBTEST_START.match(line)
+        if m:
+            pending = m.group(1)
+            line = m.group(2)
+        m = LIBTEST_STATUS.match(line.strip())
+        if pending and m:
+            status[pending] = m.group(1)
+            pending = None
+        m = LIBTEST_SUMMARY.match(line)
+        if m:
+            summary = tuple(int(g) for g in m.groups())
+    for name, st in status.items():
+        if st == "FAILED":
             # libtest prints each failure's output under "---- NAME stdout ----".
-            block = re.search(rf"---- {re.escape(m.group(1))} stdout ----\n(.*?)(?:\n---- |\Z)",
+            block = re.search(rf"---- {re.escape(name)} stdout ----\n(.*?)(?:\n---- |\Z)",
                               text, re.S)
-            res.fail(m.group(1), block.group(1) if block else "")
+            res.fail(name, block.group(1) if block else "")
         else:
-            (res.passed if m.group(2) == "ok" else res.skipped).append(m.group(1))
+            (res.passed if st == "ok" else res.skipped).append(name)
+    got = (len(res.passed), len(res.failed), len(res.skipped))
+    if summary is not None and summary != got:
+        raise SetupError(f"libtest reported {summary} (passed, failed, ignored); "
+                         f"parsed {got}")
 
 
 # ---------------------------------------------------------------- suites
@@ -609,7 +630,10 @@ def main() -> int:
             if address is None or args.fresh_server:
                 stop_server()
                 address = start_server(suite.res.suite)
-            results.append(suite.run(address))
+            res = suite.run(address)
+            if not (res.passed or res.failed or res.skipped):
+                raise SetupError(f"{res.suite}: no test ran; see {res.log}")
+            results.append(res)
     except (SetupError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         log(f"setup failure: {e}")
         return 2
