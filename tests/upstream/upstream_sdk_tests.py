@@ -653,6 +653,9 @@ def main() -> int:
     ran = [r for r in results if not r.unavailable]
     total = [sum(len(getattr(r, k)) for r in ran) for k in ("passed", "failed", "skipped")]
     print(f"upstream: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
+    if not ran:
+        log("no suite could run")
+        return 2
     return 1 if total[1] else 0
 
 
