@@ -449,9 +449,9 @@ def clone(cache: Path, what: str, url: str, ref: str) -> Path:
 
 
 class PythonSuite:
-    def __init__(self, cache: Path, src: Path | None, workdir: Path):
+    def __init__(self, cache: Path, src: Path | None, sdk: str | None, workdir: Path):
         self.res = Result("python")
-        self.cache, self.src, self.workdir = cache, src, workdir
+        self.cache, self.src, self.sdk, self.workdir = cache, src, sdk, workdir
 
     def prepare(self) -> None:
         res = self.res
@@ -460,8 +460,13 @@ class PythonSuite:
                                "pass --python-src DIR (an sdk-python checkout) or --clone")
             return
         src = self.src.resolve()
+        # The tests run against the release they were written with, unless told
+        # otherwise (e.g. a snapshot between releases that needs a newer SDK).
         res.version = source_version_python(src)
-        self.py = python_venv(self.cache, res.version, python_test_requirements(src))
+        sdk = self.sdk or res.version
+        if sdk != res.version:
+            res.version = f"{res.version}+sdk{sdk}"
+        self.py = python_venv(self.cache, sdk, python_test_requirements(src))
         # Copy the tests into the cache so the run never writes into the checkout and
         # the temporalio package comes from the venv, not from the checkout.
         self.tree = self.cache / "python" / f"src-{res.version}"
@@ -552,6 +557,8 @@ def main() -> int:
     ap.add_argument("--clone", action="store_true",
                     help="clone the Python and Go SDK repositories (shallow, at --python-ref "
                          "and --go-ref) into the cache where no --*-src is given")
+    ap.add_argument("--python-sdk", help="temporalio version for the Python tests "
+                    "[the one in the checkout's pyproject.toml]")
     ap.add_argument("--python-repo", default="https://github.com/temporalio/sdk-python.git")
     ap.add_argument("--python-ref", help="tag to clone [the pinned temporalio version]")
     ap.add_argument("--go-repo", default="https://github.com/temporalio/sdk-go.git")
@@ -614,7 +621,7 @@ def main() -> int:
     target = "address " + args.address if args.address else (
         "temporal dev server" if args.oracle else f"errand ({args.errand_bin})")
     runners = {"core": lambda: CoreSuite(args.cache, python, workdir),
-               "python": lambda: PythonSuite(args.cache, args.python_src, workdir),
+               "python": lambda: PythonSuite(args.cache, args.python_src, args.python_sdk, workdir),
                "go": lambda: GoSuite(args.go_src, workdir)}
     prepared = [runners[s]() for s in suites]
     results: list[Result] = []
