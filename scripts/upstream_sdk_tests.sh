@@ -5,13 +5,17 @@
 # never committed.
 #
 #   scripts/upstream_sdk_tests.sh [--core] [--python] [--go]
-#       [--python-src DIR] [--go-src DIR] [--oracle | --address HOST:PORT]
+#       [--clone | --python-src DIR --go-src DIR] [--oracle | --address HOST:PORT]
 #
+# The Core SDK tests come from the temporalio sdist on PyPI; package
+# registries do not carry the Python and Go SDKs' tests, so those come from
+# checkouts (--python-src, --go-src) or shallow clones (--clone).
 # With no suite named, every suite runs whose source is available. By default
 # a real errand ($ERRAND_BIN or build/errand) is started on a free loopback
 # port with throw-away data; --oracle starts the pinned Temporal dev server
 # instead; --address uses a server that is already running.
-# Exit code: 0 all passed, 1 a test failed, 2 setup failure.
+# Exit code: 0 all passed, 1 a test failed, 2 set-up failure or nothing ran.
+# More options: tests/upstream/upstream_sdk_tests.py --help.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ERRAND_CACHE="${ERRAND_CACHE:-$HOME/.cache/errand}"

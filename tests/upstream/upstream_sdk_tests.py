@@ -13,16 +13,19 @@ Suites:
           source the Python SDK is built on, tests included).
   python  the Python SDK's tests/test_activity.py. PyPI does not carry them (the
           sdist holds only the temporalio package and the Rust bridge), so they
-          come from --python-src, an sdk-python checkout; they run against the
-          temporalio release named in its pyproject.toml, in a venv of their own.
+          come from --python-src, an sdk-python checkout (or --clone); they run
+          against the temporalio release named in its pyproject.toml (or
+          --python-sdk), in a venv of their own.
   go      the Go SDK's integration suite test/ (module go.temporal.io/sdk/test),
           its standalone-activity tests. The module proxy does not carry that
           module, and go.temporal.io/sdk's zip leaves test/ out (a directory with
           its own go.mod is not part of the parent module), so it comes from
-          --go-src, an sdk-go checkout.
-A suite whose source is not available is reported as such, not as a failure.
-Exit code: 0 when every suite that ran passed, 1 when a test failed, 2 on a
-setup failure.
+          --go-src, an sdk-go checkout (or --clone).
+--clone makes shallow clones of the SDK repositories at the pinned versions'
+tags, for machines that reach them. A suite whose source is not available is
+reported as such, not as a failure. Every suite is fetched and built before a
+server starts. Exit code: 0 when every suite that ran passed, 1 when a test
+failed, 2 on a set-up failure or when no suite could run.
 """
 from __future__ import annotations
 
