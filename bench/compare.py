@@ -10,6 +10,8 @@ Peers, all on this machine in the same run:
             SQLite database (durable, like errand);
   bullmq    BullMQ on Debian's redis-server with AOF, appendfsync everysec and
             always.
+The `metrics` workload reruns errand's throughput run with --metrics-listen
+on and /metrics scraped every second, for the metrics' cost.
 The gRPC workloads come from build/bench/errand_loadgen, the SDK workload from
 bench/gosdk, the BullMQ ones from bench/bullmq/bench.mjs. Each prints a
 `RESULT {json}` line; this script adds server CPU seconds and peak RSS read
@@ -28,7 +30,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,12 +135,31 @@ class Server:
                 self.proc.wait()
 
 
-def errand_server(root: Path) -> Server:
+def errand_server(root: Path, metrics_port: int | None = None) -> Server:
     port = free_port()
     data = root / "errand"
     data.mkdir(parents=True, exist_ok=True)
-    return Server("errand", [str(ERRAND), "serve", "--listen", f"127.0.0.1:{port}",
-                             "--data-dir", str(data / "db"), "--log-level", "warn"], port, data)
+    extra = ["--metrics-listen", f"127.0.0.1:{metrics_port}"] if metrics_port else []
+    return Server("errand-metrics" if metrics_port else "errand",
+                  [str(ERRAND), "serve", "--listen", f"127.0.0.1:{port}",
+                   "--data-dir", str(data / "db"), "--log-level", "warn", *extra], port, data)
+
+
+class Scraper(threading.Thread):
+    """Scrapes /metrics every second while a workload runs (Prometheus
+    usually scrapes every 15 s; this is harsher)."""
+
+    def __init__(self, port: int):
+        super().__init__(daemon=True)
+        self.url = f"http://127.0.0.1:{port}/metrics"
+        self.done = threading.Event()
+        self.scrapes = 0
+
+    def run(self) -> None:
+        while not self.done.wait(1.0):
+            with urllib.request.urlopen(self.url, timeout=10) as r:
+                r.read()
+            self.scrapes += 1
 
 
 def temporal_server(root: Path, cli: str) -> Server:
@@ -294,6 +317,23 @@ def main() -> int:
         wait_ready(errand)
         grpc_workloads(errand, backlog_n)
         errand.stop()
+        if want("metrics"):
+            # The metrics' cost: the throughput run again with /metrics on.
+            metrics_port = free_port()
+            with_metrics = errand_server(root / "metrics", metrics_port)
+            with_metrics.start()
+            wait_ready(with_metrics)
+            scraper = Scraper(metrics_port)
+            scraper.start()
+            result = measured(with_metrics, [
+                str(LOADGEN), "--address", with_metrics.address, "--workload",
+                "throughput", "--seconds", seconds, "--callers", "64", "--workers", "64"],
+                600, "completed")
+            scraper.done.set()
+            scraper.join()
+            result["scrapes"] = scraper.scrapes
+            record(with_metrics.name, "throughput", result)
+            with_metrics.stop()
         # The same backlog as Temporal's, then one a hundred times larger.
         recovery(lambda: errand_server(root / "recovery"), "recovery", 300 if q else 1000)
         recovery(lambda: errand_server(root / "recovery"), "recovery-large",
@@ -379,6 +419,13 @@ def render(results: dict) -> str:
         e, t = value("errand", workload, key), value("temporal", workload, key)
         r = ratio(e, t) if higher else ratio(t, e)
         lines.append(f"| {label} | {cell(e, decimals)} | {cell(t, decimals)} | {r} |")
+    em = value("errand-metrics", "throughput", "per_s")
+    if em is not None:
+        e = value("errand", "throughput", "per_s")
+        cpu = value("errand-metrics", "throughput", "cpu_s_per_1000")
+        lines += ["", f"With /metrics on and scraped every second: throughput {cell(em, 0)} "
+                  f"activities/s ({cell(100 * em / e, 1) if e else '—'}% of the run without), "
+                  f"server CPU {cell(cpu, 3)} s per 1,000 activities."]
     lines += ["", "Ratios are \"how many times better\": Errand/peer for rates, peer/Errand for "
               "times and sizes. Temporal's latency run uses a lower rate (its throughput is far "
               "below 1,000/s), and its backlog and recovery runs fewer activities; see the JSON.", ""]
