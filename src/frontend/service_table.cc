@@ -103,6 +103,9 @@ void UnaryCall::Finish(const absl::Status& status) {
   if (spdlog::should_log(spdlog::level::debug)) {
     LogCall(*request_, status, clock_->Now() - started_);
   }
+  if (!audit_method_.empty()) {
+    LogAudit(*context_, audit_method_, *request_, audit_principal_, status);
+  }
   if (!status.ok()) {
     grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
     return;

@@ -34,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "errand/common/clock.h"
+#include "errand/frontend/auth.h"
 #include "errand/frontend/grpc_status.h"
 
 namespace errand::frontend {
@@ -74,6 +75,13 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   // immediately if that has already happened. Finish must still be called.
   void SetCancelCallback(std::function<void()> on_cancel);
 
+  // Makes Finish write an audit line (LogAudit) for this call, naming
+  // `principal` (empty with auth off) as the caller.
+  void AuditAs(absl::string_view method, std::string principal) {
+    audit_method_ = std::string(method);
+    audit_principal_ = std::move(principal);
+  }
+
  private:
   void OnCancel() override;
   void OnDone() override { delete this; }
@@ -84,6 +92,9 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   const std::unique_ptr<const google::protobuf::Message> request_;
   const std::unique_ptr<google::protobuf::Message> response_;
   const absl::Time started_;
+  // Set before the handler runs, read by Finish: empty when not audited.
+  std::string audit_method_;
+  std::string audit_principal_;
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> on_cancel_ ABSL_GUARDED_BY(mu_);
@@ -111,6 +122,11 @@ class ServiceTable final : public grpc::Service {
     return service_;
   }
 
+  // Every handled call is first authorized by `authorizer` (see auth.h),
+  // which must outlive the table. Call before the server starts; nullptr
+  // (the default) lets every call through, unaudited.
+  void SetAuthorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
+
   template <class Req, class Resp>
   void Handle(absl::string_view method, SyncHandler<Req, Resp> handler) {
     HandleAsync<Req, Resp>(
@@ -124,13 +140,22 @@ class ServiceTable final : public grpc::Service {
   void HandleAsync(absl::string_view method, AsyncHandler<Req, Resp> handler) {
     HandleRaw(
         IndexOf(method, Req::descriptor(), Resp::descriptor()),
-        [handler = std::move(handler), clock = clock_](
+        [this, handler = std::move(handler), clock = clock_,
+         method_name = std::string(method), policy = PolicyFor(method)](
             grpc::CallbackServerContext* context,
             const grpc::ByteBuffer* request_bytes,
             grpc::ByteBuffer* response_bytes) -> grpc::ServerUnaryReactor* {
           auto req = std::make_unique<Req>();
-          if (absl::Status s = ParseRequest(*request_bytes, req.get());
-              !s.ok()) {
+          absl::Status s = ParseRequest(*request_bytes, req.get());
+          Caller caller;
+          if (s.ok() && authorizer_ != nullptr) {
+            s = authorizer_->Authorize(*context, method_name, policy, *req,
+                                       &caller);
+            if (!s.ok() && policy.audit) {
+              LogAudit(*context, method_name, *req, caller.principal, s);
+            }
+          }
+          if (!s.ok()) {
             grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
             reactor->Finish(ToGrpcStatus(s));
             return reactor;
@@ -141,6 +166,7 @@ class ServiceTable final : public grpc::Service {
           // The call owns both messages until gRPC is done with it.
           auto* call = new UnaryCall(context, response_bytes, std::move(req),
                                      std::move(resp), clock);
+          if (policy.audit) call->AuditAs(method_name, caller.principal);
           handler(call, req_ref, resp_ptr);
           return call;
         });
@@ -160,6 +186,7 @@ class ServiceTable final : public grpc::Service {
 
   const google::protobuf::ServiceDescriptor* const service_;
   const Clock* const clock_;
+  const Authorizer* authorizer_ = nullptr;
   std::deque<std::string> paths_;
 };
 
