@@ -256,7 +256,8 @@ absl::StatusOr<const Principal*> Authorizer::Authenticate(
   if (auth != nullptr && auth->IsPeerAuthenticated()) {
     std::string first_identity;
     for (const char* property :
-         {GRPC_X509_CN_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME}) {
+         {GRPC_X509_CN_PROPERTY_NAME, GRPC_X509_SUBJECT_PROPERTY_NAME,
+          GRPC_X509_SAN_PROPERTY_NAME}) {
       for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
         const std::string identity(value.data(), value.size());
         if (first_identity.empty()) first_identity = identity;

@@ -395,6 +395,15 @@ TEST_F(SecurityTest, ClientCertificatesIdentifyPrincipals) {
       << s.error_message();
 }
 
+TEST_F(SecurityTest, ClientCertificateSubjectIdentifiesAPrincipal) {
+  UseTls(true);
+  UsePrincipals();
+  config_.principals.back().tls_identity = "CN=errand-test-client";
+  StartServer();
+  const grpc::Status s = Start(TlsChannel("ca.pem", "client"), "by-dn", "");
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
 TEST_F(SecurityTest, UnknownClientCertificateIsUnauthenticated) {
   UseTls(true);
   UsePrincipals();

@@ -65,8 +65,8 @@ struct Principal {
   std::string name;
   // SHA-256 of the API key, 64 lowercase hex digits; empty if none.
   std::string api_key_sha256;
-  // Matched against a verified client certificate's subject common name and
-  // its subject alternative names; empty if none.
+  // Matched against a verified client certificate's subject CN, whole subject
+  // (RFC 2253: "CN=w,O=Example") and subject alternative names; or empty.
   std::string tls_identity;
   // Namespace (or kAnyNamespace) to role.
   std::map<std::string, Role> roles;
