@@ -137,6 +137,13 @@ std::optional<Role> ParseRole(absl::string_view name) {
   return std::nullopt;
 }
 
+bool Classified(absl::string_view method) {
+  for (const MethodEntry& entry : kMethods) {
+    if (entry.method == method) return true;
+  }
+  return false;
+}
+
 MethodPolicy PolicyFor(absl::string_view method) {
   for (const MethodEntry& entry : kMethods) {
     if (entry.method == method) return entry.policy;

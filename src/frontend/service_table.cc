@@ -179,6 +179,11 @@ int ServiceTable::IndexOf(absl::string_view method,
                      service_->full_name(), std::string(method));
     std::abort();
   }
+  if (!Classified(method)) {
+    spdlog::critical("{} has no row in the role table (frontend/auth.cc)",
+                     std::string(method));
+    std::abort();
+  }
   return m->index();
 }
 

@@ -47,7 +47,9 @@ TEST(AuthTest, RoleTable) {
     EXPECT_EQ(PolicyFor(m).role, Role::kAdmin) << m;
     EXPECT_TRUE(PolicyFor(m).audit) << m;
   }
-  // Not classified: closed to all but admins.
+  // Not classified: closed to all but admins (and never served).
+  EXPECT_FALSE(Classified("SignalWorkflowExecution"));
+  EXPECT_TRUE(Classified("StartActivityExecution"));
   EXPECT_EQ(PolicyFor("SignalWorkflowExecution").role, Role::kAdmin);
 }
 

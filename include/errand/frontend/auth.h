@@ -58,8 +58,10 @@ struct MethodPolicy {
 
 // The one table from method name (WorkflowService and OperatorService alike,
 // their names do not clash) to what it needs. A method missing from the
-// table needs kAdmin: a method added later is closed until classified.
+// table needs kAdmin; ServiceTable refuses to serve one (Classified), so a
+// method added later fails at start-up until it has its row.
 MethodPolicy PolicyFor(absl::string_view method);
+bool Classified(absl::string_view method);
 
 struct Principal {
   std::string name;
