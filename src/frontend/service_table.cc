@@ -101,6 +101,14 @@ absl::string_view NamespaceOf(const google::protobuf::Message& request,
 
 }  // namespace
 
+void CountRefused(RpcMetrics* metrics, absl::string_view method,
+                  const google::protobuf::Message& request,
+                  const absl::Status& status) {
+  std::string scratch;
+  metrics->Record(method, NamespaceOf(request, &scratch), status,
+                  absl::ZeroDuration());
+}
+
 void UnaryCall::Finish(const absl::Status& status) {
   const bool log = spdlog::should_log(spdlog::level::debug);
   if (log || metrics_ != nullptr) {
@@ -117,6 +125,9 @@ void UnaryCall::Finish(const absl::Status& status) {
                     absl::StatusCodeToString(status.code()),
                     absl::ToDoubleMilliseconds(took));
     }
+  }
+  if (!audit_method_.empty()) {
+    LogAudit(*context_, audit_method_, *request_, audit_principal_, status);
   }
   if (!status.ok()) {
     grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
@@ -189,6 +200,11 @@ int ServiceTable::IndexOf(absl::string_view method,
       m->output_type() != response) {
     spdlog::critical("{} has no method {} with these message types",
                      service_->full_name(), std::string(method));
+    std::abort();
+  }
+  if (!Classified(method)) {
+    spdlog::critical("{} has no row in the role table (frontend/auth.cc)",
+                     std::string(method));
     std::abort();
   }
   return m->index();

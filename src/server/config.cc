@@ -177,6 +177,12 @@ absl::Status ApplySetting(Config& config, const std::string& key,
     auto v = ParseBool(where, value);
     if (!v.ok()) return v.status();
     config.fairness = *v;
+  } else if (key == "tls.cert_file") {
+    config.tls.cert_file = value;
+  } else if (key == "tls.key_file") {
+    config.tls.key_file = value;
+  } else if (key == "tls.client_ca_file") {
+    config.tls.client_ca_file = value;
   } else if (key == "min_free_space") {
     auto v = ParseSize(where, value);
     if (!v.ok()) return v.status();
@@ -209,7 +215,73 @@ constexpr Setting kSettings[] = {
     {"priority_levels", "--priority-levels", "ERRAND_PRIORITY_LEVELS"},
     {"fairness", "--fairness", "ERRAND_FAIRNESS"},
     {"metrics.listen", "--metrics-listen", "ERRAND_METRICS_LISTEN"},
+    {"tls.cert_file", "--tls-cert-file", "ERRAND_TLS_CERT_FILE"},
+    {"tls.key_file", "--tls-key-file", "ERRAND_TLS_KEY_FILE"},
+    {"tls.client_ca_file", "--tls-client-ca-file", "ERRAND_TLS_CLIENT_CA_FILE"},
 };
+
+// auth.principals: a list of {name, api_key_sha256, tls_identity, roles}.
+absl::Status ApplyPrincipals(Config& config, const YAML::Node& list,
+                             const std::string& where) {
+  if (!list.IsSequence()) return Invalid(where, "expected a list");
+  config.principals.clear();
+  for (const auto& item : list) {
+    if (!item.IsMap()) return Invalid(where, "expected a principal mapping");
+    frontend::Principal p;
+    for (const auto& field : item) {
+      const std::string name = field.first.as<std::string>();
+      const std::string at = absl::StrCat(where, ".", name);
+      if (name == "roles") {
+        if (!field.second.IsMap()) {
+          return Invalid(at, "expected namespace: role pairs");
+        }
+        for (const auto& role : field.second) {
+          const std::string ns = role.first.as<std::string>();
+          auto parsed = frontend::ParseRole(role.second.as<std::string>());
+          if (!parsed) {
+            return Invalid(absl::StrCat(at, ".", ns),
+                           "expected reader, writer or admin");
+          }
+          p.roles[ns] = *parsed;
+        }
+        continue;
+      }
+      if (!field.second.IsScalar()) return Invalid(at, "expected a value");
+      const std::string value = field.second.as<std::string>();
+      if (name == "name") {
+        p.name = value;
+      } else if (name == "api_key_sha256") {
+        p.api_key_sha256 = value;
+      } else if (name == "tls_identity") {
+        p.tls_identity = value;
+      } else {
+        return Invalid(at,
+                       "unknown principal field (name, api_key_sha256, "
+                       "tls_identity, roles)");
+      }
+    }
+    config.principals.push_back(std::move(p));
+  }
+  if (absl::Status s = frontend::ValidatePrincipals(config.principals);
+      !s.ok()) {
+    return Invalid(where, std::string(s.message()));
+  }
+  return absl::OkStatus();
+}
+
+// Checks that hold between settings, once every source is applied.
+absl::Status CheckCombined(const Config& config) {
+  const TlsConfig& tls = config.tls;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "tls.cert_file and tls.key_file go together: set both, or neither");
+  }
+  if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "tls.client_ca_file needs tls.cert_file and tls.key_file");
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -262,21 +334,29 @@ absl::StatusOr<Config> ApplyYaml(Config config, const std::string& yaml_text,
         }
         continue;
       }
-      // A section ("metrics:" with "listen:" under it) names its settings
-      // "metrics.listen".
-      if (entry.second.IsMap()) {
-        for (const auto& inner : entry.second) {
-          const std::string inner_key =
-              absl::StrCat(key, ".", inner.first.as<std::string>());
-          const std::string inner_where =
-              absl::StrCat(source_name, ": ", inner_key);
-          if (!inner.second.IsScalar() && !inner.second.IsNull()) {
-            return Invalid(inner_where, "expected a value");
+      if (key == "tls" || key == "auth" || entry.second.IsMap()) {
+        // Sections of settings: "metrics:" with "listen:" under it names
+        // metrics.listen, and so on. An empty section sets nothing.
+        if (entry.second.IsNull()) continue;
+        if (!entry.second.IsMap()) return Invalid(where, "expected a mapping");
+        for (const auto& sub : entry.second) {
+          const std::string sub_key =
+              absl::StrCat(key, ".", sub.first.as<std::string>());
+          const std::string sub_where =
+              absl::StrCat(source_name, ": ", sub_key);
+          if (sub_key == "auth.principals") {
+            if (absl::Status s = ApplyPrincipals(config, sub.second, sub_where);
+                !s.ok()) {
+              return s;
+            }
+            continue;
+          }
+          if (!sub.second.IsScalar() && !sub.second.IsNull()) {
+            return Invalid(sub_where, "expected a value");
           }
           const std::string value =
-              inner.second.IsNull() ? "" : inner.second.as<std::string>();
-          if (absl::Status s =
-                  ApplySetting(config, inner_key, value, inner_where);
+              sub.second.IsNull() ? "" : sub.second.as<std::string>();
+          if (absl::Status s = ApplySetting(config, sub_key, value, sub_where);
               !s.ok()) {
             return s;
           }
@@ -358,6 +438,7 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& flags,
       return st;
     }
   }
+  if (absl::Status st = CheckCombined(config); !st.ok()) return st;
   return config;
 }
 
@@ -400,6 +481,14 @@ Flags (each overrides the config file; each has an environment variable):
                          (ERRAND_PRIORITY_LEVELS) [5]
   --fairness true|false  share dispatches between fairness keys by weight
                          (ERRAND_FAIRNESS) [true]
+  --tls-cert-file FILE   PEM certificate chain: serve TLS (ERRAND_TLS_CERT_FILE)
+  --tls-key-file FILE    PEM private key of that certificate
+                         (ERRAND_TLS_KEY_FILE)
+  --tls-client-ca-file FILE
+                         PEM CA certificates: require client certificates
+                         they signed, mTLS (ERRAND_TLS_CLIENT_CA_FILE)
+  TLS files are read again on SIGHUP. API keys and roles (auth.principals) are
+  set in the config file only; see docs/security.md.
 )";
 }
 

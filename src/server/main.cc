@@ -2,10 +2,14 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
+#include "errand/frontend/auth.h"
 #include "errand/server/config.h"
 #include "errand/server/health_check.h"
 #include "errand/server/json_log_formatter.h"
@@ -22,6 +26,8 @@ Usage:
   errand serve [flags]   run the server (errand serve --help for flags)
   errand health [flags]  ask a server whether it is serving, over gRPC health
                          (errand health --help for flags)
+  errand hash-key        read an API key on stdin, print the SHA-256 that
+                         auth.principals[].api_key_sha256 takes
   errand version         print the version
   errand --help          print this help
 )";
@@ -54,6 +60,7 @@ int Serve(const std::vector<std::string>& flags) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = errand::server::Server::Start(*config);
@@ -67,12 +74,40 @@ int Serve(const std::vector<std::string>& flags) {
                config->sync ? "on" : "off", config->shards);
 
   int received = 0;
-  sigwait(&signals, &received);
+  // SIGHUP reloads the TLS files (here, on this thread: file I/O never runs
+  // on gRPC's threads); SIGINT and SIGTERM stop the server.
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+    const absl::Status s = (*server)->ReloadTls();
+    if (s.ok()) {
+      spdlog::info(
+          "SIGHUP: TLS certificates reloaded; new connections use them");
+    } else if (absl::IsFailedPrecondition(s)) {
+      spdlog::info("SIGHUP: no TLS configured, nothing to reload");
+    } else {
+      spdlog::error(
+          "SIGHUP: TLS certificates not reloaded, the current ones stay: {}",
+          std::string(s.message()));
+    }
+  }
   spdlog::info("received {}; shutting down (grace {})",
                received == SIGINT ? "SIGINT" : "SIGTERM",
                absl::FormatDuration(config->shutdown_grace));
   (*server)->Shutdown(config->shutdown_grace);
   spdlog::info("stopped");
+  return 0;
+}
+
+// Reads an API key from stdin (surrounding whitespace, such as the newline
+// of `echo`, is not part of it) and prints its hash for the config file.
+int HashKey() {
+  const std::string input{std::istreambuf_iterator<char>(std::cin),
+                          std::istreambuf_iterator<char>()};
+  const absl::string_view key = absl::StripAsciiWhitespace(input);
+  if (key.empty()) {
+    std::fputs("errand hash-key: no key on stdin\n", stderr);
+    return 2;
+  }
+  std::printf("%s\n", errand::frontend::HashApiKey(key).c_str());
   return 0;
 }
 
@@ -93,6 +128,7 @@ int main(int argc, char** argv) {
     std::printf("errand %s\n", ERRAND_VERSION);
     return 0;
   }
+  if (args[0] == "hash-key" && args.size() == 1) return HashKey();
   if (args[0] == "serve") {
     return Serve(std::vector<std::string>(args.begin() + 1, args.end()));
   }

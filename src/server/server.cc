@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "errand/common/uuid.h"
 #include "errand/frontend/activity_handler.h"
@@ -169,12 +170,34 @@ void AddServerCollectors(metrics::Registry* registry, store::Store* store,
   });
 }
 
+// Whether `listen` (HOST:PORT) only accepts connections from this machine.
+bool IsLoopback(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
                                                       const Clock* clock) {
   std::unique_ptr<Server> server(new Server());
   server->config_ = config;
+  // TLS files are checked before anything else is opened, so that a wrong
+  // path fails at once, naming the file.
+  if (config.tls.enabled()) {
+    auto tls = TlsCredentials::Create(config.tls);
+    if (!tls.ok()) return tls.status();
+    server->tls_ = *std::move(tls);
+  }
+  if (absl::Status s = frontend::ValidatePrincipals(config.principals);
+      !s.ok()) {
+    return s;
+  }
+  server->authorizer_ =
+      std::make_unique<frontend::Authorizer>(config.principals);
   metrics::Histogram* write_latency = nullptr;
   if (!config.metrics_listen.empty()) {
     server->metrics_ = std::make_unique<metrics::Registry>();
@@ -271,6 +294,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
           kOperatorServiceName),
       clock, server->rpc_metrics_.get());
 
+  server->workflow_service_->SetAuthorizer(server->authorizer_.get());
+  server->operator_service_->SetAuthorizer(server->authorizer_.get());
+
   frontend::WorkflowServiceDeps deps;
   deps.identity.version = ERRAND_VERSION;
   deps.identity.cluster_id = server->cluster_id_;
@@ -315,7 +341,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   // errand on a port in use would start, and take a share of the calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int bound_port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(config.listen,
+                           server->tls_ ? server->tls_->ServerCredentials()
+                                        : grpc::InsecureServerCredentials(),
                            &bound_port);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -331,11 +359,33 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   server->address_ =
       absl::StrCat(config.listen.substr(0, colon), ":", bound_port);
 
+  if (!IsLoopback(config.listen)) {
+    if (!server->tls_) {
+      spdlog::warn(
+          "listening on {} without TLS: calls, API keys included, "
+          "cross the network in plain text (see tls.cert_file)",
+          config.listen);
+    }
+    if (!server->authorizer_->enabled()) {
+      spdlog::warn(
+          "listening on {} without auth: anyone who can reach it "
+          "may do anything (see auth.principals)",
+          config.listen);
+    }
+  }
+
   auto* health = server->grpc_server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kWorkflowServiceName, true);
   health->SetServingStatus(kOperatorServiceName, true);
   return server;
+}
+
+absl::Status Server::ReloadTls() {
+  if (!tls_) {
+    return absl::FailedPreconditionError("TLS is not configured");
+  }
+  return tls_->Reload();
 }
 
 void Server::Shutdown(absl::Duration grace) {

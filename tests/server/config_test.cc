@@ -7,6 +7,8 @@
 #include <fstream>
 #include <map>
 
+#include "absl/strings/match.h"
+
 namespace errand::server {
 namespace {
 
@@ -178,6 +180,87 @@ TEST(ConfigTest, ErrorsNameTheCulprit) {
   EXPECT_EQ(bad_yaml.status().code(), absl::StatusCode::kInvalidArgument);
   auto unknown_key = ApplyYaml(Config{}, "colour: red\n", "test.yaml");
   EXPECT_NE(unknown_key.status().message().find("colour"), std::string::npos);
+}
+
+TEST(ConfigTest, TlsFromEachSource) {
+  auto c = ApplyYaml(Config{},
+                     "tls:\n"
+                     "  cert_file: /etc/errand/tls.crt\n"
+                     "  key_file: /etc/errand/tls.key\n"
+                     "  client_ca_file: /etc/errand/ca.crt\n",
+                     "file");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tls.cert_file, "/etc/errand/tls.crt");
+  EXPECT_EQ(c->tls.key_file, "/etc/errand/tls.key");
+  EXPECT_EQ(c->tls.client_ca_file, "/etc/errand/ca.crt");
+  EXPECT_TRUE(c->tls.enabled());
+
+  auto f = LoadConfig({"--tls-cert-file", "a.pem", "--tls-key-file=a.key"},
+                      FakeEnv({{"ERRAND_TLS_CLIENT_CA_FILE", "ca.pem"},
+                               {"ERRAND_TLS_CERT_FILE", "env.pem"}}));
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->tls.cert_file, "a.pem");  // the flag beats the variable
+  EXPECT_EQ(f->tls.key_file, "a.key");
+  EXPECT_EQ(f->tls.client_ca_file, "ca.pem");
+
+  EXPECT_FALSE(LoadConfig({}, FakeEnv({})).value().tls.enabled());
+  auto half = LoadConfig({"--tls-cert-file", "a.pem"}, FakeEnv({}));
+  EXPECT_EQ(half.status().message(),
+            "tls.cert_file and tls.key_file go together: set both, or neither");
+  auto ca_only = LoadConfig({}, FakeEnv({{"ERRAND_TLS_CLIENT_CA_FILE", "x"}}));
+  EXPECT_EQ(ca_only.status().message(),
+            "tls.client_ca_file needs tls.cert_file and tls.key_file");
+  auto unknown = ApplyYaml(Config{}, "tls:\n  certfile: x\n", "file");
+  EXPECT_EQ(unknown.status().message(), "file: tls.certfile: unknown setting");
+}
+
+TEST(ConfigTest, Principals) {
+  const std::string hash = frontend::HashApiKey("secret");
+  auto c = ApplyYaml(Config{},
+                     "auth:\n"
+                     "  principals:\n"
+                     "    - name: ci\n"
+                     "      api_key_sha256: " +
+                         hash +
+                         "\n"
+                         "      roles: {default: writer, \"*\": reader}\n"
+                         "    - name: workers\n"
+                         "      tls_identity: worker.example.com\n"
+                         "      roles:\n"
+                         "        billing: admin\n",
+                     "file");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->principals.size(), 2u);
+  EXPECT_EQ(c->principals[0].name, "ci");
+  EXPECT_EQ(c->principals[0].api_key_sha256, hash);
+  EXPECT_EQ(c->principals[0].roles.at("default"), frontend::Role::kWriter);
+  EXPECT_EQ(c->principals[0].roles.at("*"), frontend::Role::kReader);
+  EXPECT_EQ(c->principals[1].tls_identity, "worker.example.com");
+  EXPECT_EQ(c->principals[1].roles.at("billing"), frontend::Role::kAdmin);
+
+  auto bad_role = ApplyYaml(Config{},
+                            "auth:\n  principals:\n    - name: x\n"
+                            "      tls_identity: x\n"
+                            "      roles: {default: owner}\n",
+                            "file");
+  EXPECT_EQ(bad_role.status().message(),
+            "file: auth.principals.roles.default: expected reader, writer or "
+            "admin");
+  auto plain_key = ApplyYaml(Config{},
+                             "auth:\n  principals:\n    - name: x\n"
+                             "      api_key_sha256: secret\n"
+                             "      roles: {default: reader}\n",
+                             "file");
+  EXPECT_TRUE(
+      absl::StrContains(plain_key.status().message(), "not the key itself"))
+      << plain_key.status();
+  auto unknown = ApplyYaml(Config{},
+                           "auth:\n  principals:\n    - name: x\n"
+                           "      api_key: secret\n",
+                           "file");
+  EXPECT_TRUE(
+      absl::StrContains(unknown.status().message(), "unknown principal field"))
+      << unknown.status();
 }
 
 }  // namespace

@@ -34,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "errand/common/clock.h"
+#include "errand/frontend/auth.h"
 #include "errand/frontend/grpc_status.h"
 #include "errand/frontend/rpc_metrics.h"
 
@@ -76,6 +77,13 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   // immediately if that has already happened. Finish must still be called.
   void SetCancelCallback(std::function<void()> on_cancel);
 
+  // Makes Finish write an audit line (LogAudit) for this call, naming
+  // `principal` (empty with auth off) as the caller.
+  void AuditAs(absl::string_view method, std::string principal) {
+    audit_method_ = std::string(method);
+    audit_principal_ = std::move(principal);
+  }
+
  private:
   void OnCancel() override;
   void OnDone() override { delete this; }
@@ -87,10 +95,19 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   const std::unique_ptr<const google::protobuf::Message> request_;
   const std::unique_ptr<google::protobuf::Message> response_;
   const absl::Time started_;
+  // Set before the handler runs, read by Finish: empty when not audited.
+  std::string audit_method_;
+  std::string audit_principal_;
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> on_cancel_ ABSL_GUARDED_BY(mu_);
 };
+
+// Counts a call refused before its handler ran (a request that does not
+// parse, or a caller not authorized) in the RPC metrics.
+void CountRefused(RpcMetrics* metrics, absl::string_view method,
+                  const google::protobuf::Message& request,
+                  const absl::Status& status);
 
 // Parses a request's bytes into `request`. A failure is INVALID_ARGUMENT in
 // the words of Temporal's server ("grpc: error unmarshalling request: ...").
@@ -116,6 +133,11 @@ class ServiceTable final : public grpc::Service {
     return service_;
   }
 
+  // Every handled call is first authorized by `authorizer` (see auth.h),
+  // which must outlive the table. Call before the server starts; nullptr
+  // (the default) lets every call through, unaudited.
+  void SetAuthorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
+
   template <class Req, class Resp>
   void Handle(absl::string_view method, SyncHandler<Req, Resp> handler) {
     HandleAsync<Req, Resp>(
@@ -129,13 +151,23 @@ class ServiceTable final : public grpc::Service {
   void HandleAsync(absl::string_view method, AsyncHandler<Req, Resp> handler) {
     HandleRaw(
         IndexOf(method, Req::descriptor(), Resp::descriptor()),
-        [handler = std::move(handler), clock = clock_, metrics = metrics_](
+        [this, handler = std::move(handler), clock = clock_, metrics = metrics_,
+         method_name = std::string(method), policy = PolicyFor(method)](
             grpc::CallbackServerContext* context,
             const grpc::ByteBuffer* request_bytes,
             grpc::ByteBuffer* response_bytes) -> grpc::ServerUnaryReactor* {
           auto req = std::make_unique<Req>();
-          if (absl::Status s = ParseRequest(*request_bytes, req.get());
-              !s.ok()) {
+          absl::Status s = ParseRequest(*request_bytes, req.get());
+          Caller caller;
+          if (s.ok() && authorizer_ != nullptr) {
+            s = authorizer_->Authorize(*context, method_name, policy, *req,
+                                       &caller);
+            if (!s.ok() && policy.audit) {
+              LogAudit(*context, method_name, *req, caller.principal, s);
+            }
+          }
+          if (!s.ok()) {
+            if (metrics != nullptr) CountRefused(metrics, method_name, *req, s);
             grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
             reactor->Finish(ToGrpcStatus(s));
             return reactor;
@@ -146,6 +178,7 @@ class ServiceTable final : public grpc::Service {
           // The call owns both messages until gRPC is done with it.
           auto* call = new UnaryCall(context, response_bytes, std::move(req),
                                      std::move(resp), clock, metrics);
+          if (policy.audit) call->AuditAs(method_name, caller.principal);
           handler(call, req_ref, resp_ptr);
           return call;
         });
@@ -166,6 +199,7 @@ class ServiceTable final : public grpc::Service {
   const google::protobuf::ServiceDescriptor* const service_;
   const Clock* const clock_;
   RpcMetrics* const metrics_;
+  const Authorizer* authorizer_ = nullptr;
   std::deque<std::string> paths_;
 };
 

@@ -12,6 +12,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "errand/frontend/auth.h"
+#include "errand/server/tls.h"
 
 namespace errand::server {
 
@@ -64,6 +66,11 @@ struct Config {
   bool fairness = true;
   // Created at start-up when missing; existing ones are left as they are.
   std::vector<NamespaceConfig> namespaces = {{"default", "", absl::Hours(72)}};
+  // TLS on the gRPC port (tls.*); plaintext when tls.cert_file is empty.
+  TlsConfig tls;
+  // Who may call what (auth.principals; the config file only). Empty: no
+  // authentication, every caller may do everything.
+  std::vector<frontend::Principal> principals;
 };
 
 // Looks up an environment variable; nullopt when unset.

@@ -17,6 +17,7 @@
 #include "errand/engine/activity_metrics.h"
 #include "errand/engine/namespace_registry.h"
 #include "errand/engine/retention_sweeper.h"
+#include "errand/frontend/auth.h"
 #include "errand/frontend/empty_polls.h"
 #include "errand/frontend/rpc_metrics.h"
 #include "errand/frontend/service_table.h"
@@ -26,6 +27,7 @@
 #include "errand/metrics/metrics.h"
 #include "errand/server/config.h"
 #include "errand/server/metrics_endpoint.h"
+#include "errand/server/tls.h"
 #include "errand/store/store.h"
 #include "errand/visibility/lister.h"
 
@@ -54,6 +56,13 @@ class Server {
   // Workflow task polls waiting to be answered empty (for tests and stats).
   size_t WaitingWorkflowPolls() const { return empty_polls_->size(); }
 
+  // Reads the TLS files again (tls.*, on SIGHUP): new connections use them,
+  // open ones keep theirs. On error the current ones stay. FAILED_PRECONDITION
+  // without TLS.
+  absl::Status ReloadTls();
+  // TLS configs handed to gRPC so far (0 without TLS); for tests.
+  int TlsGeneration() const { return tls_ ? tls_->generation() : 0; }
+
   // Stops accepting calls, answers waiting long polls, lets in-flight calls
   // finish for up to `grace`, then flushes the store. Idempotent.
   void Shutdown(absl::Duration grace);
@@ -62,6 +71,9 @@ class Server {
   Server() = default;
 
   Config config_;
+  // Both outlive the gRPC server and the service tables that use them.
+  std::unique_ptr<TlsCredentials> tls_;
+  std::unique_ptr<frontend::Authorizer> authorizer_;
   std::string address_;
   std::string cluster_id_;
   // Null when metrics are off. Declared first: everything records into it.
