@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -78,9 +80,21 @@ bool IsWildcardHost(const std::string& host) {
 }  // namespace
 
 absl::Status CheckHealth(const std::string& address, const std::string& service,
-                         absl::Duration timeout) {
-  auto channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+                         absl::Duration timeout, const HealthTls& tls) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  grpc::ChannelArguments args;
+  if (tls.enabled) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = tls.ca;
+    options.pem_cert_chain = tls.cert_chain;
+    options.pem_private_key = tls.private_key;
+    credentials = grpc::SslCredentials(options);
+    if (!tls.server_name.empty()) {
+      args.SetSslTargetNameOverride(tls.server_name);
+    }
+  }
+  auto channel = grpc::CreateCustomChannel(address, credentials, args);
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -159,10 +173,20 @@ it is, 1 when it is not or cannot be reached, 2 for bad flags.
                         temporal.api.workflowservice.v1.WorkflowService
                         [the server as a whole]
   --timeout DURATION    how long to wait for an answer [3s]
+  --tls                 connect over TLS [on when the config's tls.cert_file
+                        is set and --address is not given]
+  --tls-ca-file FILE    CA certificates to trust [the config's
+                        tls.cert_file, else the system's]
+  --tls-cert-file FILE  client certificate, for a server that requires one
+  --tls-key-file FILE   its private key
+  --tls-server-name N   name to check the server's certificate against
+                        [localhost with the config's TLS, else the host]
 )";
   std::optional<std::string> address;
   std::string service;
   absl::Duration timeout = absl::Seconds(3);
+  bool tls_flag = false;
+  std::optional<std::string> ca_file, cert_file, key_file, server_name;
   for (size_t i = 0; i < flags.size(); ++i) {
     std::string name = flags[i];
     std::optional<std::string> value;
@@ -170,13 +194,19 @@ it is, 1 when it is not or cannot be reached, 2 for bad flags.
       std::fputs(kHealthUsage, stdout);
       return 0;
     }
+    if (name == "--tls") {
+      tls_flag = true;
+      continue;
+    }
     if (const size_t eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     } else if (i + 1 < flags.size()) {
       value = flags[++i];
     }
-    if (name != "--address" && name != "--service" && name != "--timeout") {
+    if (name != "--address" && name != "--service" && name != "--timeout" &&
+        name != "--tls-ca-file" && name != "--tls-cert-file" &&
+        name != "--tls-key-file" && name != "--tls-server-name") {
       std::fprintf(stderr, "errand health: unknown flag \"%s\"\n\n%s",
                    name.c_str(), kHealthUsage);
       return 2;
@@ -187,6 +217,14 @@ it is, 1 when it is not or cannot be reached, 2 for bad flags.
     }
     if (name == "--address") {
       address = *value;
+    } else if (name == "--tls-ca-file") {
+      ca_file = *value;
+    } else if (name == "--tls-cert-file") {
+      cert_file = *value;
+    } else if (name == "--tls-key-file") {
+      key_file = *value;
+    } else if (name == "--tls-server-name") {
+      server_name = *value;
     } else if (name == "--service") {
       service = *value;
     } else if (!absl::ParseDuration(*value, &timeout) ||
@@ -198,6 +236,8 @@ it is, 1 when it is not or cannot be reached, 2 for bad flags.
       return 2;
     }
   }
+  HealthTls tls;
+  tls.enabled = tls_flag || ca_file || cert_file || key_file;
   if (!address) {
     auto config = LoadConfig({}, env);
     if (!config.ok()) {
@@ -206,8 +246,33 @@ it is, 1 when it is not or cannot be reached, 2 for bad flags.
       return 2;
     }
     address = HealthAddressFor(config->listen);
+    if (config->tls.enabled()) {
+      tls.enabled = true;
+      if (!ca_file) ca_file = config->tls.cert_file;
+      if (!server_name) server_name = "localhost";
+    }
   }
-  const absl::Status status = CheckHealth(*address, service, timeout);
+  if (cert_file.has_value() != key_file.has_value()) {
+    std::fprintf(stderr,
+                 "errand health: --tls-cert-file and --tls-key-file go "
+                 "together\n");
+    return 2;
+  }
+  for (auto [file, pem] :
+       {std::pair{&ca_file, &tls.ca}, std::pair{&cert_file, &tls.cert_chain},
+        std::pair{&key_file, &tls.private_key}}) {
+    if (!*file) continue;
+    std::ifstream in(**file);
+    if (!in.is_open()) {
+      std::fprintf(stderr, "errand health: cannot read %s\n", (*file)->c_str());
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    *pem = text.str();
+  }
+  tls.server_name = server_name.value_or("");
+  const absl::Status status = CheckHealth(*address, service, timeout, tls);
   if (!status.ok()) {
     std::fprintf(stderr, "errand health: %s\n",
                  std::string(status.message()).c_str());

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "errand/common/uuid.h"
 #include "errand/frontend/auth.h"
+#include "errand/server/health_check.h"
 #include "errand/server/server.h"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
@@ -157,6 +158,24 @@ TEST_F(SecurityTest, TlsServesAndRefusesPlaintext) {
   // A client that trusts another CA does not accept the server.
   EXPECT_EQ(SystemInfo(TlsChannel("other-ca.pem")).error_code(),
             grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(SecurityTest, HealthCheckSpeaksTlsAndPresentsAClientCertificate) {
+  UseTls(/*require_client_cert=*/true);
+  StartServer();
+  HealthTls tls;
+  tls.enabled = true;
+  tls.ca = ReadFile(pki_ / "ca.pem");
+  tls.server_name = "localhost";
+  // mTLS: refused without a client certificate, serving with one.
+  EXPECT_FALSE(CheckHealth(server_->address(), "", absl::Seconds(5), tls).ok());
+  tls.cert_chain = ReadFile(pki_ / "client.pem");
+  tls.private_key = ReadFile(pki_ / "client.key");
+  const absl::Status ok =
+      CheckHealth(server_->address(), "", absl::Seconds(5), tls);
+  EXPECT_TRUE(ok.ok()) << ok;
+  // Plaintext against a TLS port is not serving.
+  EXPECT_FALSE(CheckHealth(server_->address(), "", absl::Seconds(5)).ok());
 }
 
 TEST_F(SecurityTest, StartUpErrorsNameTheFileAndWhy) {

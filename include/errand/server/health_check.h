@@ -20,19 +20,36 @@ namespace errand::server {
 // refused), DEADLINE_EXCEEDED when a connected server did not answer within
 // `timeout`, NOT_FOUND for a service the server does not know; the message
 // names the address.
+// How `errand health` connects: plaintext unless `enabled`. PEM text, not
+// paths: `ca` to trust (empty: the system's roots), and a client certificate
+// and key for a server that requires one (mTLS). `server_name` overrides the
+// name checked against the server's certificate (empty: the address's host).
+struct HealthTls {
+  bool enabled = false;
+  std::string ca;
+  std::string cert_chain;
+  std::string private_key;
+  std::string server_name;
+};
+
 absl::Status CheckHealth(const std::string& address, const std::string& service,
-                         absl::Duration timeout);
+                         absl::Duration timeout, const HealthTls& tls = {});
 
 // The address to check for a server listening on `listen`: a wildcard host
 // (0.0.0.0, [::] or none) is replaced by the loopback address.
 std::string HealthAddressFor(const std::string& listen);
 
-// `errand health [--address HOST:PORT] [--service NAME] [--timeout DURATION]`:
+// `errand health [--address HOST:PORT] [--service NAME] [--timeout DURATION]
+// [--tls] [--tls-ca-file F] [--tls-cert-file F] [--tls-key-file F]
+// [--tls-server-name NAME]`:
 // prints the outcome and returns the process exit code (0 when serving, 1 when
 // not, 2 for bad flags or configuration). Without --address it checks the
 // listen address `errand serve` would use with the same environment
 // (ERRAND_CONFIG's file, then ERRAND_LISTEN), so that a container's health
-// check follows a port changed by configuration.
+// check follows a port changed by configuration; when that configuration
+// turns TLS on (tls.cert_file), so does the check, trusting the server's own
+// certificate file unless --tls-ca-file names a CA, with the server name
+// "localhost" unless --tls-server-name says otherwise.
 int HealthCommand(const std::vector<std::string>& flags, const EnvLookup& env);
 
 }  // namespace errand::server
