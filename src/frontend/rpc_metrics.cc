@@ -1,9 +1,35 @@
 #include "errand/frontend/rpc_metrics.h"
 
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
 namespace errand::frontend {
 namespace {
 
 metrics::LabelPairs Frontend() { return {{"service_name", "frontend"}}; }
+
+constexpr absl::string_view kDetailPrefix =
+    "type.googleapis.com/temporal.api.errordetails.v1.";
+
+// Temporal names an error by its Go type, which is the error detail's type
+// without "Failure" (ActivityExecutionAlreadyStartedFailure:
+// "serviceerror_ActivityExecutionAlreadyStarted"); errors without a detail
+// by their status code.
+std::string ErrorTypeOf(const absl::Status& status) {
+  std::string type;
+  status.ForEachPayload([&type](absl::string_view url, const absl::Cord&) {
+    absl::string_view name = url;
+    if (type.empty() && absl::ConsumePrefix(&name, kDetailPrefix) &&
+        absl::ConsumeSuffix(&name, "Failure") && !name.empty()) {
+      type = absl::StrCat("serviceerror_", name);
+    }
+  });
+  if (type.empty()) type = std::string(RpcMetrics::ErrorType(status.code()));
+  return type;
+}
 
 }  // namespace
 
@@ -64,8 +90,7 @@ void RpcMetrics::Record(absl::string_view method,
   if (namespace_name.empty()) namespace_name = "_unknown_";
   requests_.With({namespace_name, method}).Increment();
   if (!status.ok()) {
-    errors_.With({ErrorType(status.code()), namespace_name, method})
-        .Increment();
+    errors_.With({ErrorTypeOf(status), namespace_name, method}).Increment();
   }
   latency_.With({namespace_name, method}).Observe(absl::ToDoubleSeconds(took));
 }

@@ -18,8 +18,10 @@ class RpcMetrics {
   void Record(absl::string_view method, absl::string_view namespace_name,
               const absl::Status& status, absl::Duration took);
 
-  // Temporal's error_type tag for a failed call: "serviceerror_" and the
-  // status code's name in CamelCase ("serviceerror_InvalidArgument").
+  // Temporal's error_type tag for a failed call without an error detail:
+  // "serviceerror_" and the status code's name in CamelCase
+  // ("serviceerror_InvalidArgument"). With a detail, Record names it after
+  // the detail's type ("serviceerror_ActivityExecutionAlreadyStarted").
   static absl::string_view ErrorType(absl::StatusCode code);
 
  private:

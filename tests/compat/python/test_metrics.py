@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityAlreadyStartedError, ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -94,10 +94,10 @@ async def test_counts_after_a_known_workload(served):
     short = dict(task_queue=tq, start_to_close_timeout=timedelta(seconds=10))
     # A backlog first: two starts no worker takes yet.
     idle_tq = f"tq-idle-{uuid.uuid4().hex[:8]}"
-    for _ in range(2):
-        await client.start_activity(greet, "x", id=f"idle-{uuid.uuid4()}",
-                                    task_queue=idle_tq,
-                                    start_to_close_timeout=timedelta(seconds=10))
+    idle = dict(task_queue=idle_tq, start_to_close_timeout=timedelta(seconds=10))
+    idle_ids = [f"idle-{uuid.uuid4()}" for _ in range(2)]
+    for idle_id in idle_ids:
+        await client.start_activity(greet, "x", id=idle_id, **idle)
     async with Worker(client, task_queue=tq, activities=[greet, broken, hang]):
         for i in range(3):
             assert await client.execute_activity(
@@ -115,6 +115,8 @@ async def test_counts_after_a_known_workload(served):
         await running.terminate(reason="metrics test")
     with pytest.raises(RPCError):
         await client.get_activity_handle(f"missing-{uuid.uuid4()}").describe()
+    with pytest.raises(ActivityAlreadyStartedError):  # the eighth start
+        await client.start_activity(greet, "x", id=idle_ids[0], **idle)
 
     q = sanitized(tq)
     expected = {
@@ -154,17 +156,20 @@ async def test_counts_after_a_known_workload(served):
                  namespace="default") >= 3
     assert value(samples, "activity_payload_size",
                  operation="RespondActivityTaskCompleted", namespace="default") > 0
-    # RPCs: the seven starts and the failed describe, by Temporal's names.
+    # RPCs: the eight starts, the failed describe and the refused start, by Temporal's names.
     assert value(samples, "service_requests", operation="StartActivityExecution",
-                 namespace="default") >= 7
+                 namespace="default") >= 8
     assert value(samples, "service_error_with_type", operation="DescribeActivityExecution",
                  error_type="serviceerror_NotFound", namespace="default") >= 1
+    assert value(samples, "service_error_with_type", operation="StartActivityExecution",
+                 error_type="serviceerror_ActivityExecutionAlreadyStarted",
+                 namespace="default") >= 1
     assert value(samples, "service_latency_count", operation="StartActivityExecution",
-                 namespace="default") >= 7
+                 namespace="default") >= 8
     if not ORACLE_ADDRESS:
         # Exact on a server of our own: nothing else ran against it.
         assert value(samples, "service_requests",
-                     operation="StartActivityExecution") == 7
+                     operation="StartActivityExecution") == 8
         assert value(samples, "approximate_backlog_count",
                      taskqueue=sanitized(idle_tq)) == 2
         assert value(samples, "approximate_backlog_age_seconds",
