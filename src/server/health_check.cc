@@ -6,14 +6,14 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "errand/server/tls.h"
 
 namespace errand::server {
 namespace {
@@ -258,18 +258,18 @@ it is, 1 when it is not or cannot be reached, 2 for bad flags.
                  "together\n");
     return 2;
   }
-  for (auto [file, pem] :
-       {std::pair{&ca_file, &tls.ca}, std::pair{&cert_file, &tls.cert_chain},
-        std::pair{&key_file, &tls.private_key}}) {
+  for (auto [flag, file, pem] :
+       {std::tuple{"--tls-ca-file", &ca_file, &tls.ca},
+        std::tuple{"--tls-cert-file", &cert_file, &tls.cert_chain},
+        std::tuple{"--tls-key-file", &key_file, &tls.private_key}}) {
     if (!*file) continue;
-    std::ifstream in(**file);
-    if (!in.is_open()) {
-      std::fprintf(stderr, "errand health: cannot read %s\n", (*file)->c_str());
+    auto text = ReadPemFile(flag, **file);
+    if (!text.ok()) {
+      std::fprintf(stderr, "errand health: %s\n",
+                   std::string(text.status().message()).c_str());
       return 2;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    *pem = text.str();
+    *pem = *std::move(text);
   }
   tls.server_name = server_name.value_or("");
   const absl::Status status = CheckHealth(*address, service, timeout, tls);

@@ -37,15 +37,6 @@ absl::Status Invalid(const char* key, const std::string& path,
   return absl::InvalidArgumentError(absl::StrCat(key, " ", path, ": ", what));
 }
 
-absl::StatusOr<std::string> ReadFile(const char* key, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Invalid(key, path, std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Invalid(key, path, std::strerror(errno));
-  return text.str();
-}
-
 BioPtr MemBio(const std::string& text) {
   return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
@@ -63,11 +54,21 @@ std::vector<X509Ptr> ReadCertificates(const std::string& text) {
 
 }  // namespace
 
+absl::StatusOr<std::string> ReadPemFile(const char* key,
+                                        const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Invalid(key, path, std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Invalid(key, path, std::strerror(errno));
+  return text.str();
+}
+
 absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsConfig& config) {
   TlsMaterial material;
-  auto cert_text = ReadFile("tls.cert_file", config.cert_file);
+  auto cert_text = ReadPemFile("tls.cert_file", config.cert_file);
   if (!cert_text.ok()) return cert_text.status();
-  auto key_text = ReadFile("tls.key_file", config.key_file);
+  auto key_text = ReadPemFile("tls.key_file", config.key_file);
   if (!key_text.ok()) return key_text.status();
 
   std::vector<X509Ptr> chain = ReadCertificates(*cert_text);
@@ -103,7 +104,7 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsConfig& config) {
   material.private_key = std::move(*key_text);
 
   if (!config.client_ca_file.empty()) {
-    auto ca_text = ReadFile("tls.client_ca_file", config.client_ca_file);
+    auto ca_text = ReadPemFile("tls.client_ca_file", config.client_ca_file);
     if (!ca_text.ok()) return ca_text.status();
     if (ReadCertificates(*ca_text).empty()) {
       return Invalid("tls.client_ca_file", config.client_ca_file,

@@ -118,13 +118,7 @@ class SecurityTest : public ServerHarness {
   // StartActivityExecution of `id` on "default", with API key `key` if set.
   static grpc::Status Start(const std::shared_ptr<grpc::Channel>& ch,
                             const std::string& id, const std::string& key) {
-    ws::StartActivityExecutionRequest req;
-    req.set_namespace_("default");
-    req.set_activity_id(id);
-    req.set_request_id(NewUuid());
-    req.mutable_activity_type()->set_name("t");
-    req.mutable_task_queue()->set_name("tq");
-    req.mutable_start_to_close_timeout()->set_seconds(60);
+    const ws::StartActivityExecutionRequest req = StartRequest(id);
     grpc::ClientContext ctx;
     SetDeadline(ctx, absl::Seconds(10));
     if (!key.empty()) ctx.AddMetadata("authorization", "Bearer " + key);

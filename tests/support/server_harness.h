@@ -116,9 +116,10 @@ class ServerHarness : public ::testing::Test {
     return status;
   }
 
-  // Starts activity `id` of type "t" on task queue "tq" of namespace
-  // "default" (60 s start-to-close).
-  grpc::Status StartActivity(const std::string& id) {
+  // The request that starts activity `id` of type "t" on task queue "tq" of
+  // namespace "default" (60 s start-to-close); StartActivity sends it.
+  static temporal::api::workflowservice::v1::StartActivityExecutionRequest
+  StartRequest(const std::string& id) {
     temporal::api::workflowservice::v1::StartActivityExecutionRequest req;
     req.set_namespace_("default");
     req.set_activity_id(id);
@@ -126,6 +127,10 @@ class ServerHarness : public ::testing::Test {
     req.mutable_activity_type()->set_name("t");
     req.mutable_task_queue()->set_name("tq");
     req.mutable_start_to_close_timeout()->set_seconds(60);
+    return req;
+  }
+  grpc::Status StartActivity(const std::string& id) {
+    const auto req = StartRequest(id);
     grpc::ClientContext ctx;
     SetDeadline(ctx, absl::Seconds(10));
     temporal::api::workflowservice::v1::StartActivityExecutionResponse resp;

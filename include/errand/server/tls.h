@@ -44,6 +44,11 @@ struct TlsMaterial {
 };
 absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsConfig& config);
 
+// The text of the PEM file at `path`; INVALID_ARGUMENT "<key> <path>: <why>"
+// when it cannot be read (`key` names the setting or flag that gave it).
+absl::StatusOr<std::string> ReadPemFile(const char* key,
+                                        const std::string& path);
+
 class TlsCredentials {
  public:
   // Reads and checks the files (LoadTlsMaterial); INVALID_ARGUMENT names the
