@@ -43,7 +43,8 @@ BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/sanitize.sh" asan || failed_suites+=(asan)
 # its own clang build (build-tsan) with Abseil's locks rebuilt under TSan
 # (cached in $ERRAND_CACHE/absl-tsan); see scripts/tsan.sh.
 echo "== TSan (engine, matcher, server, batch tests)"
-ERRAND_CACHE="$ERRAND_CACHE" "$ROOT/scripts/tsan.sh" || failed_suites+=(tsan)
+ERRAND_CACHE="$ERRAND_CACHE" "$ROOT/scripts/tsan.sh" 2>&1 | tee "$BUILD_DIR/tsan-run.log" ||
+  failed_suites+=(tsan)
 
 # Each client suite writes a report; scripts/compat_matrix.py joins them into
 # the matrix in docs/compatibility.md.
@@ -112,6 +113,12 @@ python3 "$ROOT/scripts/compat_matrix.py" --results "$RESULTS" \
   --out "$ROOT/docs/compatibility.md" || failed_suites+=(matrix)
 
 if [ "${#failed_suites[@]}" -gt 0 ]; then
+  # Why tsan failed, again at the end: CI keeps only the tail of a run.
+  if [[ " ${failed_suites[*]} " == *" tsan "* ]]; then
+    echo "== Why tsan failed"
+    tail -n 12 "$BUILD_DIR/tsan-run.log"
+    cat "$ROOT/build-tsan/failure-summary.txt" 2>/dev/null || true
+  fi
   echo "FAILED suites: ${failed_suites[*]}"
   exit 1
 fi

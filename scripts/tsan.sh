@@ -33,6 +33,8 @@ CLANGXX="${CLANGXX:-clang++-14}"
 TSAN_FLAGS="-fsanitize=thread -O1 -gline-tables-only"
 
 log() { printf '[tsan] %s\n' "$*" >&2; }
+mkdir -p "$TSAN_BUILD_DIR"
+rm -f "$TSAN_BUILD_DIR/failure-summary.txt"
 if ! command -v "$CLANGXX" >/dev/null; then
   log "$CLANGXX not found (scripts/setup.sh --tests installs clang-14)"
   exit 1
@@ -96,7 +98,12 @@ if [ ! -f "$TSAN_BUILD_DIR/build.ninja" ]; then
     -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
 fi
 start=$SECONDS
-cmake --build "$TSAN_BUILD_DIR" --target errand_unit_tests -- -j"$TSAN_JOBS" >/dev/null
+if ! cmake --build "$TSAN_BUILD_DIR" --target errand_unit_tests -- -j"$TSAN_JOBS" \
+  >"$TSAN_BUILD_DIR/build.log" 2>&1; then
+  grep -E 'error|FAILED' "$TSAN_BUILD_DIR/build.log" | head -20 >&2
+  log "the TSan build failed; see $TSAN_BUILD_DIR/build.log"
+  exit 1
+fi
 "$CLANGXX" $TSAN_FLAGS "$ROOT/tests/tsan/canary.cc" -o "$TSAN_BUILD_DIR/errand_tsan_canary" \
   -lgpr -labsl_synchronization
 log "tests built in $((SECONDS - start)) s"
@@ -137,4 +144,11 @@ if [ "$rc" -eq 0 ]; then
 fi
 grep '^SUMMARY: ThreadSanitizer' "$log" | sort | uniq -c || true
 log "FAILED: $reports reports, exit $rc ($((SECONDS - start)) s); see $log"
+# What failed and the first report, for the end of scripts/test.sh's output
+# (CI keeps only the tail of a run).
+{
+  echo "TSan: $reports reports, exit $rc"
+  grep -E '^\[  FAILED  \]|^SUMMARY: ThreadSanitizer' "$log" | sort | uniq -c | head -20
+  awk '/^WARNING: ThreadSanitizer/{on=1} on{print; n++} n>=60{exit}' "$log"
+} >"$TSAN_BUILD_DIR/failure-summary.txt"
 exit 1
