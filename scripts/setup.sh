@@ -19,7 +19,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libabsl-dev librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev libjemalloc-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libjemalloc-dev libcpp-httplib-dev nlohmann-json3-dev
   python3 python3-venv curl ca-certificates
 )
 missing=()
