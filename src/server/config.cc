@@ -119,6 +119,11 @@ absl::Status ApplySetting(Config& config, const std::string& key,
   if (key == "listen") {
     if (absl::Status s = CheckListen(where, value); !s.ok()) return s;
     config.listen = value;
+  } else if (key == "http.listen") {
+    if (!value.empty()) {
+      if (absl::Status s = CheckListen(where, value); !s.ok()) return s;
+    }
+    config.http_listen = value;
   } else if (key == "metrics.listen") {
     if (!value.empty()) {
       if (absl::Status s = CheckListen(where, value); !s.ok()) return s;
@@ -215,6 +220,7 @@ constexpr Setting kSettings[] = {
     {"priority_levels", "--priority-levels", "ERRAND_PRIORITY_LEVELS"},
     {"fairness", "--fairness", "ERRAND_FAIRNESS"},
     {"metrics.listen", "--metrics-listen", "ERRAND_METRICS_LISTEN"},
+    {"http.listen", "--http-listen", "ERRAND_HTTP_LISTEN"},
     {"tls.cert_file", "--tls-cert-file", "ERRAND_TLS_CERT_FILE"},
     {"tls.key_file", "--tls-key-file", "ERRAND_TLS_KEY_FILE"},
     {"tls.client_ca_file", "--tls-client-ca-file", "ERRAND_TLS_CLIENT_CA_FILE"},
@@ -451,6 +457,9 @@ embedded RocksDB store.
 Flags (each overrides the config file; each has an environment variable):
   --config FILE          YAML config file (ERRAND_CONFIG); see config/errand.yaml
   --listen HOST:PORT     gRPC address (ERRAND_LISTEN) [127.0.0.1:7233]
+  --http-listen HOST:PORT
+                         the web UI and Temporal's HTTP API; empty: off
+                         (ERRAND_HTTP_LISTEN) [127.0.0.1:8233]
   --metrics-listen HOST:PORT
                          where GET /metrics serves Prometheus metrics
                          (ERRAND_METRICS_LISTEN) [off]

@@ -35,6 +35,8 @@ constexpr char kOperatorServiceName[] =
     "temporal.api.operatorservice.v1.OperatorService";
 // Requests carry payloads of up to 2 MiB each (the blob limit) plus headers.
 constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
+// Task queues GET /errand/v1/namespaces/{ns}/task-queues looks through.
+constexpr size_t kMaxListedTaskQueues = 10000;
 // List and Count scans: two threads, so that one long count does not stop
 // every other query, and few enough to leave the shards' writers the CPU on
 // a small machine. 32 waiting calls at most; beyond that a caller is told
@@ -374,6 +376,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     }
   }
 
+  if (!config.http_listen.empty()) {
+    http::HttpServerOptions http_options;
+    http_options.listen = config.http_listen;
+    http_options.channel =
+        server->grpc_server_->InProcessChannel(grpc::ChannelArguments());
+    http_options.services = {server->workflow_service_->descriptor(),
+                             server->operator_service_->descriptor()};
+    matching::Matcher* matcher = server->matcher_.get();
+    http_options.task_queues = [matcher](const std::string& namespace_id) {
+      std::vector<http::TaskQueueSummary> queues;
+      for (const matching::Matcher::QueueGauges& g :
+           matcher->Gauges(kMaxListedTaskQueues)) {
+        if (g.queue.namespace_id != namespace_id) continue;
+        queues.push_back({g.queue.task_queue, g.backlog_count, g.backlog_age,
+                          g.waiting_polls});
+      }
+      return queues;
+    };
+    auto http_server = http::HttpServer::Start(std::move(http_options));
+    if (!http_server.ok()) return http_server.status();
+    server->http_server_ = *std::move(http_server);
+  }
+
   auto* health = server->grpc_server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kWorkflowServiceName, true);
@@ -393,6 +418,8 @@ void Server::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
   if (metrics_endpoint_) metrics_endpoint_->Stop();
+  // Before the gRPC server: its calls go through it.
+  if (http_server_) http_server_->Stop();
   // Answer parked polls now so that workers are not left waiting for the
   // grace period to run out.
   matcher_->Shutdown();

@@ -178,6 +178,7 @@ TEST_F(SecurityTest, StartUpErrorsNameTheFileAndWhy) {
                    const std::string& ca) {
     Config config;
     config.listen = "127.0.0.1:0";
+    config.http_listen = "";
     config.data_dir = dir_.string();
     config.tls.cert_file = (pki_ / cert).string();
     config.tls.key_file = (pki_ / key).string();

@@ -182,7 +182,13 @@ class ServerHarness : public ::testing::Test {
   // Every wait on time in the server runs on it; set it to a FakeClock (see
   // ServerFakeTimeTest) to move time by hand.
   const Clock* clock_ = SystemClock::Get();
-  Config config_;
+  // No HTTP port unless a test asks for one: the default (8233) would be
+  // shared by every test server.
+  Config config_ = [] {
+    Config config;
+    config.http_listen = "";
+    return config;
+  }();
   std::filesystem::path dir_;
   std::unique_ptr<Server> server_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -29,6 +29,9 @@ struct Config {
   // default, so that several servers on one machine do not fight over a
   // port. Containers set it (ERRAND_METRICS_LISTEN).
   std::string metrics_listen;
+  // The web UI and Temporal's HTTP API (errand/http/http_server.h), at
+  // Temporal's port for them; off when empty.
+  std::string http_listen = "127.0.0.1:8233";
   std::string data_dir = "./errand-data";
   bool sync = true;
   int shards = 4;

@@ -21,6 +21,7 @@
 #include "errand/frontend/empty_polls.h"
 #include "errand/frontend/rpc_metrics.h"
 #include "errand/frontend/service_table.h"
+#include "errand/http/http_server.h"
 #include "errand/matching/matcher.h"
 #include "errand/matching/poller_history.h"
 #include "errand/matching/task_queue_configs.h"
@@ -48,6 +49,10 @@ class Server {
   // Where /metrics is served; empty when metrics are off.
   std::string metrics_address() const {
     return metrics_endpoint_ ? metrics_endpoint_->address() : "";
+  }
+  // Where the web UI and HTTP API are served; empty when off.
+  std::string http_address() const {
+    return http_server_ ? http_server_->address() : "";
   }
   // Activity task polls waiting for a task (for tests and stats).
   size_t WaitingTaskPolls() const { return matcher_->WaitingPolls(); }
@@ -98,6 +103,8 @@ class Server {
   std::unique_ptr<grpc::Server> grpc_server_;
   // Last: its scrapes read the matcher and the store, so it goes first.
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
+  // Calls the gRPC server in-process: stopped before it.
+  std::unique_ptr<http::HttpServer> http_server_;
   bool shut_down_ = false;
 };
 

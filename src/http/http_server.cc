@@ -1,0 +1,204 @@
+#include "errand/http/http_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "errand/http/ui_assets.h"
+#include "google/protobuf/descriptor.h"
+#include "spdlog/spdlog.h"
+#include "temporal/api/workflowservice/v1/request_response.pb.h"
+
+namespace errand::http {
+namespace {
+
+// Every reply, the UI's pages above all: scripts and styles only from this
+// server's own files (never inline, so nothing a payload or an ID smuggles
+// into a page can run), no framing, no referrer.
+void AddSecurityHeaders(httplib::Response& response) {
+  response.set_header("Content-Security-Policy",
+                      "default-src 'self'; script-src 'self'; style-src "
+                      "'self'; img-src 'self' data:; connect-src 'self'; "
+                      "object-src 'none'; base-uri 'none'; form-action "
+                      "'self'; frame-ancestors 'none'");
+  response.set_header("X-Content-Type-Options", "nosniff");
+  response.set_header("Referrer-Policy", "no-referrer");
+  response.set_header("X-Frame-Options", "DENY");
+}
+
+void Reply(const HttpResponse& reply, httplib::Response& response) {
+  response.status = reply.status;
+  response.set_content(reply.body, reply.content_type.c_str());
+  response.set_header("Cache-Control", "no-store");
+}
+
+std::vector<std::pair<std::string, std::string>> Headers(
+    const httplib::Request& request) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const auto& [name, value] : request.headers) {
+    headers.emplace_back(name, value);
+  }
+  return headers;
+}
+
+const char kTaskQueuesPrefix[] = "/errand/v1/namespaces/";
+const char kTaskQueuesSuffix[] = "/task-queues";
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    HttpServerOptions options) {
+  const std::string address = options.listen;
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("http.listen: expected HOST:PORT, got \"", address, "\""));
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::unique_ptr<HttpServer> server(new HttpServer());
+  server->options_ = std::move(options);
+  auto gateway =
+      Gateway::Create(server->options_.channel, server->options_.services);
+  if (!gateway.ok()) return gateway.status();
+  server->gateway_ = *std::move(gateway);
+
+  server->http_ = std::make_unique<httplib::Server>();
+  httplib::Server& http = *server->http_;
+  http.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+  http.set_payload_max_length(kMaxBodyBytes);
+  http.set_read_timeout(10, 0);
+  http.set_write_timeout(10, 0);
+  http.set_keep_alive_timeout(10);
+  http.set_keep_alive_max_count(1000);
+  // cpp-httplib's default sets SO_REUSEPORT, which would let a second
+  // server share the address; SO_REUSEADDR alone makes it fail to bind.
+  http.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+
+  HttpServer* self = server.get();
+  auto handle = [self](const httplib::Request& request,
+                       httplib::Response& response) {
+    AddSecurityHeaders(response);
+    const size_t question = request.target.find('?');
+    const std::string path = request.target.substr(0, question);
+    if (request.method == "GET" || request.method == "HEAD") {
+      if (const UiAsset* asset = FindUiAsset(path); asset != nullptr) {
+        response.set_content(std::string(asset->content),
+                             std::string(asset->content_type).c_str());
+        response.set_header("Cache-Control", "no-cache");
+        return;
+      }
+      if (absl::StartsWith(path, kTaskQueuesPrefix) &&
+          absl::EndsWith(path, kTaskQueuesSuffix)) {
+        self->ServeTaskQueues(request, path, response);
+        return;
+      }
+    }
+    HttpRequest call;
+    call.verb = request.method;
+    call.target = request.target;
+    call.body = request.body;
+    call.headers = Headers(request);
+    Reply(self->gateway_->Handle(call), response);
+  };
+  http.Get(".*", handle);
+  http.Post(".*", handle);
+  http.Put(".*", handle);
+  http.Patch(".*", handle);
+  http.Delete(".*", handle);
+  // Replies cpp-httplib makes itself (an oversized body: 413; a bad
+  // request line: 400) in the same JSON shape as the API's errors.
+  http.set_error_handler([](const httplib::Request&,
+                            httplib::Response& response) {
+    if (!response.body.empty()) return;
+    AddSecurityHeaders(response);
+    grpc::StatusCode code = grpc::StatusCode::INVALID_ARGUMENT;
+    std::string message = absl::StrCat("HTTP ", response.status);
+    if (response.status == 400) message = "Bad Request";
+    if (response.status == 414) message = "URI Too Long";
+    if (response.status == 413) {
+      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      message =
+          absl::StrCat("request body larger than ", kMaxBodyBytes, " bytes");
+    }
+    response.set_content(ErrorResponse(grpc::Status(code, message)).body,
+                         "application/json");
+  });
+
+  const int bound = port == 0 ? http.bind_to_any_port(host)
+                              : (http.bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", address, " for HTTP: ", std::strerror(errno)));
+  }
+  server->address_ = absl::StrCat(address.substr(0, colon), ":", bound);
+  server->thread_ = std::thread([&http] { http.listen_after_bind(); });
+  spdlog::info("serving the web UI and HTTP API on http://{}/",
+               server->address_);
+  return server;
+}
+
+void HttpServer::ServeTaskQueues(const httplib::Request& request,
+                                 const std::string& path,
+                                 httplib::Response& response) const {
+  std::string ns;
+  const std::string raw =
+      path.substr(sizeof(kTaskQueuesPrefix) - 1,
+                  path.size() - (sizeof(kTaskQueuesPrefix) - 1) -
+                      (sizeof(kTaskQueuesSuffix) - 1));
+  if (raw.empty() || raw.find('/') != std::string::npos ||
+      !PercentDecode(raw, /*plus_is_space=*/false, &ns)) {
+    Reply(ErrorResponse(grpc::Status(grpc::StatusCode::NOT_FOUND, "Not Found")),
+          response);
+    return;
+  }
+  // DescribeNamespace checks the caller's credential and role (reader) on
+  // the namespace and gives its ID, by the same path as any API call.
+  temporal::api::workflowservice::v1::DescribeNamespaceRequest describe;
+  describe.set_namespace_(ns);
+  temporal::api::workflowservice::v1::DescribeNamespaceResponse described;
+  const google::protobuf::MethodDescriptor* method =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+          "temporal.api.workflowservice.v1.WorkflowService.DescribeNamespace");
+  const grpc::Status status =
+      gateway_->Call(method, describe, Headers(request), &described);
+  if (!status.ok()) {
+    Reply(ErrorResponse(status), response);
+    return;
+  }
+  Json queues = Json::array();
+  if (options_.task_queues) {
+    for (const TaskQueueSummary& queue :
+         options_.task_queues(described.namespace_info().id())) {
+      queues.push_back(Json::object(
+          {{"name", queue.name},
+           {"backlogCount", queue.backlog_count},
+           {"backlogAgeSeconds", absl::ToDoubleSeconds(queue.backlog_age)},
+           {"waitingPolls", queue.waiting_polls}}));
+    }
+  }
+  Reply(HttpResponse{200, Json::object({{"taskQueues", queues}}).dump()},
+        response);
+}
+
+void HttpServer::Stop() {
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+}  // namespace errand::http
