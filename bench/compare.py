@@ -142,7 +142,8 @@ def errand_server(root: Path, metrics_port: int | None = None) -> Server:
     extra = ["--metrics-listen", f"127.0.0.1:{metrics_port}"] if metrics_port else []
     return Server("errand-metrics" if metrics_port else "errand",
                   [str(ERRAND), "serve", "--listen", f"127.0.0.1:{port}",
-                   "--data-dir", str(data / "db"), "--log-level", "warn", *extra], port, data)
+                   "--data-dir", str(data / "db"), "--log-level", "warn",
+                   "--http-listen", "", *extra], port, data)
 
 
 class Scraper(threading.Thread):

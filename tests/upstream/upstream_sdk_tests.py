@@ -161,7 +161,8 @@ class Server:
 def start_errand(binary: str, workdir: Path) -> Server:
     port = free_port()
     return Server("errand", [binary, "serve", "--listen", f"127.0.0.1:{port}",
-                             "--data-dir", str(workdir / "data"), "--sync", "false"],
+                             "--data-dir", str(workdir / "data"), "--sync", "false",
+                             "--http-listen", ""],
                   port, workdir)
 
 

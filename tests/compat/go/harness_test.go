@@ -131,7 +131,9 @@ func startServer(t *testing.T) *server {
 func (s *server) start(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command(errandBinary(t), "serve", "--listen", s.Address,
-		"--data-dir", s.dataDir, "--log-level", "debug")
+		"--data-dir", s.dataDir, "--log-level", "debug",
+		// Any free port: the default (8233) would be shared by every server.
+		"--http-listen", "127.0.0.1:0")
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
 	if err := cmd.Start(); err != nil {

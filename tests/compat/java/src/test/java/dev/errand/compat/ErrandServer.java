@@ -86,7 +86,10 @@ final class ErrandServer {
                 "--data-dir",
                 dataDir.toString(),
                 "--log-level",
-                "debug")
+                "debug",
+                // Any free port: the default (8233) would be shared by every server.
+                "--http-listen",
+                "127.0.0.1:0")
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
     process = pb.start();
