@@ -73,7 +73,19 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   if (!gateway.ok()) return gateway.status();
   server->gateway_ = *std::move(gateway);
 
-  server->http_ = std::make_unique<httplib::Server>();
+  if (server->options_.tls) {
+    auto tls = HttpTls::Create(*server->options_.tls);
+    if (!tls.ok()) return tls.status();
+    server->tls_ = *std::move(tls);
+    HttpTls* tls_ptr = server->tls_.get();
+    server->http_ = std::make_unique<httplib::SSLServer>(
+        [tls_ptr](SSL_CTX& ctx) { return tls_ptr->Configure(ctx); });
+    if (!server->http_->is_valid()) {
+      return absl::InternalError("HTTP TLS: cannot set up OpenSSL");
+    }
+  } else {
+    server->http_ = std::make_unique<httplib::Server>();
+  }
   httplib::Server& http = *server->http_;
   http.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   http.set_payload_max_length(kMaxBodyBytes);
@@ -146,8 +158,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   }
   server->address_ = absl::StrCat(address.substr(0, colon), ":", bound);
   server->thread_ = std::thread([&http] { http.listen_after_bind(); });
-  spdlog::info("serving the web UI and HTTP API on http://{}/",
-               server->address_);
+  spdlog::info("serving the web UI and HTTP API on {}://{}/",
+               server->tls_ ? "https" : "http", server->address_);
   return server;
 }
 
@@ -192,6 +204,11 @@ void HttpServer::ServeTaskQueues(const httplib::Request& request,
   }
   Reply(HttpResponse{200, Json::object({{"taskQueues", queues}}).dump()},
         response);
+}
+
+absl::Status HttpServer::ReloadTls(const PemMaterial& material) {
+  if (!tls_) return absl::FailedPreconditionError("HTTP has no TLS");
+  return tls_->Update(material);
 }
 
 void HttpServer::Stop() {

@@ -384,6 +384,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     http_options.services = {server->workflow_service_->descriptor(),
                              server->operator_service_->descriptor()};
     matching::Matcher* matcher = server->matcher_.get();
+    if (server->tls_) {
+      auto material = LoadTlsMaterial(config.tls);
+      if (!material.ok()) return material.status();
+      http_options.tls = http::PemMaterial{
+          material->cert_chain, material->private_key, material->client_ca};
+    }
     http_options.task_queues = [matcher](const std::string& namespace_id) {
       std::vector<http::TaskQueueSummary> queues;
       for (const matching::Matcher::QueueGauges& g :
@@ -410,7 +416,13 @@ absl::Status Server::ReloadTls() {
   if (!tls_) {
     return absl::FailedPreconditionError("TLS is not configured");
   }
-  return tls_->Reload();
+  if (absl::Status s = tls_->Reload(); !s.ok()) return s;
+  if (!http_server_) return absl::OkStatus();
+  // The files were just checked; read again for the HTTP port.
+  auto material = LoadTlsMaterial(config_.tls);
+  if (!material.ok()) return material.status();
+  return http_server_->ReloadTls(http::PemMaterial{
+      material->cert_chain, material->private_key, material->client_ca});
 }
 
 void Server::Shutdown(absl::Duration grace) {

@@ -3,6 +3,7 @@
 // tests/support/make_test_certs.sh (a throwaway CA; nothing committed).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -427,6 +428,75 @@ TEST_F(SecurityTest, UnknownClientCertificateIsUnauthenticated) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(absl::StrContains(s.error_message(), "errand-test-client"))
       << s.error_message();
+}
+
+}  // namespace
+}  // namespace errand::server
+
+namespace errand::server {
+namespace {
+
+// The HTTP port speaks TLS with the gRPC port's files, reloads them with it,
+// and asks for client certificates when the gRPC port does.
+class HttpsTest : public SecurityTest {
+ protected:
+  std::unique_ptr<httplib::SSLClient> Client(const std::string& ca,
+                                             const std::string& client = "") {
+    const std::string address = server_->http_address();
+    const size_t colon = address.rfind(':');
+    const std::string host = address.substr(0, colon);
+    const int port = std::stoi(address.substr(colon + 1));
+    auto https = client.empty()
+                     ? std::make_unique<httplib::SSLClient>(host, port)
+                     : std::make_unique<httplib::SSLClient>(
+                           host, port, (pki_ / (client + ".pem")).string(),
+                           (pki_ / (client + ".key")).string());
+    https->set_ca_cert_path((pki_ / ca).string().c_str());
+    https->enable_server_certificate_verification(true);
+    https->set_connection_timeout(5, 0);
+    return https;
+  }
+  static int SystemInfoStatus(
+      const std::unique_ptr<httplib::SSLClient>& https) {
+    auto reply = https->Get("/api/v1/system-info");
+    return reply ? reply->status : -1;
+  }
+};
+
+TEST_F(HttpsTest, ServesTheGrpcPortsCertificateAndReloadsIt) {
+  UseTls(false);
+  config_.http_listen = "127.0.0.1:0";
+  StartServer();
+  auto https = Client("ca.pem");
+  EXPECT_EQ(SystemInfoStatus(https), 200);
+  // Plain HTTP gets no answer from a TLS port.
+  const std::string address = server_->http_address();
+  httplib::Client plain(address.substr(0, address.rfind(':')),
+                        std::stoi(address.substr(address.rfind(':') + 1)));
+  plain.set_connection_timeout(5, 0);
+  plain.set_read_timeout(5, 0);
+  auto refused = plain.Get("/api/v1/system-info");
+  EXPECT_TRUE(!refused || refused->status != 200);
+
+  fs::copy_file(pki_ / "other-server.pem", pki_ / "server.pem",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(pki_ / "other-server.key", pki_ / "server.key",
+                fs::copy_options::overwrite_existing);
+  ASSERT_TRUE(server_->ReloadTls().ok());
+  auto rotated = Client("other-ca.pem");
+  EXPECT_EQ(SystemInfoStatus(rotated), 200);
+  auto stale = Client("ca.pem");
+  EXPECT_EQ(SystemInfoStatus(stale), -1);
+}
+
+TEST_F(HttpsTest, MutualTlsAsksForAClientCertificate) {
+  UseTls(true);
+  config_.http_listen = "127.0.0.1:0";
+  StartServer();
+  auto anonymous = Client("ca.pem");
+  EXPECT_EQ(SystemInfoStatus(anonymous), -1);
+  auto client = Client("ca.pem", "client");
+  EXPECT_EQ(SystemInfoStatus(client), 200);
 }
 
 }  // namespace

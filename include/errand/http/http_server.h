@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "errand/http/gateway.h"
+#include "errand/http/http_tls.h"
 
 namespace httplib {
 class Server;
@@ -45,6 +47,8 @@ struct HttpServerOptions {
   std::vector<const google::protobuf::ServiceDescriptor*> services;
   // The task queues of a namespace (by ID) that hold tasks or polls.
   std::function<std::vector<TaskQueueSummary>(const std::string&)> task_queues;
+  // HTTPS when set: the gRPC port's certificate, key and client CA.
+  std::optional<PemMaterial> tls;
 };
 
 class HttpServer {
@@ -60,6 +64,8 @@ class HttpServer {
 
   // The address actually bound.
   const std::string& address() const { return address_; }
+  // New handshakes use `material` (SIGHUP); FAILED_PRECONDITION without TLS.
+  absl::Status ReloadTls(const PemMaterial& material);
   void Stop();
 
  private:
@@ -71,6 +77,8 @@ class HttpServer {
 
   HttpServerOptions options_;
   std::unique_ptr<Gateway> gateway_;
+  // Outlives http_, whose handshakes call it.
+  std::unique_ptr<HttpTls> tls_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   std::string address_;
