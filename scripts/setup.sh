@@ -126,8 +126,9 @@ fi
 
 # Debian's clang, for the thread-safety analysis (scripts/check_thread_safety.sh)
 # and the fuzz targets (libFuzzer and the sanitizer runtimes are in
-# libclang-rt-14-dev); the build itself uses gcc.
-TEST_APT_PACKAGES=(clang-14 libclang-rt-14-dev)
+# libclang-rt-14-dev); the build itself uses gcc. Debian's Chromium, which
+# the web UI's browser test (tests/compat/ts/ui.test.mjs) drives headless.
+TEST_APT_PACKAGES=(clang-14 libclang-rt-14-dev chromium)
 missing=()
 for pkg in "${TEST_APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
