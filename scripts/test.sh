@@ -62,7 +62,9 @@ echo "== Python SDK scenarios (pytest)"
   failed_suites+=(python)
 
 echo "== TypeScript SDK scenarios (node --test)"
-(cd "$ROOT/tests/compat/ts" && node --test --test-concurrency=1 \
+# The web UI's browser test (ui.test.mjs) puts its screenshots in
+# $RESULTS/ui-screenshots.
+(cd "$ROOT/tests/compat/ts" && COMPAT_RESULTS="$RESULTS" node --test --test-concurrency=1 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=junit --test-reporter-destination="$RESULTS/ts.xml" \
   ./*.test.mjs) || failed_suites+=(typescript)

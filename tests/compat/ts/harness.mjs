@@ -7,6 +7,12 @@
 // spawns nothing and points at that address; cleanup() is a no-op and the
 // process-control methods throw. Scenarios that kill or restart the server
 // must skip themselves when `oracleMode` is true.
+//
+// Every errand started here serves its HTTP API and web UI on a free loopback
+// port of its own (httpAddress, uiUrl): the default port would clash between
+// servers. In oracle mode, COMPAT_ORACLE_HTTP_ADDRESS names where the web UI
+// and Temporal's HTTP API are served for the oracle (for example a dev proxy);
+// without it, uiUrl is empty.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, accessSync, constants } from 'node:fs';
 import net from 'node:net';
@@ -45,6 +51,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export const oracleAddress = process.env.COMPAT_ORACLE_ADDRESS || '';
 export const oracleMode = oracleAddress !== '';
+const oracleHttpAddress = process.env.COMPAT_ORACLE_HTTP_ADDRESS || '';
 
 class OracleServer {
   constructor(address) {
@@ -52,6 +59,8 @@ class OracleServer {
     this.port = Number(address.slice(address.lastIndexOf(':') + 1));
     this.log = '';
     this.oracle = true;
+    this.httpAddress = oracleHttpAddress;
+    this.uiUrl = oracleHttpAddress ? `http://${oracleHttpAddress}/` : '';
   }
 
   #unsupported(what) {
@@ -73,21 +82,24 @@ export class Errand {
     e.dataDir = mkdtempSync(path.join(os.tmpdir(), 'errand-compat-ts-'));
     e.port = await freePort();
     e.address = `127.0.0.1:${e.port}`;
+    e.httpPort = await freePort();
+    e.httpAddress = `127.0.0.1:${e.httpPort}`;
+    e.uiUrl = `http://${e.httpAddress}/`;
     e.log = '';
     await e.start();
     return e;
   }
 
   async start() {
-    this.proc = spawn(errandBinary(), ['serve', '--listen', this.address, '--data-dir', this.dataDir,
-      '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn(errandBinary(), ['serve', '--listen', this.address, '--http-listen', this.httpAddress,
+      '--data-dir', this.dataDir, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr.on('data', (chunk) => { this.log += chunk.toString(); });
     const exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
     this.exited = exited;
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) throw new Error(`errand exited ${this.proc.exitCode}:\n${this.log}`);
-      if (await canConnect(this.port)) return;
+      if (await canConnect(this.port) && await canConnect(this.httpPort)) return;
       await sleep(50);
     }
     throw new Error(`errand did not listen on ${this.address}:\n${this.log}`);

@@ -1,0 +1,287 @@
+// The built-in web UI in a real browser: Debian's Chromium, headless, driven
+// by playwright-core. Activities are started with the TypeScript SDK; the UI
+// must list them, filter them with a List Filter query, show a refused
+// query's error, terminate one from its detail screen, show a result and a
+// failure with its stack trace, and render a hostile activity ID and failure
+// message as text without running them. The server's Content-Security-Policy
+// must not have to block anything the UI does.
+//
+// Screenshots of each screen go to $COMPAT_RESULTS/ui-screenshots (or a
+// temporary directory), and, when UI_SCREENSHOTS_DIR is set, also to
+// $UI_SCREENSHOTS_DIR/ui-<screen>.png (the README's pictures in docs/).
+//
+// Oracle mode (COMPAT_ORACLE_ADDRESS) needs COMPAT_ORACLE_HTTP_ADDRESS, where
+// the UI is served next to the oracle's HTTP API; without it these tests skip.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, copyFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { ApplicationFailure } from '@temporalio/common';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Errand, oracleMode } from './harness.mjs';
+import { sleep, unique, withClient as clientAt, withWorker as workerAt } from './sdk.mjs';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// Bounds on waits for the page to show something; not speed assertions.
+const UI_TIMEOUT_MS = 15_000;
+
+const skip = oracleMode && !process.env.COMPAT_ORACLE_HTTP_ADDRESS
+  ? 'oracle mode without COMPAT_ORACLE_HTTP_ADDRESS: no web UI to drive' : false;
+
+let errand;
+let context;
+let page;
+let profileDir;
+let shotsDir;
+const cspViolations = [];
+const pageErrors = [];
+
+before(async () => {
+  if (skip) return;
+  errand = await Errand.start();
+  profileDir = mkdtempSync(path.join(os.tmpdir(), 'errand-ui-chromium-'));
+  shotsDir = process.env.COMPAT_RESULTS
+    ? path.join(process.env.COMPAT_RESULTS, 'ui-screenshots')
+    : mkdtempSync(path.join(os.tmpdir(), 'errand-ui-screenshots-'));
+  mkdirSync(shotsDir, { recursive: true });
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 860 }, timezoneId: 'UTC', locale: 'en-US',
+  });
+  page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+  page.on('console', (msg) => {
+    if (/Content[- ]Security[- ]Policy|Refused to (load|execute|apply|evaluate|connect)/i.test(msg.text())) {
+      cspViolations.push(msg.text());
+    }
+  });
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+});
+
+after(async () => {
+  await context?.close();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await errand?.cleanup();
+});
+
+const withClient = (fn) => clientAt(errand.address, fn);
+const withWorker = (opts, fn) => workerAt(errand.address, opts, fn);
+const ui = (hash) => errand.uiUrl + hash;
+const activityHash = (id) => `#/ns/default/activities/${encodeURIComponent(id)}`;
+
+async function screenshot(name, fullPage = true) {
+  const file = path.join(shotsDir, `ui-${name}.png`);
+  await page.screenshot({ path: file, fullPage });
+  if (process.env.UI_SCREENSHOTS_DIR) {
+    mkdirSync(process.env.UI_SCREENSHOTS_DIR, { recursive: true });
+    copyFileSync(file, path.join(process.env.UI_SCREENSHOTS_DIR, `ui-${name}.png`));
+  }
+}
+
+// Waits until the locator's text contains `text` (clicking Refresh between
+// looks when the screen has one: visibility may trail the write).
+async function waitForText(locator, text, what) {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  let last = '';
+  for (;;) {
+    last = (await locator.count()) ? await locator.first().innerText() : '';
+    if (last.includes(text)) return last;
+    if (Date.now() > deadline) assert.fail(`${what}: "${text}" not shown; the page shows:\n${last}`);
+    await sleep(200);
+  }
+}
+async function waitForListed(ids) {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  for (;;) {
+    const shown = await page.locator('#list a.mono').allInnerTexts();
+    if (ids.every((id) => shown.includes(id))) return shown;
+    if (Date.now() > deadline) assert.fail(`list shows ${JSON.stringify(shown)}, not all of ${JSON.stringify(ids)}`);
+    await page.click('#refresh');
+    await sleep(300);
+  }
+}
+async function openActivity(id) {
+  await page.goto(ui(activityHash(id)));
+  await page.locator('[data-screen="activity"] .status-line .badge').waitFor();
+  assert.equal(await page.locator('#activity-id').innerText(), id);
+}
+const statusBadge = () => page.locator('[data-screen="activity"] .status-line .badge').innerText();
+async function assertNoScriptRan() {
+  assert.equal(await page.evaluate(() => typeof window.__xss), 'undefined', 'hostile content was executed');
+}
+
+test('web UI: list, filter by a query, a refused query, terminate from the detail screen', { skip }, async () => {
+  const taskQueue = unique('ui-tq');
+  const typeA = `uiTypeA_${Date.now()}`;
+  const typeB = `uiTypeB_${Date.now()}`;
+  const idsA = [unique('ui-a1'), unique('ui-a2'), unique('ui-a3')];
+  const idB = unique('ui-b');
+  await withClient(async (client) => {
+    for (const id of idsA) await client.activity.start(typeA, { id, taskQueue, args: [{ order: id }], startToCloseTimeout: '60s' });
+    await client.activity.start(typeB, { id: idB, taskQueue, args: ['b'], startToCloseTimeout: '60s' });
+
+    await page.goto(ui('#/ns/default/activities'));
+    await waitForListed([...idsA, idB]);
+    await screenshot('activities');
+
+    // Filter by type: the three of type A, not the other.
+    await page.fill('#query', `ActivityType = '${typeA}'`);
+    await page.click('#query-form button[type=submit]');
+    const shown = await waitForListed(idsA);
+    assert.ok(!shown.includes(idB), `the filter kept ${idB}: ${JSON.stringify(shown)}`);
+    assert.equal(shown.length, 3);
+    assert.ok(decodeURIComponent(await page.evaluate(() => location.hash)).includes(`ActivityType = '${typeA}'`));
+
+    // A refused query: the page shows the server's own message.
+    const badQuery = `ActivityType = '${typeA}' AND`;
+    const res = await fetch(`${errand.uiUrl}api/v1/namespaces/default/activities?query=${encodeURIComponent(badQuery)}`);
+    const body = await res.json();
+    assert.equal(res.status, 400);
+    assert.equal(body.code, 3);
+    await page.fill('#query', badQuery);
+    await page.click('#query-form button[type=submit]');
+    const err = await waitForText(page.locator('#list-error .error'), body.message, 'refused query');
+    assert.match(err, /INVALID_ARGUMENT/);
+
+    // Open the first one from the list, terminate it through its button and
+    // the confirmation dialog.
+    await page.fill('#query', `ActivityType = '${typeA}'`);
+    await page.click('#query-form button[type=submit]');
+    await waitForListed(idsA);
+    await page.locator('#list a.mono', { hasText: idsA[0] }).click();
+    await page.locator('#activity-id').waitFor();
+    assert.equal(await page.locator('#activity-id').innerText(), idsA[0]);
+    assert.equal(await statusBadge(), 'Running');
+    await waitForText(page.locator('#input'), `"order": "${idsA[0]}"`, 'input payload');
+    await page.click('button[data-action="terminate"]');
+    await page.locator('#confirm').waitFor({ state: 'visible' });
+    await page.fill('#confirm-fields input[name="reason"]', 'terminated from the web UI');
+    await page.click('#confirm-yes');
+    await page.locator('#confirm').waitFor({ state: 'hidden' });
+    await waitForText(page.locator('[data-screen="activity"] .status-line .badge'), 'Terminated', 'status after terminate');
+    await waitForText(page.locator('#failure'), 'terminated from the web UI', 'termination reason');
+    const desc = await client.activity.getHandle(idsA[0]).describe();
+    assert.equal(desc.status, 'TERMINATED');
+
+    // Terminating it again is refused, and the page says why.
+    await page.click('button[data-action="terminate"]');
+    await page.click('#confirm-yes');
+    const refused = await waitForText(page.locator('#action-error .error'), 'Terminate refused:', 'refused terminate');
+    assert.ok(refused.length > 'Terminate refused:'.length + 3, `no server message in "${refused}"`);
+    assert.equal(await statusBadge(), 'Terminated');
+
+    // Back in the list, its row says Terminated.
+    await page.goto(ui(`#/ns/default/activities?q=${encodeURIComponent(`ActivityType = '${typeA}'`)}`));
+    await waitForListed(idsA);
+    const row = page.locator('#list tr', { hasText: idsA[0] });
+    await waitForText(row.locator('.badge'), 'Terminated', 'list row status');
+
+    for (const id of [...idsA.slice(1), idB]) await client.activity.getHandle(id).terminate('cleanup');
+  });
+});
+
+test('web UI: a completed activity shows its result, a failed one its message and stack trace', { skip }, async () => {
+  const taskQueue = unique('ui-work');
+  const okId = unique('ui-ok');
+  const failId = unique('ui-fail');
+  const activities = {
+    async uiEcho(x) { return { echo: x, answer: 42 }; },
+    async uiExplode() { throw ApplicationFailure.nonRetryable('the disk is on fire', 'DiskOnFire'); },
+  };
+  await withClient(async (client) => {
+    const ok = await client.activity.start('uiEcho', { id: okId, taskQueue, args: ['hello-ui'], startToCloseTimeout: '30s' });
+    const bad = await client.activity.start('uiExplode', { id: failId, taskQueue, startToCloseTimeout: '30s' });
+    await withWorker({ taskQueue, activities, identity: 'ui-test-worker' }, async () => {
+      assert.deepEqual(await ok.result(), { echo: 'hello-ui', answer: 42 });
+      await assert.rejects(bad.result());
+
+      // While the worker polls: its queue's screen lists it as a poller.
+      await page.goto(ui(`#/ns/default/task-queues?name=${encodeURIComponent(taskQueue)}`));
+      await waitForText(page.locator('.queue'), 'ui-test-worker', 'poller identity');
+      await screenshot('task-queues');
+    });
+
+    await openActivity(okId);
+    await waitForText(page.locator('[data-screen="activity"] .status-line .badge'), 'Completed', 'completed status');
+    const result = await waitForText(page.locator('#result'), '"echo": "hello-ui"', 'result payload');
+    assert.match(result, /"answer": 42/);
+    await waitForText(page.locator('#input'), '"hello-ui"', 'input payload');
+    const timeline = await page.locator('.timeline').innerText();
+    assert.match(timeline, /Scheduled/);
+    assert.match(timeline, /started/);
+    assert.match(timeline, /Closed: Completed/);
+
+    await openActivity(failId);
+    await waitForText(page.locator('[data-screen="activity"] .status-line .badge'), 'Failed', 'failed status');
+    assert.equal(await page.locator('#failure .failure-message').first().innerText(), 'the disk is on fire');
+    assert.equal(await page.locator('#failure .failure-type').first().innerText(), 'DiskOnFire');
+    const stack = await page.locator('#failure .stack').first().innerText();
+    assert.match(stack, /uiExplode/, `stack trace: ${stack}`);
+    assert.match(stack, /ui\.test\.mjs/, `stack trace: ${stack}`);
+    await screenshot('activity');
+  });
+});
+
+test('web UI: a hostile activity ID, input and failure message are shown as text, never run', { skip }, async () => {
+  const taskQueue = unique('ui-xss');
+  const hostileId = '<img src=x onerror="window.__xss=1">';
+  const hostileMessage = '<script>window.__xss=2</script>';
+  const hostileInput = '<img src=y onerror="window.__xss=3"><svg onload="window.__xss=4">';
+  const activities = {
+    async uiHostile() { throw ApplicationFailure.nonRetryable(hostileMessage, '<b onmouseover="window.__xss=5">T</b>'); },
+  };
+  await withClient(async (client) => {
+    const handle = await client.activity.start('uiHostile', { id: hostileId, taskQueue, args: [hostileInput], startToCloseTimeout: '30s' });
+    try {
+      await withWorker({ taskQueue, activities }, async () => { await assert.rejects(handle.result()); });
+
+      await page.goto(ui(`#/ns/default/activities?q=${encodeURIComponent(`TaskQueue = '${taskQueue}'`)}`));
+      await waitForListed([hostileId]);
+      await assertNoScriptRan();
+      assert.equal(await page.locator('#main img, #main script, #main svg[onload]').count(), 0);
+
+      await page.locator('#list a.mono', { hasText: 'onerror' }).click();
+      await page.locator('#failure .failure-message').waitFor();
+      assert.equal(await page.locator('#activity-id').innerText(), hostileId);
+      assert.equal(await page.locator('#failure .failure-message').first().innerText(), hostileMessage);
+      await waitForText(page.locator('#input'), JSON.stringify(hostileInput), 'hostile input');
+      await page.locator('#failure .failure-type').first().hover();
+      await assertNoScriptRan();
+      assert.equal(await page.locator('#main img, #main script, #main b').count(), 0);
+      assert.equal(await page.evaluate(() => document.scripts.length), 1);
+    } finally {
+      await client.activity.getHandle(hostileId).terminate('cleanup').catch(() => {});
+    }
+  });
+});
+
+test('web UI: overview and namespaces screens, with no Content-Security-Policy violation', { skip }, async () => {
+  const doc = await fetch(errand.uiUrl);
+  assert.equal(doc.status, 200);
+  assert.match(doc.headers.get('content-security-policy') || '', /default-src 'self'/);
+  await page.goto(ui('#/'));
+  await page.locator('[data-screen="overview"] table').first().waitFor();
+  await page.locator('[data-screen="overview"] svg.chart').waitFor();
+  const counts = await waitForText(page.locator('[data-screen="overview"] table').first(), 'default', 'namespace row');
+  assert.match(counts, /Terminated/);
+  assert.match(counts, /Completed/);
+  assert.match(counts, /Failed/);
+  const legend = await page.locator('.legend').innerText();
+  assert.match(legend, /Completed [1-9]/, legend);
+  assert.match(legend, /Failed or timed out [1-9]/, legend);
+  await screenshot('overview');
+
+  await page.goto(ui('#/namespaces'));
+  await waitForText(page.locator('[data-screen="namespaces"] table').first(), 'default', 'namespace list');
+  await waitForText(page.locator('[data-screen="namespaces"] section').nth(1), 'ExecutionStatus', 'search attributes');
+  await screenshot('namespaces');
+
+  assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+  assert.deepEqual(cspViolations, [], 'Content-Security-Policy violations');
+});
