@@ -118,6 +118,9 @@ function errorBox(err, prefix) {
 function askForKey() {
   const dlg = $('#auth');
   if (dlg.open) return;
+  $('#auth-text').textContent = sessionStorage.getItem(KEY_STORE)
+    ? 'The server refused this API key (401). Enter another one.'
+    : 'The server asks for credentials (401). Enter an API key; it is kept for this browser tab only.';
   $('#auth-key').value = '';
   dlg.showModal();
 }

@@ -76,9 +76,11 @@ class OracleServer {
 }
 
 export class Errand {
-  static async start() {
+  // extraArgs: more `errand serve` flags, e.g. ['--config', file].
+  static async start({ extraArgs = [] } = {}) {
     if (oracleMode) return new OracleServer(oracleAddress);
     const e = new Errand();
+    e.extraArgs = extraArgs;
     e.dataDir = mkdtempSync(path.join(os.tmpdir(), 'errand-compat-ts-'));
     e.port = await freePort();
     e.address = `127.0.0.1:${e.port}`;
@@ -92,7 +94,7 @@ export class Errand {
 
   async start() {
     this.proc = spawn(errandBinary(), ['serve', '--listen', this.address, '--http-listen', this.httpAddress,
-      '--data-dir', this.dataDir, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--data-dir', this.dataDir, '--log-level', 'debug', ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr.on('data', (chunk) => { this.log += chunk.toString(); });
     const exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
     this.exited = exited;

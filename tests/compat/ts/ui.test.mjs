@@ -14,7 +14,8 @@
 // the UI is served next to the oracle's HTTP API; without it these tests skip.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, copyFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -284,4 +285,46 @@ test('web UI: overview and namespaces screens, with no Content-Security-Policy v
 
   assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
   assert.deepEqual(cspViolations, [], 'Content-Security-Policy violations');
+});
+
+test('web UI: a server with API keys answers 401; the UI asks for a key and sends it as a bearer token', { skip: oracleMode ? 'needs its own errand with principals' : skip }, async () => {
+  const key = `ui-key-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-ui-auth-'));
+  const config = path.join(dir, 'errand.yaml');
+  const sha = createHash('sha256').update(key).digest('hex');
+  writeFileSync(config, `auth:\n  principals:\n    - name: ui-operator\n      api_key_sha256: ${sha}\n      roles: {"*": admin}\n`);
+  const secured = await Errand.start({ extraArgs: ['--config', config] });
+  const authPage = await context.newPage();
+  authPage.setDefaultTimeout(UI_TIMEOUT_MS);
+  const sent = [];
+  authPage.on('request', (req) => { if (req.url().includes('/api/v1/')) sent.push(req.headers().authorization || ''); });
+  try {
+    const unauth = await fetch(`${secured.uiUrl}api/v1/namespaces`);
+    assert.equal(unauth.status, 401);
+    await authPage.goto(secured.uiUrl + '#/namespaces');
+    await authPage.locator('#auth').waitFor({ state: 'visible' });
+    assert.match(await authPage.locator('#auth-text').innerText(), /401/);
+    // A wrong key: asked again, and told that key was refused.
+    await authPage.fill('#auth-key', 'not-the-key');
+    await authPage.click('#auth-form button[type=submit]');
+    await authPage.locator('#auth').waitFor({ state: 'visible' });
+    const deadline = Date.now() + UI_TIMEOUT_MS;
+    while (!/refused this API key/.test(await authPage.locator('#auth-text').innerText())) {
+      assert.ok(Date.now() < deadline, 'the UI never said the key was refused');
+      await sleep(100);
+    }
+    await authPage.fill('#auth-key', key);
+    await authPage.click('#auth-form button[type=submit]');
+    await authPage.locator('#auth').waitFor({ state: 'hidden' });
+    const list = authPage.locator('[data-screen="namespaces"] table').first();
+    await list.waitFor();
+    assert.match(await list.innerText(), /default/);
+    assert.ok(sent.includes(`Bearer ${key}`), `requests carried ${JSON.stringify(sent)}`);
+    assert.ok(sent.includes('Bearer not-the-key'));
+    assert.ok(sent.includes(''), 'the first request went without a key');
+  } finally {
+    await authPage.close();
+    await secured.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
