@@ -483,6 +483,7 @@ const describeQueue = (ns, name) => get(nsPath(ns, 'task-queues', name), {
 
 async function activities(ns, params) {
   const query = params.get('q') || '';
+  const pageSize = Math.min(1000, Math.max(1, Number(params.get('size')) || PAGE_SIZE));
   const view = newView('activities', 'Activities');
   const tokens = ['']; // page tokens of the pages seen; the last is the current page's
   let next = '';
@@ -498,7 +499,7 @@ async function activities(ns, params) {
 
   async function load() {
     try {
-      const r = await get(nsPath(ns, 'activities'), { query, pageSize: PAGE_SIZE, nextPageToken: tokens[tokens.length - 1] });
+      const r = await get(nsPath(ns, 'activities'), { query, pageSize, nextPageToken: tokens[tokens.length - 1] });
       if (!live(view)) return;
       fill(errBox, );
       next = r.nextPageToken || '';
@@ -757,9 +758,13 @@ async function namespaces() {
   try {
     const r = await get(nsPath(state.ns, 'search-attributes'));
     if (!live(view)) return;
-    const rows = (obj, kind) => Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, t]) =>
-      [h('span', { class: 'mono' }, k), String(t).replace(/^INDEXED_VALUE_TYPE_/, '').toLowerCase(), kind]);
-    fill(saBox, table(['Name', 'Type', 'Kind'], [...rows(r.customAttributes, 'custom'), ...rows(r.systemAttributes, 'system')]));
+    const list = (obj) => {
+      const entries = Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b));
+      if (!entries.length) return h('p', { class: 'muted' }, 'none');
+      return h('ul', { class: 'sa' }, entries.map(([k, t]) => h('li', {}, h('span', { class: 'mono' }, k), ' ',
+        h('span', { class: 'muted' }, String(t).replace(/^INDEXED_VALUE_TYPE_/, '').toLowerCase()))));
+    };
+    fill(saBox, h('h3', {}, 'Custom'), list(r.customAttributes), h('h3', {}, 'System'), list(r.systemAttributes));
   } catch (e) { if (live(view)) fill(saBox, errorBox(e)); }
 }
 

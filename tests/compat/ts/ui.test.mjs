@@ -129,7 +129,14 @@ test('web UI: list, filter by a query, a refused query, terminate from the detai
 
     await page.goto(ui('#/ns/default/activities'));
     await waitForListed([...idsA, idB]);
-    await screenshot('activities');
+
+    // With auto-refresh on, a new activity shows up without a click.
+    await page.check('#auto-refresh');
+    const late = unique('ui-late');
+    await client.activity.start(typeB, { id: late, taskQueue, args: ['late'], startToCloseTimeout: '60s' });
+    await waitForText(page.locator('#list'), late, 'auto-refresh');
+    await page.uncheck('#auto-refresh');
+    await client.activity.getHandle(late).terminate('cleanup');
 
     // Filter by type: the three of type A, not the other.
     await page.fill('#query', `ActivityType = '${typeA}'`);
@@ -262,7 +269,7 @@ test('web UI: a hostile activity ID, input and failure message are shown as text
   });
 });
 
-test('web UI: overview and namespaces screens, with no Content-Security-Policy violation', { skip }, async () => {
+test('web UI: overview, namespaces and a paged list, with no Content-Security-Policy violation', { skip }, async () => {
   const doc = await fetch(errand.uiUrl);
   assert.equal(doc.status, 200);
   assert.match(doc.headers.get('content-security-policy') || '', /default-src 'self'/);
@@ -277,6 +284,30 @@ test('web UI: overview and namespaces screens, with no Content-Security-Policy v
   assert.match(legend, /Completed [1-9]/, legend);
   assert.match(legend, /Failed or timed out [1-9]/, legend);
   await screenshot('overview');
+
+  await page.goto(ui('#/ns/default/activities'));
+  await page.locator('#list table').waitFor();
+  const all = await page.locator('#list a.mono').allInnerTexts();
+  assert.ok(all.length >= 7, `listed ${all.length}`);
+  await screenshot('activities');
+
+  // Pages of 3 by nextPageToken: forward to the end, then back to the start.
+  await page.goto(ui('#/ns/default/activities?size=3'));
+  const pages = [];
+  for (;;) {
+    await page.locator('#list table').waitFor();
+    await waitForText(page.locator('.pager'), `Page ${pages.length + 1}`, 'page number');
+    pages.push(await page.locator('#list a.mono').allInnerTexts());
+    if (await page.locator('#next-page').isDisabled()) break;
+    assert.ok(pages.length <= all.length, 'too many pages');
+    await page.click('#next-page');
+  }
+  assert.ok(pages.length >= 3, `${pages.length} pages`);
+  assert.ok(pages.slice(0, -1).every((p) => p.length === 3), JSON.stringify(pages));
+  assert.deepEqual(pages.flat(), all);
+  await page.click('#prev-page');
+  await waitForText(page.locator('.pager'), `Page ${pages.length - 1}`, 'previous page');
+  assert.deepEqual(await page.locator('#list a.mono').allInnerTexts(), pages[pages.length - 2]);
 
   await page.goto(ui('#/namespaces'));
   await waitForText(page.locator('[data-screen="namespaces"] table').first(), 'default', 'namespace list');
