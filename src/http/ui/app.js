@@ -573,10 +573,11 @@ async function activity(ns, id, runId, notice) {
       run: (v) => post(nsPath(ns, 'activities', id, 'terminate'), { ...base, requestId: requestId(), reason: v.reason }) }),
     act('Pause', '', { action: 'pause', title: 'Pause this activity?', text: 'No new attempt is dispatched until it is unpaused.', fields: [{ name: 'reason', label: 'Reason' }],
       run: (v) => post(nsPath(ns, 'activities', id, 'pause'), { ...base, requestId: requestId(), reason: v.reason }) }),
-    act('Unpause', '', { action: 'unpause', title: 'Unpause this activity?', fields: [{ name: 'resetAttempts', label: 'Reset attempts', type: 'checkbox' }, { name: 'resetHeartbeat', label: 'Reset heartbeat details', type: 'checkbox' }],
-      run: (v) => post(nsPath(ns, 'activities', id, 'unpause'), { ...base, requestId: requestId(), resetAttempts: v.resetAttempts, resetHeartbeat: v.resetHeartbeat }) }),
-    act('Reset', '', { action: 'reset', title: 'Reset this activity?', text: 'The attempt count starts again at 1.', fields: [{ name: 'resetHeartbeat', label: 'Reset heartbeat details', type: 'checkbox' }, { name: 'keepPaused', label: 'Keep paused', type: 'checkbox' }],
-      run: (v) => post(nsPath(ns, 'activities', id, 'reset'), { ...base, requestId: requestId(), resetHeartbeat: v.resetHeartbeat, keepPaused: v.keepPaused }) }),
+    act('Unpause', '', { action: 'unpause', title: 'Unpause this activity?', text: 'Its next attempt is dispatched again.', fields: [{ name: 'reason', label: 'Reason' }],
+      run: (v) => post(nsPath(ns, 'activities', id, 'unpause'), { ...base, requestId: requestId(), reason: v.reason }) }),
+    act('Reset', '', { action: 'reset', title: 'Reset this activity?', text: 'The attempt count starts again at 1.', fields: [{ name: 'resetHeartbeat', label: 'Reset heartbeat details', type: 'checkbox' },
+      { name: 'keepPaused', label: 'Keep paused', type: 'checkbox' }, { name: 'restoreOriginalOptions', label: 'Restore the original options', type: 'checkbox' }],
+      run: (v) => post(nsPath(ns, 'activities', id, 'reset'), { ...base, requestId: requestId(), ...v }) }),
     act('Update options', '', { action: 'update-options', title: 'Update options', text: 'Only the fields you change are sent. Durations as 30s, 5m or 1h.', confirmLabel: 'Update',
       fields: [['taskQueue.name', 'Task queue', info.taskQueue], ['startToCloseTimeout', 'Start-to-close timeout', info.startToCloseTimeout],
         ['scheduleToCloseTimeout', 'Schedule-to-close timeout', info.scheduleToCloseTimeout], ['scheduleToStartTimeout', 'Schedule-to-start timeout', info.scheduleToStartTimeout],
@@ -590,7 +591,7 @@ async function activity(ns, id, runId, notice) {
           else options[k] = toDuration(val);
         }
         if (!mask.length) throw new Error('Nothing was changed.');
-        return post(nsPath(ns, 'activities', id, 'update-options'), { ...base, activityOptions: options, updateMask: mask.join(',') });
+        return post(nsPath(ns, 'activities', id, 'update-options'), { ...base, requestId: requestId(), activityOptions: options, updateMask: mask.join(',') });
       } }),
     act('Delete', 'danger', { action: 'delete', title: 'Delete this activity?', text: 'It disappears from describe and list; this cannot be undone.', confirmLabel: 'Delete',
       run: () => api('DELETE', '/errand/v1/namespaces/' + enc(ns) + '/activities/' + enc(id), { runId: run }),

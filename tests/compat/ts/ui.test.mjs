@@ -194,6 +194,71 @@ test('web UI: list, filter by a query, a refused query, terminate from the detai
   });
 });
 
+// Runs one of the detail screen's actions through its confirmation dialog.
+async function act(action, fields = {}) {
+  await page.click(`button[data-action="${action}"]`);
+  await page.locator('#confirm').waitFor({ state: 'visible' });
+  for (const [name, value] of Object.entries(fields)) {
+    const input = page.locator(`#confirm-fields input[name="${name}"]`);
+    if (typeof value === 'boolean') await input.setChecked(value);
+    else await input.fill(value);
+  }
+  await page.click('#confirm-yes');
+  await page.locator('#confirm').waitFor({ state: 'hidden' });
+}
+
+test('web UI: pause, unpause, update options, reset, cancel and delete from the detail screen', { skip }, async () => {
+  const taskQueue = unique('ui-ops');
+  const id = unique('ui-ops');
+  await withClient(async (client) => {
+    await client.activity.start('uiOps', { id, taskQueue, args: [1], startToCloseTimeout: '60s' });
+    const handle = client.activity.getHandle(id);
+    await openActivity(id);
+    assert.equal(await statusBadge(), 'Running');
+
+    // Going back from the dialog does nothing.
+    await page.click('button[data-action="cancel"]');
+    await page.click('#confirm-no');
+    await page.locator('#confirm').waitFor({ state: 'hidden' });
+    assert.equal((await handle.describe()).status, 'RUNNING');
+
+    await act('pause', { reason: 'paused from the web UI' });
+    await waitForText(page.locator('.status-line .badge'), 'Paused', 'status after pause');
+    assert.equal((await handle.describe()).status, 'PAUSED');
+    await act('unpause', { reason: 'unpaused from the web UI' });
+    await waitForText(page.locator('.status-line .badge'), 'Running', 'status after unpause');
+
+    await act('update-options', { startToCloseTimeout: '45s', 'taskQueue.name': `${taskQueue}-moved` });
+    await waitForText(page.locator('[data-screen="activity"] .grid'), `${taskQueue}-moved`, 'new task queue');
+    assert.match(await page.locator('[data-screen="activity"] .grid').innerText(), /Start-to-close\s+45s/);
+    const desc = await handle.describe();
+    assert.equal(desc.startToCloseTimeoutMs, 45_000);
+    assert.equal(desc.taskQueue, `${taskQueue}-moved`);
+    // Nothing changed: the form says so and sends nothing.
+    await page.click('button[data-action="update-options"]');
+    await page.click('#confirm-yes');
+    await waitForText(page.locator('#confirm-error'), 'Nothing was changed', 'empty update');
+    await page.click('#confirm-no');
+
+    await act('reset', { resetHeartbeat: true });
+    await waitForText(page.locator('.notice'), 'Reset requested', 'reset notice');
+    assert.equal(await page.locator('#action-error .error').count(), 0);
+
+    await act('cancel', { reason: 'canceled from the web UI' });
+    await waitForText(page.locator('.status-line .badge'), 'Canceled', 'status after cancel');
+    assert.equal((await handle.describe()).status, 'CANCELED');
+    // Pausing a closed activity is refused with the server's message.
+    await act('pause', { reason: 'too late' });
+    await waitForText(page.locator('#action-error .error'), 'Pause refused:', 'refused pause');
+
+    if (!oracleMode) { // the oracle has no delete route
+      await act('delete');
+      await page.locator('[data-screen="activities"]').waitFor();
+      await assert.rejects(handle.describe(), /not found/i);
+    }
+  });
+});
+
 test('web UI: a completed activity shows its result, a failed one its message and stack trace', { skip }, async () => {
   const taskQueue = unique('ui-work');
   const okId = unique('ui-ok');
