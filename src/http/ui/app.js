@@ -307,7 +307,7 @@ function parseHash() {
 function newView(name, title) {
   clearInterval(state.timer);
   state.timer = null;
-  const view = h('div', { class: 'view', 'data-screen': name });
+  const view = h('div', { class: 'view', 'data-screen': name, 'data-route': location.hash });
   state.view = view;
   $('#main').replaceChildren(view);
   document.title = title + ' · Errand';

@@ -97,18 +97,38 @@ async function waitForText(locator, text, what) {
     await sleep(200);
   }
 }
-async function waitForListed(ids) {
+// Waits until the screen for `hash` is the one shown (a new hash is handled
+// after the navigation returns; until then the previous screen is there).
+async function waitForRoute(hash) {
+  await page.waitForFunction((want) => {
+    const view = document.querySelector('#main .view');
+    const norm = (x) => { try { return decodeURIComponent(x); } catch { return x; } };
+    return view !== null && norm(view.dataset.route) === norm(want);
+  }, hash);
+}
+async function go(hash) {
+  await page.goto(ui(hash));
+  await waitForRoute(hash);
+}
+const listHash = (query) => '#/ns/default/activities' + (query ? `?q=${encodeURIComponent(query)}` : '');
+async function search(query) {
+  await page.fill('#query', query);
+  await page.click('#query-form button[type=submit]');
+  await waitForRoute(listHash(query));
+}
+// Waits until the list shows every one of `ids` (exact: and nothing else).
+async function waitForListed(ids, { exact = false } = {}) {
   const deadline = Date.now() + UI_TIMEOUT_MS;
   for (;;) {
     const shown = await page.locator('#list a.mono').allInnerTexts();
-    if (ids.every((id) => shown.includes(id))) return shown;
+    if (ids.every((id) => shown.includes(id)) && (!exact || shown.length === ids.length)) return shown;
     if (Date.now() > deadline) assert.fail(`list shows ${JSON.stringify(shown)}, not all of ${JSON.stringify(ids)}`);
     await page.click('#refresh');
     await sleep(300);
   }
 }
 async function openActivity(id) {
-  await page.goto(ui(activityHash(id)));
+  await go(activityHash(id));
   await page.locator('[data-screen="activity"] .status-line .badge').waitFor();
   assert.equal(await page.locator('#activity-id').innerText(), id);
 }
@@ -127,7 +147,7 @@ test('web UI: list, filter by a query, a refused query, terminate from the detai
     for (const id of idsA) await client.activity.start(typeA, { id, taskQueue, args: [{ order: id }], startToCloseTimeout: '60s' });
     await client.activity.start(typeB, { id: idB, taskQueue, args: ['b'], startToCloseTimeout: '60s' });
 
-    await page.goto(ui('#/ns/default/activities'));
+    await go(listHash());
     await waitForListed([...idsA, idB]);
 
     // With auto-refresh on, a new activity shows up without a click.
@@ -139,11 +159,8 @@ test('web UI: list, filter by a query, a refused query, terminate from the detai
     await client.activity.getHandle(late).terminate('cleanup');
 
     // Filter by type: the three of type A, not the other.
-    await page.fill('#query', `ActivityType = '${typeA}'`);
-    await page.click('#query-form button[type=submit]');
-    const shown = await waitForListed(idsA);
-    assert.ok(!shown.includes(idB), `the filter kept ${idB}: ${JSON.stringify(shown)}`);
-    assert.equal(shown.length, 3);
+    await search(`ActivityType = '${typeA}'`);
+    await waitForListed(idsA, { exact: true });
     assert.ok(decodeURIComponent(await page.evaluate(() => location.hash)).includes(`ActivityType = '${typeA}'`));
 
     // A refused query: the page shows the server's own message.
@@ -152,18 +169,16 @@ test('web UI: list, filter by a query, a refused query, terminate from the detai
     const body = await res.json();
     assert.equal(res.status, 400);
     assert.equal(body.code, 3);
-    await page.fill('#query', badQuery);
-    await page.click('#query-form button[type=submit]');
+    await search(badQuery);
     const err = await waitForText(page.locator('#list-error .error'), body.message, 'refused query');
     assert.match(err, /INVALID_ARGUMENT/);
 
     // Open the first one from the list, terminate it through its button and
     // the confirmation dialog.
-    await page.fill('#query', `ActivityType = '${typeA}'`);
-    await page.click('#query-form button[type=submit]');
-    await waitForListed(idsA);
+    await search(`ActivityType = '${typeA}'`);
+    await waitForListed(idsA, { exact: true });
     await page.locator('#list a.mono', { hasText: idsA[0] }).click();
-    await page.locator('#activity-id').waitFor();
+    await page.locator('[data-screen="activity"] .status-line .badge').waitFor();
     assert.equal(await page.locator('#activity-id').innerText(), idsA[0]);
     assert.equal(await statusBadge(), 'Running');
     await waitForText(page.locator('#input'), `"order": "${idsA[0]}"`, 'input payload');
@@ -185,8 +200,8 @@ test('web UI: list, filter by a query, a refused query, terminate from the detai
     assert.equal(await statusBadge(), 'Terminated');
 
     // Back in the list, its row says Terminated.
-    await page.goto(ui(`#/ns/default/activities?q=${encodeURIComponent(`ActivityType = '${typeA}'`)}`));
-    await waitForListed(idsA);
+    await go(listHash(`ActivityType = '${typeA}'`));
+    await waitForListed(idsA, { exact: true });
     const row = page.locator('#list tr', { hasText: idsA[0] });
     await waitForText(row.locator('.badge'), 'Terminated', 'list row status');
 
@@ -275,7 +290,7 @@ test('web UI: a completed activity shows its result, a failed one its message an
       await assert.rejects(bad.result());
 
       // While the worker polls: its queue's screen lists it as a poller.
-      await page.goto(ui(`#/ns/default/task-queues?name=${encodeURIComponent(taskQueue)}`));
+      await go(`#/ns/default/task-queues?name=${encodeURIComponent(taskQueue)}`);
       await waitForText(page.locator('.queue'), 'ui-test-worker', 'poller identity');
       await screenshot('task-queues');
     });
@@ -314,8 +329,8 @@ test('web UI: a hostile activity ID, input and failure message are shown as text
     try {
       await withWorker({ taskQueue, activities }, async () => { await assert.rejects(handle.result()); });
 
-      await page.goto(ui(`#/ns/default/activities?q=${encodeURIComponent(`TaskQueue = '${taskQueue}'`)}`));
-      await waitForListed([hostileId]);
+      await go(listHash(`TaskQueue = '${taskQueue}'`));
+      await waitForListed([hostileId], { exact: true });
       await assertNoScriptRan();
       assert.equal(await page.locator('#main img, #main script, #main svg[onload]').count(), 0);
 
@@ -338,7 +353,7 @@ test('web UI: overview, namespaces and a paged list, with no Content-Security-Po
   const doc = await fetch(errand.uiUrl);
   assert.equal(doc.status, 200);
   assert.match(doc.headers.get('content-security-policy') || '', /default-src 'self'/);
-  await page.goto(ui('#/'));
+  await go('#/');
   await page.locator('[data-screen="overview"] table').first().waitFor();
   await page.locator('[data-screen="overview"] svg.chart').waitFor();
   const counts = await waitForText(page.locator('[data-screen="overview"] table').first(), 'default', 'namespace row');
@@ -350,14 +365,17 @@ test('web UI: overview, namespaces and a paged list, with no Content-Security-Po
   assert.match(legend, /Failed or timed out [1-9]/, legend);
   await screenshot('overview');
 
-  await page.goto(ui('#/ns/default/activities'));
+  await go(listHash());
+  await page.locator('#list table').waitFor();
+  await screenshot('activities');
+
+  await go('#/ns/default/activities?size=1000');
   await page.locator('#list table').waitFor();
   const all = await page.locator('#list a.mono').allInnerTexts();
   assert.ok(all.length >= 7, `listed ${all.length}`);
-  await screenshot('activities');
 
   // Pages of 3 by nextPageToken: forward to the end, then back to the start.
-  await page.goto(ui('#/ns/default/activities?size=3'));
+  await go('#/ns/default/activities?size=3');
   const pages = [];
   for (;;) {
     await page.locator('#list table').waitFor();
@@ -374,7 +392,7 @@ test('web UI: overview, namespaces and a paged list, with no Content-Security-Po
   await waitForText(page.locator('.pager'), `Page ${pages.length - 1}`, 'previous page');
   assert.deepEqual(await page.locator('#list a.mono').allInnerTexts(), pages[pages.length - 2]);
 
-  await page.goto(ui('#/namespaces'));
+  await go('#/namespaces');
   await waitForText(page.locator('[data-screen="namespaces"] table').first(), 'default', 'namespace list');
   await waitForText(page.locator('[data-screen="namespaces"] section').nth(1), 'ExecutionStatus', 'search attributes');
   await screenshot('namespaces');
