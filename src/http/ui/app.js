@@ -3,6 +3,8 @@
 // no build step. Everything that comes from the server (IDs, messages,
 // payloads, stack traces) reaches the page only as text nodes (h() below
 // never parses HTML), and every URL segment is built with encodeURIComponent.
+// The files are ASCII (other characters as \u escapes): the build embeds them
+// as C++ char arrays, where a byte above 0x7f would be a narrowing error.
 'use strict';
 
 const KEY_STORE = 'errand.apiKey';
@@ -151,7 +153,7 @@ function badge(status) {
 
 function isZeroTime(ts) { return !ts || ts.startsWith('0001-01-01'); }
 function fmtTime(ts) {
-  if (isZeroTime(ts)) return '—';
+  if (isZeroTime(ts)) return '\u2014';
   const d = new Date(ts);
   if (isNaN(d)) return String(ts);
   return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
@@ -168,7 +170,7 @@ function seconds(dur) {
   return m ? Number(m[1]) : null;
 }
 function fmtSeconds(s) {
-  if (s === null || s === undefined || !isFinite(s)) return '—';
+  if (s === null || s === undefined || !isFinite(s)) return '\u2014';
   if (s === 0) return '0s';
   if (s < 1) return Math.round(s * 1000) + 'ms';
   if (s < 60) return (Math.round(s * 10) / 10) + 's';
@@ -179,7 +181,7 @@ function fmtSeconds(s) {
   }
   return parts.slice(0, 2).join(' ');
 }
-function fmtDur(dur, zero = '—') {
+function fmtDur(dur, zero = '\u2014') {
   const s = seconds(dur);
   if (s === null) return dur ? String(dur) : zero;
   return s === 0 ? zero : fmtSeconds(s);
@@ -254,7 +256,7 @@ function failureView(f) {
 }
 
 function dl(rows) {
-  return h('dl', {}, rows.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v === undefined || v === '' ? '—' : v)]));
+  return h('dl', {}, rows.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v === undefined || v === '' ? '\u2014' : v)]));
 }
 function table(headers, rows, empty = 'Nothing to show.') {
   if (!rows.length) return h('p', { class: 'muted empty' }, empty);
@@ -310,7 +312,7 @@ function newView(name, title) {
   const view = h('div', { class: 'view', 'data-screen': name, 'data-route': location.hash });
   state.view = view;
   $('#main').replaceChildren(view);
-  document.title = title + ' · Errand';
+  document.title = title + ' \u00b7 Errand';
   for (const a of document.querySelectorAll('nav a[data-nav]')) a.classList.toggle('active', a.dataset.nav === name);
   return view;
 }
@@ -358,9 +360,9 @@ const rfc3339 = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 async function overview(ns) {
   const view = newView('overview', 'Overview');
-  const statusBox = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  const chartBox = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  const queueBox = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const statusBox = h('div', {}, h('p', { class: 'muted' }, 'Loading\u2026'));
+  const chartBox = h('div', {}, h('p', { class: 'muted' }, 'Loading\u2026'));
+  const queueBox = h('div', {}, h('p', { class: 'muted' }, 'Loading\u2026'));
   append(view, h('div', { class: 'titlebar' }, h('h1', {}, 'Overview'),
     h('button', { type: 'button', onclick: () => overview(state.ns) }, 'Refresh')),
   section('Activities by status', statusBox),
@@ -375,7 +377,7 @@ async function overview(ns) {
         try {
           const c = await countByStatus(n);
           return [h('a', { href: hrefNs(n, '/activities') }, n), h('span', { class: 'counts' }, countBadges(c.counts, n)), String(c.total)];
-        } catch (e) { return [n, errorBox(e), '—']; }
+        } catch (e) { return [n, errorBox(e), '\u2014']; }
       }));
       if (live(view)) fill(statusBox, table(['Namespace', 'By status', 'Total'], rows));
     } catch (e) { if (live(view)) fill(statusBox, errorBox(e)); }
@@ -405,7 +407,7 @@ async function overview(ns) {
 }
 
 // Stacked bars (completed, failed or timed out, other closes) per bucket and
-// a failure-rate line on a 0–100 % scale.
+// a failure-rate line on a 0-100 % scale.
 function chart(buckets, bucketMs) {
   const W = 640, H = 200, L = 40, R = 44, T = 10, B = 28;
   const max = Math.max(1, ...buckets.map((b) => b.ok + b.bad + b.other));
@@ -445,7 +447,7 @@ function chart(buckets, bucketMs) {
   return h('div', {}, g,
     h('p', { class: 'legend' }, h('span', { class: 'key k-ok' }), `Completed ${ok}`, h('span', { class: 'key k-bad' }), `Failed or timed out ${bad}`,
       h('span', { class: 'key k-other' }), `Canceled or terminated ${other}`, h('span', { class: 'key k-rate' }),
-      `Failure rate ${all ? Math.round(((bad + other) / all) * 1000) / 10 : 0}% · ${(all / 60).toFixed(2)} closed/min`));
+      `Failure rate ${all ? Math.round(((bad + other) / all) * 1000) / 10 : 0}% \u00b7 ${(all / 60).toFixed(2)} closed/min`));
 }
 
 // Queues holding tasks or polls, from Errand's listing; a server without it
@@ -470,8 +472,8 @@ async function listQueues(ns) {
 }
 function queueTable(ns, queues, derived) {
   return [table(['Task queue', 'Backlog', 'Oldest task age', 'Waiting polls'], queues.map((q) => [
-    h('a', { href: hrefNs(ns, '/task-queues?name=' + enc(q.name)) }, q.name), String(q.backlogCount ?? '—'),
-    q.backlogAgeSeconds === undefined ? '—' : fmtSeconds(Number(q.backlogAgeSeconds)), String(q.waitingPolls ?? '—')]),
+    h('a', { href: hrefNs(ns, '/task-queues?name=' + enc(q.name)) }, q.name), String(q.backlogCount ?? '\u2014'),
+    q.backlogAgeSeconds === undefined ? '\u2014' : fmtSeconds(Number(q.backlogAgeSeconds)), String(q.waitingPolls ?? '\u2014')]),
   'No task queue holds tasks or polls.'),
   derived ? h('p', { class: 'muted' }, 'Queues of running activities (the server has no task queue listing).') : ''];
 }
@@ -490,10 +492,10 @@ async function activities(ns, params) {
   const input = h('input', { type: 'search', id: 'query', name: 'q', value: query, spellcheck: 'false', autocomplete: 'off',
     placeholder: "ActivityType = 'send-email' AND ExecutionStatus = 'Running'", 'aria-label': 'List Filter' });
   const errBox = h('div', { id: 'list-error' });
-  const tableBox = h('div', { id: 'list' }, h('p', { class: 'muted' }, 'Loading…'));
+  const tableBox = h('div', { id: 'list' }, h('p', { class: 'muted' }, 'Loading\u2026'));
   const pageInfo = h('span', { class: 'muted' });
-  const prevBtn = h('button', { type: 'button', id: 'prev-page', disabled: true, onclick: () => { tokens.pop(); load(); } }, '← Previous');
-  const nextBtn = h('button', { type: 'button', id: 'next-page', disabled: true, onclick: () => { tokens.push(next); load(); } }, 'Next →');
+  const prevBtn = h('button', { type: 'button', id: 'prev-page', disabled: true, onclick: () => { tokens.pop(); load(); } }, '\u2190 Previous');
+  const nextBtn = h('button', { type: 'button', id: 'next-page', disabled: true, onclick: () => { tokens.push(next); load(); } }, 'Next \u2192');
   const auto = h('input', { type: 'checkbox', id: 'auto-refresh', checked: sessionStorage.getItem(REFRESH_STORE) === '1' });
   const updated = h('span', { class: 'muted', id: 'updated' });
 
@@ -505,7 +507,7 @@ async function activities(ns, params) {
       next = r.nextPageToken || '';
       const rows = (r.executions || []).map((x) => [
         badge(x.status), h('a', { href: hrefActivity(ns, x.activityId, x.runId), class: 'mono' }, x.activityId),
-        x.activityType?.name || '—', x.taskQueue || '—', fmtTime(x.scheduleTime), fmtTime(x.closeTime), fmtDur(x.executionDuration)]);
+        x.activityType?.name || '\u2014', x.taskQueue || '\u2014', fmtTime(x.scheduleTime), fmtTime(x.closeTime), fmtDur(x.executionDuration)]);
       fill(tableBox, table(['Status', 'Activity ID', 'Type', 'Task queue', 'Scheduled', 'Closed', 'Duration'], rows,
         query ? 'No activity matches this query.' : 'No activities in this namespace.'));
       prevBtn.disabled = tokens.length < 2;
@@ -549,8 +551,8 @@ async function activities(ns, params) {
 async function activity(ns, id, runId, notice) {
   const view = newView('activity', 'Activity ' + id);
   const actionErr = h('div', { id: 'action-error' });
-  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  append(view, h('p', { class: 'crumbs' }, h('a', { href: hrefNs(ns, '/activities') }, '← Activities in ' + ns)),
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading\u2026'));
+  append(view, h('p', { class: 'crumbs' }, h('a', { href: hrefNs(ns, '/activities') }, '\u2190 Activities in ' + ns)),
     h('div', { class: 'titlebar' }, h('h1', {}, 'Activity ', h('span', { class: 'mono', id: 'activity-id' }, id))),
     notice ? h('div', { class: 'notice', role: 'status' }, notice) : null, actionErr, body);
   let r;
@@ -603,11 +605,11 @@ async function activity(ns, id, runId, notice) {
   const rp = info.retryPolicy || {};
   fill(body, 
     h('div', { class: 'status-line' }, badge(info.status), info.runState ? h('span', { class: 'muted' }, String(info.runState).replace(/^PENDING_ACTIVITY_STATE_/, '').toLowerCase()) : null,
-      h('span', { class: 'muted' }, 'Run ', h('span', { class: 'mono', id: 'run-id' }, run || '—'))),
+      h('span', { class: 'muted' }, 'Run ', h('span', { class: 'mono', id: 'run-id' }, run || '\u2014'))),
     actions,
     h('div', { class: 'grid' },
       section('Summary', dl([['Type', info.activityType?.name], ['Task queue', info.taskQueue ? h('a', { href: hrefNs(ns, '/task-queues?name=' + enc(info.taskQueue)) }, info.taskQueue) : undefined],
-        ['Attempt', String(info.attempt ?? '—')], ['Scheduled', fmtTime(info.scheduleTime)], ['Last started', fmtTime(info.lastStartedTime)],
+        ['Attempt', String(info.attempt ?? '\u2014')], ['Scheduled', fmtTime(info.scheduleTime)], ['Last started', fmtTime(info.lastStartedTime)],
         ['Closed', fmtTime(info.closeTime)], ['Duration', fmtDur(info.executionDuration)], ['Last worker', info.lastWorkerIdentity],
         info.canceledReason ? ['Cancel reason', info.canceledReason] : null,
         info.priority?.priorityKey ? ['Priority', String(info.priority.priorityKey)] : null])),
@@ -617,7 +619,7 @@ async function activity(ns, id, runId, notice) {
         ['Maximum interval', fmtDur(rp.maximumInterval)], ['Maximum attempts', rp.maximumAttempts ? String(rp.maximumAttempts) : 'unlimited'],
         ['Non-retryable errors', (rp.nonRetryableErrorTypes || []).join(', ') || 'none']])),
       section('Timeline', timeline(info)),
-      section('Heartbeat', dl([['Last heartbeat', isZeroTime(info.lastHeartbeatTime) ? '—' : `${fmtTime(info.lastHeartbeatTime)} (${ago(info.lastHeartbeatTime)})`]]),
+      section('Heartbeat', dl([['Last heartbeat', isZeroTime(info.lastHeartbeatTime) ? '\u2014' : `${fmtTime(info.lastHeartbeatTime)} (${ago(info.lastHeartbeatTime)})`]]),
         payloadsView(hb, 'No heartbeat details.'))),
     section('Input', h('div', { id: 'input' }, payloadsView(r.input, 'No input.'))),
     out.result !== undefined ? section('Result', h('div', { id: 'result' }, payloadsView(out.result, 'No result (null).'))) : null,
@@ -698,7 +700,7 @@ function confirmAction({ title, text, fields = [], confirmLabel = 'Confirm', run
 
 async function taskQueues(ns, params) {
   const view = newView('task-queues', 'Task queues');
-  const listBox = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const listBox = h('div', {}, h('p', { class: 'muted' }, 'Loading\u2026'));
   const detailBox = h('div', { id: 'queue-details' });
   const name = h('input', { type: 'search', name: 'name', value: params.get('name') || '', placeholder: 'task queue name', 'aria-label': 'Task queue name' });
   append(view, h('div', { class: 'titlebar' }, h('h1', {}, 'Task queues'), h('span', { class: 'muted' }, 'in ' + ns)),
@@ -714,7 +716,7 @@ async function taskQueues(ns, params) {
   } catch (e) { if (live(view)) fill(listBox, errorBox(e)); }
   const wanted = params.get('name') ? [params.get('name')] : queues.map((q) => q.name).slice(0, 20);
   for (const q of wanted) {
-    const card = section('Task queue ' + q, h('p', { class: 'muted' }, 'Loading…'));
+    const card = section('Task queue ' + q, h('p', { class: 'muted' }, 'Loading\u2026'));
     card.classList.add('queue');
     card.dataset.queue = q;
     detailBox.append(card);
@@ -725,15 +727,15 @@ async function taskQueues(ns, params) {
       fill(card, h('h2', {}, 'Task queue ', h('span', { class: 'mono' }, q)),
         h('div', { class: 'grid' },
           dl([['Backlog', String(st.approximateBacklogCount ?? 0)], ['Oldest task age', fmtDur(st.approximateBacklogAge, '0s')],
-            ['Tasks added / s', st.tasksAddRate === undefined ? '—' : Number(st.tasksAddRate).toFixed(2)],
-            ['Tasks dispatched / s', st.tasksDispatchRate === undefined ? '—' : Number(st.tasksDispatchRate).toFixed(2)]]),
+            ['Tasks added / s', st.tasksAddRate === undefined ? '\u2014' : Number(st.tasksAddRate).toFixed(2)],
+            ['Tasks dispatched / s', st.tasksDispatchRate === undefined ? '\u2014' : Number(st.tasksDispatchRate).toFixed(2)]]),
           dl([['Queue rate limit', cfg.queueRateLimit?.rateLimit ? `${cfg.queueRateLimit.rateLimit.requestsPerSecond ?? 0}/s` : 'none set'],
             ['Fairness key rate limit', cfg.fairnessKeysRateLimitDefault?.rateLimit ? `${cfg.fairnessKeysRateLimitDefault.rateLimit.requestsPerSecond ?? 0}/s` : 'none set'],
-            ['Effective rate limit', eff.requestsPerSecond === undefined ? '—' : `${eff.requestsPerSecond}/s`],
-            ['Limit source', eff.rateLimitSource ? String(eff.rateLimitSource).replace(/^RATE_LIMIT_SOURCE_/, '').toLowerCase() : '—']])),
+            ['Effective rate limit', eff.requestsPerSecond === undefined ? '\u2014' : `${eff.requestsPerSecond}/s`],
+            ['Limit source', eff.rateLimitSource ? String(eff.rateLimitSource).replace(/^RATE_LIMIT_SOURCE_/, '').toLowerCase() : '\u2014']])),
         h('h3', {}, 'Pollers'),
         table(['Identity', 'Last access', 'Rate per second'], (d.pollers || []).map((p) => [
-          h('span', { class: 'mono' }, p.identity || '—'), `${fmtTime(p.lastAccessTime)} (${ago(p.lastAccessTime)})`, p.ratePerSecond === undefined ? '—' : String(p.ratePerSecond)]),
+          h('span', { class: 'mono' }, p.identity || '\u2014'), `${fmtTime(p.lastAccessTime)} (${ago(p.lastAccessTime)})`, p.ratePerSecond === undefined ? '\u2014' : String(p.ratePerSecond)]),
         'No worker polled this queue recently.'));
     }, (e) => fill(card, h('h2', {}, 'Task queue ', h('span', { class: 'mono' }, q)), errorBox(e)));
   }
@@ -743,8 +745,8 @@ async function taskQueues(ns, params) {
 
 async function namespaces() {
   const view = newView('namespaces', 'Namespaces');
-  const listBox = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  const saBox = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const listBox = h('div', {}, h('p', { class: 'muted' }, 'Loading\u2026'));
+  const saBox = h('div', {}, h('p', { class: 'muted' }, 'Loading\u2026'));
   append(view, h('div', { class: 'titlebar' }, h('h1', {}, 'Namespaces')), section('Namespaces', listBox),
     section('Search attributes of ' + state.ns, saBox));
   try {
@@ -752,7 +754,7 @@ async function namespaces() {
     if (!live(view)) return;
     fill(listBox, table(['Name', 'State', 'Retention', 'Description', 'ID'], (r.namespaces || []).map((n) => {
       const i = n.namespaceInfo || {};
-      return [h('a', { href: hrefNs(i.name || '') }, i.name || '—'), String(i.state || '').replace(/^NAMESPACE_STATE_/, '').toLowerCase(),
+      return [h('a', { href: hrefNs(i.name || '') }, i.name || '\u2014'), String(i.state || '').replace(/^NAMESPACE_STATE_/, '').toLowerCase(),
         fmtDur(n.config?.workflowExecutionRetentionTtl), i.description || '', h('span', { class: 'mono' }, i.id || '')];
     })));
   } catch (e) { if (live(view)) fill(listBox, errorBox(e)); }
