@@ -5,7 +5,6 @@
 // never parses HTML), and every URL segment is built with encodeURIComponent.
 // The files are ASCII (other characters as \u escapes): the build embeds them
 // as C++ char arrays, where a byte above 0x7f would be a narrowing error.
-'use strict';
 
 const KEY_STORE = 'errand.apiKey';
 const NS_STORE = 'errand.namespace';
@@ -215,7 +214,6 @@ function decodePayload(p) {
     if (encoding.startsWith('json/')) return { kind: 'json', text: JSON.stringify(JSON.parse(b64Text(data)), null, 2) };
     if (encoding === 'binary/plain' || encoding.startsWith('text/')) {
       const t = b64Text(data);
-      // eslint-disable-next-line no-control-regex
       if (!/[\x00-\x08\x0e-\x1f]/.test(t)) return { kind: 'text', text: t };
     }
   } catch { /* not decodable: shown as base64 */ }

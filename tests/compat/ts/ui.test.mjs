@@ -283,7 +283,9 @@ test('web UI: a completed activity shows its result, a failed one its message an
     async uiExplode() { throw ApplicationFailure.nonRetryable('the disk is on fire', 'DiskOnFire'); },
   };
   await withClient(async (client) => {
-    const ok = await client.activity.start('uiEcho', { id: okId, taskQueue, args: ['hello-ui'], startToCloseTimeout: '30s' });
+    // The second argument is bytes: a binary/plain payload, shown as base64.
+    const ok = await client.activity.start('uiEcho', { id: okId, taskQueue, args: ['hello-ui', new Uint8Array([0, 1, 2, 255])],
+      startToCloseTimeout: '30s' });
     const bad = await client.activity.start('uiExplode', { id: failId, taskQueue, startToCloseTimeout: '30s' });
     await withWorker({ taskQueue, activities, identity: 'ui-test-worker' }, async () => {
       assert.deepEqual(await ok.result(), { echo: 'hello-ui', answer: 42 });
@@ -299,7 +301,8 @@ test('web UI: a completed activity shows its result, a failed one its message an
     await waitForText(page.locator('[data-screen="activity"] .status-line .badge'), 'Completed', 'completed status');
     const result = await waitForText(page.locator('#result'), '"echo": "hello-ui"', 'result payload');
     assert.match(result, /"answer": 42/);
-    await waitForText(page.locator('#input'), '"hello-ui"', 'input payload');
+    const input = await waitForText(page.locator('#input'), '"hello-ui"', 'input payload');
+    assert.match(input, /BASE64 \(binary\/plain\)\s+AAEC\/w==/i, input);
     const timeline = await page.locator('.timeline').innerText();
     assert.match(timeline, /Scheduled/);
     assert.match(timeline, /started/);
