@@ -1,0 +1,763 @@
+"""Temporal's HTTP API (grpc-gateway over the WorkflowService's
+`google.api.http` bindings), spoken raw with http.client, curl-style.
+
+Every expectation here was taken from a real Temporal dev server (CLI 1.9.1,
+Server 1.32.0, standalone activities enabled) in oracle mode:
+COMPAT_ORACLE_ADDRESS=127.0.0.1:7600 COMPAT_ORACLE_HTTP=127.0.0.1:7602. Errand
+serves the API on `--http-listen` (the harness gives every process a port).
+
+The JSON is Temporal's proto-JSON: lowerCamelCase names, enum names, int64 as
+strings, durations as "10s", and the payload shorthand (a Payloads whose every
+payload is json/plain, binary/null or json/protobuf is an array of plain
+values; otherwise `{"payloads": [...]}`, where a json/plain payload is still
+its value). Where a response can also be read over gRPC from the same server,
+the HTTP body must equal the gRPC response rendered by `temporal_json` below
+(Temporal's rules, written from the observed output), which checks every
+field's name and format at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import http.client
+import json
+import uuid
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import pytest
+from google.protobuf.json_format import MessageToDict
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    CountActivityExecutionsRequest,
+    DescribeActivityExecutionRequest,
+    DescribeNamespaceRequest,
+    DescribeTaskQueueRequest,
+    GetClusterInfoRequest,
+    GetSystemInfoRequest,
+    ListActivityExecutionsRequest,
+    ListNamespacesRequest,
+    PollActivityTaskQueueRequest,
+)
+from temporalio.client import Client
+
+from oracle_mode import ORACLE_ADDRESS
+
+NS = "default"
+JSON_PLAIN = "anNvbi9wbGFpbg=="      # base64("json/plain")
+BINARY_NULL = "YmluYXJ5L251bGw="     # base64("binary/null")
+BINARY_PLAIN = "YmluYXJ5L3BsYWlu"    # base64("binary/plain")
+NOT_FOUND_DETAIL = "type.googleapis.com/temporal.api.errordetails.v1.NotFoundFailure"
+DEFAULT_RETRY = {"initialInterval": "1s", "backoffCoefficient": 2, "maximumInterval": "100s"}
+
+
+def b64(data: bytes | str) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+# --- the HTTP client ---------------------------------------------------------
+
+@dataclass
+class Reply:
+    status: int
+    raw: bytes
+
+    @property
+    def json(self):
+        try:
+            return json.loads(self.raw)
+        except ValueError:
+            pytest.fail(f"HTTP {self.status}: body is not JSON: {self.raw[:500]!r}")
+
+    def __repr__(self) -> str:
+        return f"HTTP {self.status} {self.raw[:2000].decode(errors='replace')}"
+
+
+class Http:
+    """One connection per request, as curl would; bodies are JSON unless raw."""
+
+    def __init__(self, address: str):
+        self.host, port = address.rsplit(":", 1)
+        self.port = int(port)
+
+    def request(self, method: str, path: str, body=None, *, raw: bytes | None = None,
+                timeout: float = 15) -> Reply:
+        if raw is None and body is not None:
+            raw = json.dumps(body, separators=(",", ":")).encode()
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            headers = {"Content-Type": "application/json"} if raw is not None else {}
+            conn.request(method, path, body=raw, headers=headers)
+            resp = conn.getresponse()
+            return Reply(resp.status, resp.read())
+        finally:
+            conn.close()
+
+    def get(self, path: str, **params) -> Reply:
+        return self.request("GET", with_query(path, params))
+
+    def post(self, path: str, body=None, **kw) -> Reply:
+        return self.request("POST", path, {} if body is None and "raw" not in kw else body, **kw)
+
+
+def with_query(path: str, params: dict) -> str:
+    if not params:
+        return path
+    # A parameter given as None is sent bare (`?noPayloadShorthand`).
+    parts = [quote(k) if v is None else urlencode({k: v}, quote_via=quote)
+             for k, v in params.items()]
+    return f"{path}?{'&'.join(parts)}"
+
+
+def ok(reply: Reply) -> dict:
+    assert reply.status == 200, reply
+    return reply.json
+
+
+def activity_path(activity_id: str, suffix: str = "", prefix: str = "/api/v1") -> str:
+    return f"{prefix}/namespaces/{NS}/activities/{quote(activity_id, safe='')}{suffix}"
+
+
+def not_found(activity_id: str) -> dict:
+    return {"code": 5, "message": f"activity not found for ID: {activity_id}",
+            "details": [{"@type": NOT_FOUND_DETAIL}]}
+
+
+def assert_error(reply: Reply, status: int, code: int, message: str | None = None) -> dict:
+    assert reply.status == status, reply
+    body = reply.json
+    assert body["code"] == code, reply
+    assert isinstance(body["message"], str) and body["message"], reply
+    if message is not None:
+        assert body["message"] == message, reply
+    return body
+
+
+# --- Temporal's JSON rendering of a gRPC response ------------------------------
+
+def _payload_value(p) -> tuple[bool, object]:
+    """(shorthand applies, value) for one Payload."""
+    meta = dict(p.metadata)
+    encoding = meta.get("encoding", b"")
+    if encoding == b"binary/null":
+        return True, {"metadata": {"encoding": BINARY_NULL}}
+    if encoding == b"json/plain" and len(meta) == 1:
+        value = json.loads(p.data)
+        return True, ({"metadata": {"encoding": BINARY_NULL}} if value is None else value)
+    if encoding == b"json/protobuf" and meta.get("messageType") and len(meta) == 2:
+        return True, {**json.loads(p.data), "_protoMessageType": meta["messageType"].decode()}
+    return False, MessageToDict(p)
+
+
+def _payloads_value(ps):
+    values = [_payload_value(p) for p in ps.payloads]
+    if all(handled for handled, _ in values):
+        return [v for _, v in values]
+    return {"payloads": [v for _, v in values]}
+
+
+def _render(msg, d):
+    name = msg.DESCRIPTOR.full_name
+    if name == "temporal.api.common.v1.Payloads":
+        return _payloads_value(msg)
+    if name == "temporal.api.common.v1.Payload":
+        return _payload_value(msg)[1]
+    for field, value in msg.ListFields():
+        if field.message_type is None or field.message_type.full_name.startswith("google.protobuf."):
+            continue
+        key = field.json_name
+        if field.message_type.GetOptions().map_entry:
+            value_field = field.message_type.fields_by_name["value"]
+            if value_field.message_type is not None:
+                for k, v in value.items():
+                    d[key][str(k)] = _render(v, d[key][str(k)])
+        elif field.is_repeated:
+            d[key] = [_render(v, dv) for v, dv in zip(value, d[key])]
+        else:
+            d[key] = _render(value, d[key])
+    return d
+
+
+def temporal_json(msg) -> dict:
+    """The JSON Temporal's HTTP API gives for `msg`, shorthand included."""
+    return _render(msg, MessageToDict(msg))
+
+
+# --- fixtures ----------------------------------------------------------------
+
+@dataclass
+class Api:
+    http: Http
+    client: Client
+
+
+@pytest.fixture
+async def api(errand) -> Api:
+    if not errand.http_address:
+        pytest.skip("oracle mode without COMPAT_ORACLE_HTTP")
+    return Api(Http(errand.http_address), await Client.connect(errand.address, namespace=NS))
+
+
+def start_body(task_queue: str, **extra) -> dict:
+    return {"activityType": {"name": "greet"}, "taskQueue": {"name": task_queue},
+            "startToCloseTimeout": "30s", **extra}
+
+
+def start(api: Api, activity_id: str, task_queue: str, **extra) -> dict:
+    return ok(api.http.post(activity_path(activity_id), start_body(task_queue, **extra)))
+
+
+async def poll_task(api: Api, task_queue: str):
+    """Takes the queue's task over gRPC (polling has no HTTP binding), which
+    starts the attempt, as a worker would."""
+    task = await asyncio.wait_for(api.client.workflow_service.poll_activity_task_queue(
+        PollActivityTaskQueueRequest(namespace=NS, task_queue=TaskQueue(name=task_queue),
+                                     identity="grpc-poller")), 20)
+    assert task.task_token, "the poll returned no task"
+    return task
+
+
+async def eventually_http(fetch, check, what: str, timeout: float = 10.0):
+    """The dev server's visibility store lags its writes slightly."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = fetch()
+        if check(result):
+            return result
+        if asyncio.get_running_loop().time() >= deadline:
+            pytest.fail(f"{what}: still not as expected after {timeout}s: {result!r}")
+        await asyncio.sleep(0.1)
+
+
+async def grpc_describe(api: Api, activity_id: str):
+    return await api.client.workflow_service.describe_activity_execution(
+        DescribeActivityExecutionRequest(namespace=NS, activity_id=activity_id,
+                                         include_input=True, include_outcome=True))
+
+
+def without_token(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k != "longPollToken"}
+
+
+# --- the activity's life: start, describe, complete, outcome, list, count ------
+
+async def test_start_describe_complete_by_id_outcome_list_and_count(api):
+    activity_id, tq = unique("http-life"), unique("tq")
+    started = start(api, activity_id, tq, input=["x", 5, {"k": [1, 2]}],
+                    startToCloseTimeout="10s", requestId="req-1")
+    run_id = started["runId"]
+    assert started == {"runId": run_id, "started": True, "link": {"activity": {
+        "namespace": NS, "activityId": activity_id, "runId": run_id}}}
+
+    described = ok(api.http.get(activity_path(activity_id), includeInput="true",
+                                includeOutcome="true"))
+    assert described["runId"] == run_id
+    assert described["input"] == ["x", 5, {"k": [1, 2]}]
+    assert "outcome" not in described
+    assert isinstance(described["longPollToken"], str) and described["longPollToken"]
+    info = described["info"]
+    assert {k: info[k] for k in ("activityId", "runId", "activityType", "status", "runState",
+                                 "taskQueue", "scheduleToCloseTimeout", "scheduleToStartTimeout",
+                                 "startToCloseTimeout", "heartbeatTimeout", "retryPolicy",
+                                 "attempt", "stateTransitionCount")} == {
+        "activityId": activity_id, "runId": run_id, "activityType": {"name": "greet"},
+        "status": "ACTIVITY_EXECUTION_STATUS_RUNNING",
+        "runState": "PENDING_ACTIVITY_STATE_SCHEDULED", "taskQueue": tq,
+        "scheduleToCloseTimeout": "0s", "scheduleToStartTimeout": "0s",
+        "startToCloseTimeout": "10s", "heartbeatTimeout": "0s", "retryPolicy": DEFAULT_RETRY,
+        "attempt": 1, "stateTransitionCount": "1"}
+    assert info["scheduleTime"].endswith("Z")
+
+    # Without the include flags neither input nor outcome comes back.
+    plain = ok(api.http.get(activity_path(activity_id)))
+    assert "input" not in plain and "outcome" not in plain
+
+    await poll_task(api, tq)
+    assert ok(api.http.post(activity_path(activity_id, "/complete"), {
+        "result": ["done", {"k": [1, 2]}], "identity": "http-worker"})) == {}
+
+    outcome = ok(api.http.get(activity_path(activity_id, "/outcome")))
+    assert outcome == {"runId": run_id, "outcome": {"result": ["done", {"k": [1, 2]}]}}
+    full = ok(api.http.get(activity_path(activity_id, "/outcome"), noPayloadShorthand=None))
+    assert full == {"runId": run_id, "outcome": {"result": {"payloads": [
+        {"metadata": {"encoding": JSON_PLAIN}, "data": b64('"done"')},
+        {"metadata": {"encoding": JSON_PLAIN}, "data": b64('{"k":[1,2]}')}]}}}
+
+    closed = ok(api.http.get(activity_path(activity_id), includeInput="true",
+                             includeOutcome="true"))
+    assert closed["info"]["status"] == "ACTIVITY_EXECUTION_STATUS_COMPLETED"
+    assert "runState" not in closed["info"]
+    assert closed["info"]["lastWorkerIdentity"] == "http-worker"
+    assert closed["outcome"] == {"result": ["done", {"k": [1, 2]}]}
+    # Every field, as gRPC gives it from the same server.
+    assert without_token(closed) == without_token(
+        temporal_json(await grpc_describe(api, activity_id)))
+
+    query = f'TaskQueue="{tq}"'
+    listed = await eventually_http(
+        lambda: ok(api.http.get(f"/api/v1/namespaces/{NS}/activities", query=query)),
+        lambda b: [e.get("status") for e in b.get("executions", [])]
+        == ["ACTIVITY_EXECUTION_STATUS_COMPLETED"], "list")
+    execution = listed["executions"][0]
+    assert {k: execution[k] for k in ("activityId", "runId", "activityType", "status",
+                                      "taskQueue")} == {
+        "activityId": activity_id, "runId": run_id, "activityType": {"name": "greet"},
+        "status": "ACTIVITY_EXECUTION_STATUS_COMPLETED", "taskQueue": tq}
+    assert "nextPageToken" not in listed
+    grpc_list = await api.client.workflow_service.list_activity_executions(
+        ListActivityExecutionsRequest(namespace=NS, query=query))
+    assert listed == temporal_json(grpc_list)
+
+    count = f"/api/v1/namespaces/{NS}/activity-count"
+    assert ok(api.http.get(count, query=query)) == {"count": "1"}
+    grouped = ok(api.http.get(count, query=f"{query} GROUP BY ExecutionStatus"))
+    assert grouped == {"count": "1", "groups": [{"groupValues": [{
+        "metadata": {"encoding": JSON_PLAIN, "type": b64("Keyword")},
+        "data": b64('"Completed"')}], "count": "1"}]}
+    grpc_count = await api.client.workflow_service.count_activity_executions(
+        CountActivityExecutionsRequest(namespace=NS, query=f"{query} GROUP BY ExecutionStatus"))
+    assert grouped == temporal_json(grpc_count)
+
+
+async def test_routes_without_the_api_v1_prefix(api):
+    activity_id, tq = unique("http-bare"), unique("tq")
+    started = ok(api.http.post(activity_path(activity_id, prefix=""), start_body(tq)))
+    described = ok(api.http.get(activity_path(activity_id, prefix="")))
+    assert described["info"]["activityId"] == activity_id
+    assert described["runId"] == started["runId"]
+    assert ok(api.http.post(activity_path(activity_id, "/terminate", prefix=""),
+                            {"reason": "bye", "identity": "op"})) == {}
+    assert ok(api.http.get(activity_path(activity_id, "/outcome", prefix=""))) == {
+        "runId": started["runId"],
+        "outcome": {"failure": {"message": "bye", "terminatedFailureInfo": {"identity": "op"}}}}
+    listed = await eventually_http(
+        lambda: ok(api.http.get(f"/namespaces/{NS}/activities", query=f'TaskQueue="{tq}"')),
+        lambda b: len(b.get("executions", [])) == 1, "list")
+    assert listed["executions"][0]["activityId"] == activity_id
+    assert ok(api.http.get(f"/namespaces/{NS}/activity-count",
+                           query=f'TaskQueue="{tq}"')) == {"count": "1"}
+    # The non-prefixed bindings of the cluster and namespace reads differ in
+    # name from the /api/v1 ones.
+    assert ok(api.http.get("/system-info")) == ok(api.http.get("/api/v1/system-info"))
+    assert ok(api.http.get("/cluster")) == ok(api.http.get("/api/v1/cluster-info"))
+    assert ok(api.http.get(f"/cluster/namespaces/{NS}")) == ok(
+        api.http.get(f"/api/v1/namespaces/{NS}"))
+
+
+# --- worker calls by activity ID ------------------------------------------------
+
+async def test_heartbeat_and_fail_by_id(api):
+    activity_id, tq = unique("http-fail"), unique("tq")
+    run_id = start(api, activity_id, tq)["runId"]
+    # Not started yet: there is no attempt to heartbeat for.
+    reply = api.http.post(activity_path(activity_id, "/heartbeat"), {"details": ["beat"]})
+    assert reply.status == 404 and reply.json == not_found(activity_id), reply
+
+    await poll_task(api, tq)
+    assert ok(api.http.post(activity_path(activity_id, "/heartbeat"),
+                            {"details": ["beat", 1], "identity": "w"})) == {}
+    info = ok(api.http.get(activity_path(activity_id)))["info"]
+    assert info["runState"] == "PENDING_ACTIVITY_STATE_STARTED"
+    assert info["totalHeartbeatCount"] == "1"
+    assert info["lastHeartbeatTime"].endswith("Z")
+
+    failure = {"message": "boom", "applicationFailureInfo": {"type": "MyErr",
+                                                             "nonRetryable": True}}
+    assert ok(api.http.post(activity_path(activity_id, "/fail"),
+                            {"failure": failure, "identity": "w"})) == {}
+    assert ok(api.http.get(activity_path(activity_id, "/outcome"))) == {
+        "runId": run_id,
+        "outcome": {"failure": failure, "retryState": "RETRY_STATE_NON_RETRYABLE_FAILURE"}}
+    described = ok(api.http.get(activity_path(activity_id), includeOutcome="true"))
+    assert described["info"]["status"] == "ACTIVITY_EXECUTION_STATUS_FAILED"
+    assert described["info"]["lastWorkerIdentity"] == "w"
+    assert without_token(described) == without_token(temporal_json(
+        await api.client.workflow_service.describe_activity_execution(
+            DescribeActivityExecutionRequest(namespace=NS, activity_id=activity_id,
+                                             include_outcome=True))))
+
+    # FAILED_PRECONDITION maps to HTTP 400.
+    assert_error(api.http.post(activity_path(activity_id, "/complete"), {"result": ["late"]}),
+                 400, 9, "invalid transition from Failed")
+
+
+async def test_cancel_then_resolve_as_canceled_by_id(api):
+    activity_id, tq = unique("http-cancel"), unique("tq")
+    run_id = start(api, activity_id, tq)["runId"]
+    await poll_task(api, tq)
+    assert_error(api.http.post(activity_path(activity_id, "/resolve-as-canceled"),
+                               {"details": ["bye"], "identity": "w"}), 400, 3,
+                 "unable to mark activity as canceled without activity being request canceled "
+                 "first")
+    # A heartbeat without a pending cancel answers {} (false is not written).
+    assert ok(api.http.post(activity_path(activity_id, "/heartbeat"), {})) == {}
+    assert ok(api.http.post(activity_path(activity_id, "/cancel"),
+                            {"reason": "please", "identity": "op", "requestId": "c-1"})) == {}
+    assert ok(api.http.post(activity_path(activity_id, "/heartbeat"), {})) == {
+        "cancelRequested": True}
+    assert ok(api.http.post(activity_path(activity_id, "/resolve-as-canceled"),
+                            {"details": ["bye"], "identity": "w"})) == {}
+    assert ok(api.http.get(activity_path(activity_id, "/outcome"))) == {
+        "runId": run_id, "outcome": {"failure": {
+            "message": "Activity canceled",
+            "canceledFailureInfo": {"details": ["bye"], "identity": "op"}}}}
+    info = ok(api.http.get(activity_path(activity_id)))["info"]
+    assert info["status"] == "ACTIVITY_EXECUTION_STATUS_CANCELED"
+    assert info["canceledReason"] == "please"
+
+
+async def test_worker_calls_by_task_token(api):
+    """The token-based worker bindings (/activity-heartbeat, -complete, -fail,
+    -resolve-as-canceled); the token is bytes, so base64 in JSON."""
+    async def started(tag: str) -> tuple[str, str, str]:
+        activity_id, tq = unique(tag), unique("tq")
+        run_id = start(api, activity_id, tq)["runId"]
+        return activity_id, run_id, b64((await poll_task(api, tq)).task_token)
+
+    base = f"/api/v1/namespaces/{NS}"
+    activity_id, run_id, token = await started("http-token-complete")
+    assert ok(api.http.post(f"{base}/activity-heartbeat",
+                            {"taskToken": token, "details": ["hb"]})) == {}
+    assert ok(api.http.post(f"{base}/activity-complete",
+                            {"taskToken": token, "result": ["r"], "identity": "w"})) == {}
+    assert ok(api.http.get(activity_path(activity_id, "/outcome"))) == {
+        "runId": run_id, "outcome": {"result": ["r"]}}
+    reply = api.http.post(f"{base}/activity-complete", {"taskToken": token, "result": ["r"]})
+    assert reply.status == 404 and reply.json == not_found(activity_id), reply
+
+    activity_id, run_id, token = await started("http-token-fail")
+    failure = {"message": "f", "applicationFailureInfo": {"nonRetryable": True}}
+    assert ok(api.http.post(f"/namespaces/{NS}/activity-fail",
+                            {"taskToken": token, "failure": failure})) == {}
+    assert ok(api.http.get(activity_path(activity_id, "/outcome"))) == {
+        "runId": run_id,
+        "outcome": {"failure": failure, "retryState": "RETRY_STATE_NON_RETRYABLE_FAILURE"}}
+
+    activity_id, run_id, token = await started("http-token-cancel")
+    assert ok(api.http.post(activity_path(activity_id, "/cancel"), {})) == {}
+    assert ok(api.http.post(f"{base}/activity-heartbeat", {"taskToken": token})) == {
+        "cancelRequested": True}
+    assert ok(api.http.post(f"{base}/activity-resolve-as-canceled",
+                            {"taskToken": token, "details": ["c"]})) == {}
+    assert ok(api.http.get(activity_path(activity_id, "/outcome"))) == {
+        "runId": run_id, "outcome": {"failure": {
+            "message": "Activity canceled", "canceledFailureInfo": {"details": ["c"]}}}}
+
+
+# --- operator calls ---------------------------------------------------------------
+
+async def test_terminate_is_idempotent_by_request_id_and_closes_the_run(api):
+    activity_id, tq = unique("http-term"), unique("tq")
+    run_id = start(api, activity_id, tq)["runId"]
+    body = {"reason": "bye", "identity": "op", "requestId": "t-1"}
+    assert ok(api.http.post(activity_path(activity_id, "/terminate"), body)) == {}
+    assert ok(api.http.post(activity_path(activity_id, "/terminate"), body)) == {}
+    assert ok(api.http.get(activity_path(activity_id, "/outcome"))) == {
+        "runId": run_id,
+        "outcome": {"failure": {"message": "bye", "terminatedFailureInfo": {"identity": "op"}}}}
+    assert ok(api.http.get(activity_path(activity_id)))["info"]["status"] == \
+        "ACTIVITY_EXECUTION_STATUS_TERMINATED"
+    assert_error(api.http.post(activity_path(activity_id, "/cancel"), {"reason": "late"}),
+                 400, 9, "activity is in terminal state Terminated")
+
+
+async def test_pause_unpause_reset_and_update_options(api):
+    activity_id, tq = unique("http-ops"), unique("tq")
+    start(api, activity_id, tq)
+
+    def state() -> tuple[str, str]:
+        info = ok(api.http.get(activity_path(activity_id)))["info"]
+        return info["status"], info.get("runState")
+
+    pause = {"identity": "op", "reason": "hold", "requestId": "p-1"}
+    assert ok(api.http.post(activity_path(activity_id, "/pause"), pause)) == {}
+    assert state() == ("ACTIVITY_EXECUTION_STATUS_PAUSED", "PENDING_ACTIVITY_STATE_PAUSED")
+    # The same request ID again is the same request.
+    assert ok(api.http.post(activity_path(activity_id, "/pause"), pause)) == {}
+    assert ok(api.http.post(activity_path(activity_id, "/unpause"), {"identity": "op"})) == {}
+    assert state() == ("ACTIVITY_EXECUTION_STATUS_RUNNING", "PENDING_ACTIVITY_STATE_SCHEDULED")
+    assert ok(api.http.post(activity_path(activity_id, "/reset"),
+                            {"identity": "op", "resetHeartbeat": True})) == {}
+
+    # A FieldMask is one string of comma-separated lowerCamelCase paths.
+    updated = ok(api.http.post(activity_path(activity_id, "/update-options"), {
+        "identity": "op",
+        "activityOptions": {"startToCloseTimeout": "45s",
+                            "retryPolicy": {"maximumAttempts": 3}},
+        "updateMask": "startToCloseTimeout,retryPolicy.maximumAttempts"}))
+    assert updated == {"activityOptions": {
+        "taskQueue": {"name": tq, "kind": "TASK_QUEUE_KIND_NORMAL"},
+        "scheduleToCloseTimeout": "0s", "scheduleToStartTimeout": "0s",
+        "startToCloseTimeout": "45s", "heartbeatTimeout": "0s",
+        "retryPolicy": {**DEFAULT_RETRY, "maximumAttempts": 3}}}
+    info = ok(api.http.get(activity_path(activity_id)))["info"]
+    assert info["startToCloseTimeout"] == "45s"
+    assert info["retryPolicy"] == {**DEFAULT_RETRY, "maximumAttempts": 3}
+
+    assert_error(api.http.post(activity_path(activity_id, "/update-options"), {
+        "activityOptions": {"startToCloseTimeout": "46s"}}), 400, 3, "UpdateMask is not provided")
+    # The object form of a FieldMask is not its JSON form.
+    assert_error(api.http.post(activity_path(activity_id, "/update-options"), {
+        "activityOptions": {"startToCloseTimeout": "46s"},
+        "updateMask": {"paths": ["start_to_close_timeout"]}}), 400, 3)
+
+
+async def test_batch_terminate_by_query_then_describe_and_list_the_job(api):
+    tq, job = unique("tq"), unique("http-job")
+    ids = [unique("http-batch") for _ in range(2)]
+    for activity_id in ids:
+        start(api, activity_id, tq)
+    query = f'TaskQueue="{tq}"'
+    base = f"/api/v1/namespaces/{NS}"
+    await eventually_http(lambda: ok(api.http.get(f"{base}/activity-count", query=query)),
+                          lambda b: b == {"count": "2"}, "count")
+    assert ok(api.http.post(f"{base}/batch-operations/{job}", {
+        "visibilityQuery": query, "reason": "sweep",
+        "terminateActivitiesOperation": {"identity": "op"}})) == {}
+
+    for activity_id in ids:
+        await eventually_http(
+            lambda: ok(api.http.get(activity_path(activity_id)))["info"]["status"],
+            lambda s: s == "ACTIVITY_EXECUTION_STATUS_TERMINATED", "terminated by the batch")
+        outcome = ok(api.http.get(activity_path(activity_id, "/outcome")))["outcome"]
+        assert outcome == {"failure": {"terminatedFailureInfo": {"identity": "op"}}}
+
+    described = await eventually_http(
+        lambda: ok(api.http.get(f"{base}/batch-operations/{job}")),
+        lambda b: b.get("state") == "BATCH_OPERATION_STATE_COMPLETED", "batch completed")
+    assert {k: described[k] for k in ("operationType", "jobId", "state",
+                                      "totalOperationCount", "completeOperationCount",
+                                      "identity", "reason", "query")} == {
+        "operationType": "BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY", "jobId": job,
+        "state": "BATCH_OPERATION_STATE_COMPLETED", "totalOperationCount": "2",
+        "completeOperationCount": "2", "identity": "op", "reason": "sweep", "query": query}
+    assert "failureOperationCount" not in described
+
+    token, jobs = None, []
+    while True:
+        page = ok(api.http.get(f"{base}/batch-operations",
+                               **({"nextPageToken": token} if token else {})))
+        jobs += page.get("operationInfo", [])
+        token = page.get("nextPageToken")
+        if not token:
+            break
+    mine = [j for j in jobs if j["jobId"] == job]
+    assert len(mine) == 1, jobs
+    assert mine[0]["state"] == "BATCH_OPERATION_STATE_COMPLETED"
+    assert mine[0]["operationType"] == "BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY"
+
+
+# --- namespaces, cluster, task queues, search attributes ------------------------------
+
+async def test_namespaces_cluster_and_search_attributes_match_grpc(api):
+    svc = api.client.workflow_service
+    described = ok(api.http.get(f"/api/v1/namespaces/{NS}"))
+    assert described["namespaceInfo"]["name"] == NS
+    assert described["namespaceInfo"]["state"] == "NAMESPACE_STATE_REGISTERED"
+    assert described["namespaceInfo"]["capabilities"]["standaloneActivities"] is True
+    assert described["namespaceInfo"]["limits"]["blobSizeLimitError"] == "2097152"
+    assert described["config"]["workflowExecutionRetentionTtl"].endswith("s")
+    assert described == temporal_json(
+        await svc.describe_namespace(DescribeNamespaceRequest(namespace=NS)))
+
+    listed = ok(api.http.get("/api/v1/namespaces"))
+    assert NS in [n["namespaceInfo"]["name"] for n in listed["namespaces"]]
+    assert listed == temporal_json(await svc.list_namespaces(ListNamespacesRequest()))
+
+    system = ok(api.http.get("/api/v1/system-info"))
+    assert system["serverVersion"]
+    assert system["capabilities"]["countGroupByExecutionStatus"] is True
+    assert system == temporal_json(await svc.get_system_info(GetSystemInfoRequest()))
+
+    cluster = ok(api.http.get("/api/v1/cluster-info"))
+    assert cluster["serverVersion"] == system["serverVersion"]
+    assert cluster == temporal_json(await svc.get_cluster_info(GetClusterInfoRequest()))
+
+    attrs = ok(api.http.get(f"/api/v1/namespaces/{NS}/search-attributes"))
+    assert attrs["systemAttributes"]["ExecutionStatus"] == "INDEXED_VALUE_TYPE_KEYWORD"
+    assert attrs["systemAttributes"]["StartTime"] == "INDEXED_VALUE_TYPE_DATETIME"
+    assert attrs == temporal_json(await api.client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=NS)))
+
+    missing = "no-such-namespace"
+    reply = api.http.get(f"/api/v1/namespaces/{missing}")
+    assert reply.status == 404 and reply.json == {
+        "code": 5, "message": f"Namespace {missing} is not found.",
+        "details": [{"@type": "type.googleapis.com/temporal.api.errordetails.v1."
+                              "NamespaceNotFoundFailure", "namespace": missing}]}, reply
+
+
+async def test_describe_task_queue_reports_the_backlog(api):
+    tq = unique("tq")
+    start(api, unique("http-tq"), tq)
+    path = f"/api/v1/namespaces/{NS}/task-queues/{quote(tq, safe='')}"
+    with_stats = await eventually_http(
+        lambda: ok(api.http.get(path, taskQueueType="TASK_QUEUE_TYPE_ACTIVITY",
+                                reportStats="true")),
+        lambda b: b.get("stats", {}).get("approximateBacklogCount") == "1", "backlog of 1")
+    assert with_stats["stats"]["approximateBacklogAge"].endswith("s")
+    plain = ok(api.http.get(path, taskQueueType="TASK_QUEUE_TYPE_ACTIVITY"))
+    assert "stats" not in plain
+    grpc = await api.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+        namespace=NS, task_queue=TaskQueue(name=tq), task_queue_type=2))
+    assert plain == temporal_json(grpc)
+    assert ok(api.http.get(f"/namespaces/{NS}/task-queues/{quote(tq, safe='')}",
+                           taskQueueType="TASK_QUEUE_TYPE_ACTIVITY")) == plain
+
+
+# --- payload shorthand -------------------------------------------------------------
+
+async def test_payload_shorthand_in_and_out(api):
+    def input_of(activity_id: str, **params) -> object:
+        return ok(api.http.get(activity_path(activity_id), includeInput="true",
+                               **params))["input"]
+
+    async def stored(activity_id: str) -> list[tuple[dict, bytes]]:
+        described = await grpc_describe(api, activity_id)
+        return [(dict(p.metadata), p.data) for p in described.input.payloads]
+
+    # An array of plain values; null is a binary/null payload, and an array
+    # of only json/plain and binary/null payloads stays an array.
+    plain_id = unique("http-plain")
+    value = {"k": [1, 2.5, True, "ü"]}
+    start(api, plain_id, unique("tq"), input=["x", None, value])
+    assert input_of(plain_id) == ["x", {"metadata": {"encoding": BINARY_NULL}}, value]
+    (m0, d0), (m1, d1), (m2, d2) = await stored(plain_id)
+    assert (m0, d0) == ({"encoding": b"json/plain"}, b'"x"')
+    assert (m1, d1) == ({"encoding": b"binary/null"}, b"")
+    assert m2 == {"encoding": b"json/plain"} and json.loads(d2) == value
+    assert input_of(plain_id, noPayloadShorthand=None) == {"payloads": [
+        {"metadata": {"encoding": JSON_PLAIN}, "data": b64('"x"')},
+        {"metadata": {"encoding": BINARY_NULL}},
+        {"metadata": {"encoding": JSON_PLAIN}, "data": b64(d2)}]}
+
+    # The full form, mixing a plain value, a binary payload, a full json/plain
+    # one and a json/plain one with more metadata: no longer an array, but a
+    # json/plain payload with only its encoding is still written as its value.
+    full_id = unique("http-full")
+    binary = {"metadata": {"encoding": BINARY_PLAIN}, "data": b64(b"\x00\x01\x02")}
+    typed = {"metadata": {"encoding": JSON_PLAIN, "type": b64("Keyword")}, "data": b64('"kw"')}
+    start(api, full_id, unique("tq"), input={"payloads": [
+        "a", binary, {"metadata": {"encoding": JSON_PLAIN}, "data": b64('{"b":1}')}, typed]})
+    assert input_of(full_id) == {"payloads": ["a", binary, {"b": 1}, typed]}
+    assert await stored(full_id) == [
+        ({"encoding": b"json/plain"}, b'"a"'),
+        ({"encoding": b"binary/plain"}, b"\x00\x01\x02"),
+        ({"encoding": b"json/plain"}, b'{"b":1}'),
+        ({"encoding": b"json/plain", "type": b"Keyword"}, b'"kw"')]
+    assert input_of(full_id, noPayloadShorthand=None) == {"payloads": [
+        {"metadata": {"encoding": JSON_PLAIN}, "data": b64('"a"')}, binary,
+        {"metadata": {"encoding": JSON_PLAIN}, "data": b64('{"b":1}')}, typed]}
+
+    # A full payload inside the array form; an object that is not exactly
+    # {metadata, data} is a plain value.
+    mixed_id = unique("http-mixed")
+    lookalike = {"metadata": {"encoding": JSON_PLAIN}, "data": b64("3"), "x": 1}
+    start(api, mixed_id, unique("tq"), input=[binary, lookalike])
+    assert input_of(mixed_id) == {"payloads": [binary, lookalike]}
+    (mb, db), (ml, dl) = await stored(mixed_id)
+    assert (mb, db) == ({"encoding": b"binary/plain"}, b"\x00\x01\x02")
+    assert ml == {"encoding": b"json/plain"} and json.loads(dl) == lookalike
+
+    # json/protobuf with its message type is written as the message's JSON
+    # object plus "_protoMessageType".
+    proto_id = unique("http-proto")
+    start(api, proto_id, unique("tq"), input={"payloads": [{
+        "metadata": {"encoding": b64("json/protobuf"),
+                     "messageType": b64("temporal.api.common.v1.ActivityType")},
+        "data": b64('{"name":"zz"}')}]})
+    assert input_of(proto_id) == [
+        {"_protoMessageType": "temporal.api.common.v1.ActivityType", "name": "zz"}]
+
+
+# --- path variables, start conflicts ---------------------------------------------------
+
+async def test_path_variables_are_unescaped(api):
+    activity_id = f"sp ace+ü%?#&={uuid.uuid4()}"
+    started = start(api, activity_id, unique("tq"))
+    assert started["link"]["activity"]["activityId"] == activity_id
+    described = ok(api.http.get(activity_path(activity_id)))
+    assert described["info"]["activityId"] == activity_id
+    assert ok(api.http.get(activity_path(activity_id), runId=started["runId"]))["runId"] == \
+        started["runId"]
+
+    # "+" in a path is a plus, not a space.
+    spaced = f"a b-{uuid.uuid4()}"
+    start(api, spaced, unique("tq"))
+    assert ok(api.http.get(f"/api/v1/namespaces/{NS}/activities/{spaced.replace(' ', '%20')}"))
+    plus = spaced.replace(" ", "+")
+    reply = api.http.get(f"/api/v1/namespaces/{NS}/activities/{plus}")
+    assert reply.status == 404 and reply.json == not_found(plus), reply
+
+
+async def test_second_start_same_request_id_conflict_and_use_existing(api):
+    activity_id, tq = unique("http-dup"), unique("tq")
+    run_id = start(api, activity_id, tq, requestId="req-1")["runId"]
+    link = {"activity": {"namespace": NS, "activityId": activity_id, "runId": run_id}}
+    # The same request again: the same run, not started by this call.
+    assert start(api, activity_id, tq, requestId="req-1") == {"runId": run_id, "link": link}
+    assert start(api, activity_id, tq, requestId="req-2",
+                 idConflictPolicy="ACTIVITY_ID_CONFLICT_POLICY_USE_EXISTING") == {
+        "runId": run_id, "link": link}
+    reply = api.http.post(activity_path(activity_id), start_body(tq, requestId="req-3"))
+    assert reply.status == 409 and reply.json == {
+        "code": 6, "message": "activity execution already started",
+        "details": [{"@type": "type.googleapis.com/temporal.api.errordetails.v1."
+                              "ActivityExecutionAlreadyStartedFailure",
+                     "startRequestId": "req-1", "runId": run_id}]}, reply
+
+
+# --- errors ---------------------------------------------------------------------------
+
+async def test_errors_in_grpc_gateway_shape(api):
+    missing = unique("http-missing")
+    reply = api.http.get(activity_path(missing))
+    assert reply.status == 404 and reply.json == not_found(missing), reply
+    reply = api.http.get(activity_path(missing), runId=str(uuid.uuid4()))
+    assert reply.status == 404 and reply.json == not_found(missing), reply
+
+    # No such route.
+    reply = api.http.get("/api/v1/nothing-here")
+    assert reply.status == 404 and reply.json == {"code": 5, "message": "Not Found"}, reply
+    reply = api.http.post(f"/api/v1/namespaces/{NS}/activities/a/no-such-action", {})
+    assert reply.status == 404 and reply.json == {"code": 5, "message": "Not Found"}, reply
+
+    # A known path with a method it has no binding for: grpc-gateway answers
+    # 501 (Temporal's server); Errand answers 405, the status HTTP defines for
+    # it. The body is the same.
+    wrong_method = 501 if ORACLE_ADDRESS else 405
+    for method, path in [("DELETE", activity_path("x")), ("PUT", activity_path("x")),
+                         ("GET", activity_path("x", "/complete")),
+                         ("POST", "/api/v1/system-info")]:
+        reply = api.http.request(method, path, {} if method != "GET" else None)
+        assert reply.status == wrong_method and reply.json == {
+            "code": 12, "message": "Method Not Allowed"}, (method, path, reply)
+
+    # Bodies that are not the request's JSON: INVALID_ARGUMENT, HTTP 400.
+    path = activity_path(unique("http-bad"))
+    for raw in (b"{bad json", b"[1]", b'{"activityType": 5}', b'"text"'):
+        body = assert_error(api.http.request("POST", path, raw=raw), 400, 3)
+        assert body.get("details", []) == [], body
+    body = assert_error(api.http.request("POST", path, raw=b'{"unknownField":1}'), 400, 3)
+    assert "unknownField" in body["message"], body
+    assert_error(api.http.get(activity_path(missing), includeInput="notabool"), 400, 3)
+    # An empty body is an empty request, which the call itself refuses.
+    assert_error(api.http.request("POST", path, raw=b""), 400, 3, "taskQueue is not set")
+    # A visibility query the server cannot parse.
+    assert_error(api.http.get(f"/api/v1/namespaces/{NS}/activities", query="Bogus ==="), 400, 3)
+
+
+@pytest.mark.needs_errand_process  # Errand's own limit; Temporal answers 400 "http: request body too large"
+async def test_body_over_the_limit_is_refused(api):
+    # The HTTP API takes bodies up to 5 MiB.
+    payload = "x" * (5 * 1024 * 1024 + 1)
+    raw = json.dumps(start_body(unique("tq"), input=[payload])).encode()
+    reply = api.http.request("POST", activity_path(unique("http-big")), raw=raw)
+    assert reply.status == 413, reply
+    # The server still serves the next request.
+    assert ok(api.http.get("/api/v1/system-info"))["serverVersion"]
