@@ -21,8 +21,11 @@ import asyncio
 import base64
 import http.client
 import json
+import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -42,6 +45,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.client import Client
 
+from errand_harness import ErrandProcess, errand_binary
 from oracle_mode import ORACLE_ADDRESS
 
 NS = "default"
@@ -86,12 +90,13 @@ class Http:
         self.port = int(port)
 
     def request(self, method: str, path: str, body=None, *, raw: bytes | None = None,
-                timeout: float = 15) -> Reply:
+                headers: dict | None = None, timeout: float = 15) -> Reply:
         if raw is None and body is not None:
             raw = json.dumps(body, separators=(",", ":")).encode()
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
-            headers = {"Content-Type": "application/json"} if raw is not None else {}
+            headers = {**({"Content-Type": "application/json"} if raw is not None else {}),
+                       **(headers or {})}
             conn.request(method, path, body=raw, headers=headers)
             resp = conn.getresponse()
             return Reply(resp.status, resp.read())
@@ -761,3 +766,51 @@ async def test_body_over_the_limit_is_refused(api):
     assert reply.status == 413, reply
     # The server still serves the next request.
     assert ok(api.http.get("/api/v1/system-info"))["serverVersion"]
+
+
+@pytest.mark.needs_errand_process  # the dev server has no API keys to configure
+async def test_api_key_in_the_authorization_header():
+    """The Authorization header reaches the call as gRPC metadata does;
+    UNAUTHENTICATED is HTTP 401 and PERMISSION_DENIED 403, as grpc-gateway
+    maps them."""
+    def hash_key(key: str) -> str:
+        return subprocess.run([errand_binary(), "hash-key"], input=key + "\n",
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    reader, writer = unique("reader"), unique("writer")
+    config_dir = Path(tempfile.mkdtemp(prefix="errand-http-auth-"))
+    config = config_dir / "errand.yaml"
+    config.write_text(f"""
+auth:
+  principals:
+    - name: ci-reader
+      api_key_sha256: {hash_key(reader)}
+      roles: {{default: reader}}
+    - name: ci-writer
+      api_key_sha256: {hash_key(writer)}
+      roles: {{default: writer}}
+""")
+    server = ErrandProcess(extra_args=["--config", str(config)])
+    server.start()
+    try:
+        http_api = Http(server.http_address)
+        activity_id, tq = unique("http-auth"), unique("tq")
+        path = activity_path(activity_id)
+
+        def start_as(key: str | None) -> Reply:
+            return http_api.request("POST", path, start_body(tq), headers=(
+                {"Authorization": f"Bearer {key}"} if key else {}))
+
+        assert ok(http_api.get("/api/v1/system-info"))["serverVersion"]
+        assert_error(start_as(None), 401, 16)
+        assert_error(start_as("not-a-key"), 401, 16, "invalid API key")
+        assert_error(start_as(reader), 403, 7,
+                     'principal "ci-reader" may not call StartActivityExecution on namespace '
+                     '"default": it needs the writer role there')
+        assert ok(start_as(writer))["started"] is True
+        described = http_api.request("GET", path, headers={"Authorization": f"Bearer {reader}"})
+        assert ok(described)["info"]["activityId"] == activity_id
+    finally:
+        server.cleanup()
+        config.unlink()
+        config_dir.rmdir()
