@@ -506,10 +506,18 @@ async def test_pause_unpause_reset_and_update_options(api):
 
     assert_error(api.http.post(activity_path(activity_id, "/update-options"), {
         "activityOptions": {"startToCloseTimeout": "46s"}}), 400, 3, "UpdateMask is not provided")
-    # The object form of a FieldMask is not its JSON form.
+
+
+@pytest.mark.parametrize("mask", [{"paths": ["start_to_close_timeout"]},
+                                  "start_to_close_timeout"], ids=["object", "snake-case"])
+async def test_update_mask_takes_only_its_json_form(api, mask):
+    """A FieldMask's JSON form is one string of lowerCamelCase paths: neither
+    the object form nor the proto (snake_case) path names."""
+    activity_id = unique("http-mask")
+    start(api, activity_id, unique("tq"))
     assert_error(api.http.post(activity_path(activity_id, "/update-options"), {
-        "activityOptions": {"startToCloseTimeout": "46s"},
-        "updateMask": {"paths": ["start_to_close_timeout"]}}), 400, 3)
+        "activityOptions": {"startToCloseTimeout": "46s"}, "updateMask": mask}), 400, 3)
+    assert ok(api.http.get(activity_path(activity_id)))["info"]["startToCloseTimeout"] == "30s"
 
 
 async def test_batch_terminate_by_query_then_describe_and_list_the_job(api):
@@ -529,8 +537,6 @@ async def test_batch_terminate_by_query_then_describe_and_list_the_job(api):
         await eventually_http(
             lambda: ok(api.http.get(activity_path(activity_id)))["info"]["status"],
             lambda s: s == "ACTIVITY_EXECUTION_STATUS_TERMINATED", "terminated by the batch")
-        outcome = ok(api.http.get(activity_path(activity_id, "/outcome")))["outcome"]
-        assert outcome == {"failure": {"terminatedFailureInfo": {"identity": "op"}}}
 
     described = await eventually_http(
         lambda: ok(api.http.get(f"{base}/batch-operations/{job}")),
@@ -555,6 +561,11 @@ async def test_batch_terminate_by_query_then_describe_and_list_the_job(api):
     assert len(mine) == 1, jobs
     assert mine[0]["state"] == "BATCH_OPERATION_STATE_COMPLETED"
     assert mine[0]["operationType"] == "BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY"
+
+    # The batch's reason is not the failure's message.
+    for activity_id in ids:
+        outcome = ok(api.http.get(activity_path(activity_id, "/outcome")))["outcome"]
+        assert outcome == {"failure": {"terminatedFailureInfo": {"identity": "op"}}}
 
 
 # --- namespaces, cluster, task queues, search attributes ------------------------------
@@ -719,7 +730,7 @@ async def test_second_start_same_request_id_conflict_and_use_existing(api):
 
 # --- errors ---------------------------------------------------------------------------
 
-async def test_errors_in_grpc_gateway_shape(api):
+async def test_not_found_and_unknown_routes(api):
     missing = unique("http-missing")
     reply = api.http.get(activity_path(missing))
     assert reply.status == 404 and reply.json == not_found(missing), reply
@@ -732,29 +743,67 @@ async def test_errors_in_grpc_gateway_shape(api):
     reply = api.http.post(f"/api/v1/namespaces/{NS}/activities/a/no-such-action", {})
     assert reply.status == 404 and reply.json == {"code": 5, "message": "Not Found"}, reply
 
-    # A known path with a method it has no binding for: grpc-gateway answers
-    # 501 (Temporal's server); Errand answers 405, the status HTTP defines for
-    # it. The body is the same.
-    wrong_method = 501 if ORACLE_ADDRESS else 405
-    for method, path in [("DELETE", activity_path("x")), ("PUT", activity_path("x")),
-                         ("GET", activity_path("x", "/complete")),
-                         ("POST", "/api/v1/system-info")]:
-        reply = api.http.request(method, path, {} if method != "GET" else None)
-        assert reply.status == wrong_method and reply.json == {
-            "code": 12, "message": "Method Not Allowed"}, (method, path, reply)
 
-    # Bodies that are not the request's JSON: INVALID_ARGUMENT, HTTP 400.
-    path = activity_path(unique("http-bad"))
-    for raw in (b"{bad json", b"[1]", b'{"activityType": 5}', b'"text"'):
-        body = assert_error(api.http.request("POST", path, raw=raw), 400, 3)
-        assert body.get("details", []) == [], body
-    body = assert_error(api.http.request("POST", path, raw=b'{"unknownField":1}'), 400, 3)
-    assert "unknownField" in body["message"], body
-    assert_error(api.http.get(activity_path(missing), includeInput="notabool"), 400, 3)
+@pytest.mark.parametrize("method,suffix", [
+    ("DELETE", "/activities/x"), ("PUT", "/activities/x"), ("PATCH", "/activities/x"),
+    ("OPTIONS", "/activities/x"), ("GET", "/activities/x/complete"), ("POST", "/activity-count"),
+])
+async def test_wrong_method_on_a_known_path(api, method, suffix):
+    """grpc-gateway answers a method a path has no binding for with 501
+    (Temporal's server); Errand answers 405, the status HTTP defines for it.
+    The body is the same."""
+    wrong_method = 501 if ORACLE_ADDRESS else 405
+    reply = api.http.request(method, f"/api/v1/namespaces/{NS}{suffix}",
+                             {} if method not in ("GET", "OPTIONS") else None)
+    assert reply.status == wrong_method, reply
+    assert reply.json == {"code": 12, "message": "Method Not Allowed"}, reply
+
+
+def _valid_start_plus(extra: str) -> bytes:
+    """A start request that is valid but for `extra`, added as its last member."""
+    valid = json.dumps(start_body("tq-http-bad"))
+    return (valid[:-1] + ", " + extra + "}").encode()
+
+
+@pytest.mark.parametrize("raw", [
+    b"{bad json", b"[1]", b'"text"',
+    _valid_start_plus('"requestId": 5'),
+    _valid_start_plus('"unknownField": 1'),
+    _valid_start_plus('"activityType": {"name": "twice"}'),
+], ids=["syntax", "array", "string", "wrong-type", "unknown-field", "duplicate-field"])
+async def test_body_that_is_not_the_requests_json_is_invalid_argument(api, raw):
+    activity_id = unique("http-bad")
+    body = assert_error(api.http.request("POST", activity_path(activity_id), raw=raw), 400, 3)
+    assert body.get("details", []) == [], body
+    if b"unknownField" in raw:
+        assert "unknownField" in body["message"], body
+    # Nothing was started.
+    reply = api.http.get(activity_path(activity_id))
+    assert reply.status == 404 and reply.json == not_found(activity_id), reply
+
+
+async def test_empty_body_is_an_empty_request(api):
     # An empty body is an empty request, which the call itself refuses.
-    assert_error(api.http.request("POST", path, raw=b""), 400, 3, "taskQueue is not set")
-    # A visibility query the server cannot parse.
+    assert_error(api.http.request("POST", activity_path(unique("http-empty")), raw=b""),
+                 400, 3, "taskQueue is not set")
+
+
+@pytest.mark.parametrize("query", [
+    "includeInput=notabool",
+    "includeInput=",   # "?includeInput" alone is not a bool
+    "includeInput",
+    "includeInput=true&includeInput=false",  # a scalar takes one value
+], ids=["not-a-bool", "empty-bool", "bare-bool", "repeated"])
+async def test_bad_query_parameter_is_invalid_argument(api, query):
+    activity_id = unique("http-query")
+    start(api, activity_id, unique("tq"))
+    assert_error(api.http.request("GET", f"{activity_path(activity_id)}?{query}"), 400, 3)
+
+
+async def test_unparsable_visibility_query_is_invalid_argument(api):
     assert_error(api.http.get(f"/api/v1/namespaces/{NS}/activities", query="Bogus ==="), 400, 3)
+    assert_error(api.http.get(f"/api/v1/namespaces/{NS}/activity-count", query="Bogus ==="),
+                 400, 3)
 
 
 @pytest.mark.needs_errand_process  # Errand's own limit; Temporal answers 400 "http: request body too large"
