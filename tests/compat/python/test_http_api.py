@@ -354,6 +354,47 @@ async def test_routes_without_the_api_v1_prefix(api):
         api.http.get(f"/api/v1/namespaces/{NS}"))
 
 
+async def test_outcome_long_polls_while_other_requests_are_served(api):
+    """GET .../outcome on a running activity waits for it to close. Three
+    such polls at once must not keep the server from answering others."""
+    activity_id, tq = unique("http-poll"), unique("tq")
+    run_id = start(api, activity_id, tq)["runId"]
+    polls = [asyncio.create_task(asyncio.to_thread(
+        api.http.request, "GET", activity_path(activity_id, "/outcome"), None, timeout=60))
+        for _ in range(3)]
+    await asyncio.sleep(0.5)  # lets the polls reach the server (not asserted)
+    assert not any(p.done() for p in polls), [p.result() for p in polls if p.done()]
+    # Served while the polls wait.
+    answer = await asyncio.to_thread(api.http.request, "GET", "/api/v1/system-info", None,
+                                     timeout=5)
+    assert ok(answer)["serverVersion"]
+    assert ok(await asyncio.to_thread(api.http.request, "POST",
+                                      activity_path(activity_id, "/terminate"),
+                                      {"reason": "done"}, timeout=5)) == {}
+    for reply in await asyncio.wait_for(asyncio.gather(*polls), 30):
+        assert ok(reply) == {"runId": run_id, "outcome": {"failure": {
+            "message": "done", "terminatedFailureInfo": {}}}}
+
+
+async def test_list_pages_with_the_next_page_token(api):
+    """nextPageToken is bytes: base64 in the JSON answer, and taken back as a
+    query parameter."""
+    tq = unique("tq")
+    ids = {unique("http-page") for _ in range(3)}
+    for activity_id in ids:
+        start(api, activity_id, tq)
+    path, query = f"/api/v1/namespaces/{NS}/activities", f'TaskQueue="{tq}"'
+    first = await eventually_http(lambda: ok(api.http.get(path, query=query, pageSize="2")),
+                                  lambda b: len(b.get("executions", [])) == 2
+                                  and "nextPageToken" in b, "a first page of 2")
+    token = first["nextPageToken"]
+    assert base64.b64decode(token, validate=True)
+    second = ok(api.http.get(path, query=query, pageSize="2", nextPageToken=token))
+    assert "nextPageToken" not in second
+    assert len(second["executions"]) == 1
+    assert {e["activityId"] for e in first["executions"] + second["executions"]} == ids
+
+
 # --- worker calls by activity ID ------------------------------------------------
 
 async def test_heartbeat_and_fail_by_id(api):
@@ -586,6 +627,9 @@ async def test_namespaces_cluster_and_search_attributes_match_grpc(api):
     assert listed == temporal_json(await svc.list_namespaces(ListNamespacesRequest()))
 
     system = ok(api.http.get("/api/v1/system-info"))
+    # ?pretty indents the same JSON.
+    pretty = api.http.get("/api/v1/system-info", pretty=None)
+    assert ok(pretty) == system and b'\n  "serverVersion": ' in pretty.raw, pretty
     assert system["serverVersion"]
     assert system["capabilities"]["countGroupByExecutionStatus"] is True
     assert system == temporal_json(await svc.get_system_info(GetSystemInfoRequest()))
@@ -742,6 +786,16 @@ async def test_not_found_and_unknown_routes(api):
     assert reply.status == 404 and reply.json == {"code": 5, "message": "Not Found"}, reply
     reply = api.http.post(f"/api/v1/namespaces/{NS}/activities/a/no-such-action", {})
     assert reply.status == 404 and reply.json == {"code": 5, "message": "Not Found"}, reply
+
+    # The workflow-scoped bindings of the by-ID calls exist: they look for the
+    # workflow.
+    for action in ("heartbeat", "complete", "fail", "resolve-as-canceled", "pause", "unpause",
+                   "reset"):
+        reply = api.http.post(
+            f"/api/v1/namespaces/{NS}/workflows/wf-none/activities/x/{action}", {})
+        assert reply.status == 404 and reply.json == {
+            "code": 5, "message": "workflow not found for ID: wf-none",
+            "details": [{"@type": NOT_FOUND_DETAIL}]}, (action, reply)
 
 
 @pytest.mark.parametrize("method,suffix", [
