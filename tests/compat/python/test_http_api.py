@@ -30,6 +30,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from google.protobuf.json_format import MessageToDict
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
@@ -45,6 +46,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.client import Client
 
+from compat_helpers import register_search_attributes
 from errand_harness import ErrandProcess, errand_binary
 from oracle_mode import ORACLE_ADDRESS
 
@@ -327,6 +329,61 @@ async def test_start_describe_complete_by_id_outcome_list_and_count(api):
     grpc_count = await api.client.workflow_service.count_activity_executions(
         CountActivityExecutionsRequest(namespace=NS, query=f"{query} GROUP BY ExecutionStatus"))
     assert grouped == temporal_json(grpc_count)
+
+
+async def test_start_with_every_option_reads_back_the_same(api):
+    """Each kind of field a start takes (durations with fractions, doubles,
+    floats, repeated strings, maps of single payloads in shorthand) is read as
+    Temporal reads it: describe gives it back, and gRPC sees the same values."""
+    await register_search_attributes(
+        api.client, {"HttpApiKeyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD})
+    activity_id, tq = unique("http-options"), unique("tq")
+    retry = {"initialInterval": "2s", "backoffCoefficient": 1.5, "maximumInterval": "20s",
+             "maximumAttempts": 4, "nonRetryableErrorTypes": ["Bad"]}
+    priority = {"priorityKey": 2, "fairnessKey": "tenant-a", "fairnessWeight": 2.5}
+    body = start_body(tq, scheduleToCloseTimeout="120s", scheduleToStartTimeout="60s",
+                      startToCloseTimeout="1.5s", heartbeatTimeout="0.250s",
+                      retryPolicy=retry, priority=priority,
+                      searchAttributes={"indexedFields": {"HttpApiKeyword": "blue"}},
+                      header={"fields": {"trace": "t-1"}},
+                      userMetadata={"summary": "a summary", "details": "some details"},
+                      input=["x"], identity="http-client", requestId="req-options")
+    # A freshly added attribute may take a moment to reach a real server's
+    # namespace cache.
+    reply = await eventually_http(lambda: api.http.post(activity_path(activity_id), body),
+                                  lambda r: r.status == 200 or b"no mapping" not in r.raw,
+                                  "the search attribute is known")
+    ok(reply)
+
+    described = ok(api.http.get(activity_path(activity_id)))
+    info = described["info"]
+    assert {k: info.get(k) for k in (
+        "scheduleToCloseTimeout", "scheduleToStartTimeout", "startToCloseTimeout",
+        "heartbeatTimeout", "retryPolicy", "priority", "searchAttributes", "header",
+        "userMetadata")} == {
+        "scheduleToCloseTimeout": "120s", "scheduleToStartTimeout": "60s",
+        "startToCloseTimeout": "1.500s", "heartbeatTimeout": "0.250s",
+        "retryPolicy": retry, "priority": priority,
+        "searchAttributes": {"indexedFields": {"HttpApiKeyword": "blue"}},
+        "header": {"fields": {"trace": "t-1"}},
+        "userMetadata": {"summary": "a summary", "details": "some details"}}
+    assert info["expirationTime"].endswith("Z")
+
+    grpc = await api.client.workflow_service.describe_activity_execution(
+        DescribeActivityExecutionRequest(namespace=NS, activity_id=activity_id))
+    assert without_token(described) == without_token(temporal_json(grpc))
+    plain = {"encoding": b"json/plain"}
+    assert (dict(grpc.info.user_metadata.summary.metadata),
+            grpc.info.user_metadata.summary.data) == (plain, b'"a summary"')
+    blue = grpc.info.search_attributes.indexed_fields["HttpApiKeyword"]
+    assert blue.data == b'"blue"' and blue.metadata["encoding"] == b"json/plain"
+    assert grpc.info.retry_policy.backoff_coefficient == 1.5
+    assert grpc.info.start_to_close_timeout.ToMilliseconds() == 1500
+
+    count = f"/api/v1/namespaces/{NS}/activity-count"
+    await eventually_http(
+        lambda: ok(api.http.get(count, query=f'HttpApiKeyword = "blue" AND TaskQueue = "{tq}"')),
+        lambda b: b == {"count": "1"}, "count by the custom search attribute")
 
 
 async def test_routes_without_the_api_v1_prefix(api):
