@@ -660,7 +660,8 @@ async def test_batch_terminate_by_query_then_describe_and_list_the_job(api):
     assert mine[0]["state"] == "BATCH_OPERATION_STATE_COMPLETED"
     assert mine[0]["operationType"] == "BATCH_OPERATION_TYPE_TERMINATE_ACTIVITY"
 
-    # The batch's reason is not the failure's message.
+    # The failure's message is the operation's reason (none here), not the
+    # batch's.
     for activity_id in ids:
         outcome = ok(api.http.get(activity_path(activity_id, "/outcome")))["outcome"]
         assert outcome == {"failure": {"terminatedFailureInfo": {"identity": "op"}}}
