@@ -918,13 +918,34 @@ async def test_unparsable_visibility_query_is_invalid_argument(api):
                  400, 3)
 
 
-@pytest.mark.needs_errand_process  # Errand's own limit; Temporal answers 400 "http: request body too large"
-async def test_body_over_the_limit_is_refused(api):
-    # The HTTP API takes bodies up to 5 MiB.
-    payload = "x" * (5 * 1024 * 1024 + 1)
-    raw = json.dumps(start_body(unique("tq"), input=[payload])).encode()
-    reply = api.http.request("POST", activity_path(unique("http-big")), raw=raw)
-    assert reply.status == 413, reply
+MAX_BODY = 4 * 1024 * 1024  # the largest body both servers take
+
+
+def start_request_of_size(size: int) -> bytes:
+    """A start request of exactly `size` bytes, nearly all of it its input."""
+    base = json.dumps(start_body(unique("tq"), input=[""]))
+    raw = base.replace('"input": [""]', '"input": ["' + "x" * (size - len(base)) + '"]')
+    assert len(raw) == size
+    return raw.encode()
+
+
+@pytest.mark.parametrize("size", [3 * 1024 * 1024, MAX_BODY], ids=["3MiB", "4MiB"])
+async def test_body_up_to_the_limit_reaches_the_call(api, size):
+    """Bodies up to 4 MiB are taken (Temporal's limit too); this one's input
+    is then over the namespace's 2 MiB blob limit, which the call refuses."""
+    reply = api.http.request("POST", activity_path(unique("http-large")),
+                             raw=start_request_of_size(size), timeout=30)
+    assert_error(reply, 400, 3, "input exceeds length limit")
+
+
+# Temporal answers a body over the limit with 400 {"code": 3, "message": "http:
+# request body too large"}; Errand with 413 and RESOURCE_EXHAUSTED.
+@pytest.mark.needs_errand_process
+@pytest.mark.parametrize("size", [MAX_BODY + 1, 5 * 1024 * 1024 + 1], ids=["4MiB+1", "5MiB+1"])
+async def test_body_over_the_limit_is_refused(api, size):
+    reply = api.http.request("POST", activity_path(unique("http-big")),
+                             raw=start_request_of_size(size), timeout=30)
+    assert_error(reply, 413, 8, f"request body larger than {MAX_BODY} bytes")
     # The server still serves the next request.
     assert ok(api.http.get("/api/v1/system-info"))["serverVersion"]
 
