@@ -14,6 +14,12 @@ its value). Where a response can also be read over gRPC from the same server,
 the HTTP body must equal the gRPC response rendered by `temporal_json` below
 (Temporal's rules, written from the observed output), which checks every
 field's name and format at once.
+
+Where Errand differs on purpose, the test says so: a method a path has no
+binding for is 501 from Temporal (grpc-gateway's answer) and 405 from Errand;
+a body over 4 MiB is 400 from Temporal and 413 from Errand (that test, and the
+API-key one, which needs Errand's config, are errand-only:
+needs_errand_process).
 """
 from __future__ import annotations
 
@@ -248,6 +254,8 @@ async def grpc_describe(api: Api, activity_id: str):
 
 
 def without_token(d: dict) -> dict:
+    """A describe without its long-poll token, which is opaque and not
+    promised to be the same from one read to the next."""
     return {k: v for k, v in d.items() if k != "longPollToken"}
 
 
