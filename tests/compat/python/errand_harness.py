@@ -1,8 +1,10 @@
 """Starts and stops a real errand process for the compatibility scenarios.
 
-Each ErrandProcess gets a free port on loopback and its own temporary data
-directory (or the one it is given, which it then leaves in place);
-restart() keeps the directory, kill() sends SIGKILL.
+Each ErrandProcess gets a free port on loopback for gRPC and another for the
+HTTP API (`--http-listen`, always passed: its default, 127.0.0.1:8233, would
+clash between processes), and its own temporary data directory (or the one
+it is given, which it then leaves in place); restart() keeps the directory
+and both ports, kill() sends SIGKILL.
 """
 from __future__ import annotations
 
@@ -32,12 +34,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class ErrandProcess:
     def __init__(self, extra_args: list[str] | None = None, data_dir: str | None = None):
         self._owns_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="errand-compat-")
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
+        self.http_port = free_port()
+        self.http_address = f"127.0.0.1:{self.http_port}"
         self.extra_args = extra_args or []
         self.proc: subprocess.Popen | None = None
         self._log: list[str] = []
@@ -50,6 +62,7 @@ class ErrandProcess:
 
     def start(self, timeout: float = 20.0) -> None:
         args = [errand_binary(), "serve", "--listen", self.address,
+                "--http-listen", self.http_address,
                 "--data-dir", self.data_dir, "--log-level", "debug", *self.extra_args]
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      text=True)
@@ -58,12 +71,11 @@ class ErrandProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"errand exited with {self.proc.returncode}:\n{self.log}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"errand did not listen on {self.address}:\n{self.log}")
+            if all(_accepts(port) for port in (self.port, self.http_port)):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(
+            f"errand did not listen on {self.address} and {self.http_address}:\n{self.log}")
 
     def _pump(self, proc: subprocess.Popen) -> None:
         for line in proc.stderr:

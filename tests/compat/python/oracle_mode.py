@@ -5,6 +5,8 @@ server (e.g. a real Temporal dev server) instead of spawning errand. It exists
 to check that the scenarios encode real Temporal behaviour; CI never sets it,
 and then nothing is skipped. Tests that kill, stop or restart the server carry
 the marker `needs_errand_process` and are skipped in that mode only.
+COMPAT_ORACLE_HTTP=host:port names the oracle's HTTP API (the dev server's
+--http-port) for the HTTP API tests, which are skipped in oracle mode without it.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pytest
 from errand_harness import ErrandProcess
 
 ORACLE_ADDRESS = os.environ.get("COMPAT_ORACLE_ADDRESS", "").strip()
+ORACLE_HTTP = os.environ.get("COMPAT_ORACLE_HTTP", "").strip()
 
 
 def pytest_configure(config):
@@ -38,8 +41,9 @@ def pytest_collection_modifyitems(config, items):
 class OracleServer:
     """Stands in for ErrandProcess when the scenarios run against an external server."""
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, http_address: str = ""):
         self.address = address
+        self.http_address = http_address
         self.log = ""
 
     def _unsupported(self, *args, **kwargs):
@@ -57,7 +61,7 @@ def server_per_test() -> Iterator[ErrandProcess | OracleServer]:
     """The body of an `errand` fixture: a fresh errand (free port, empty data
     directory), or the oracle."""
     if ORACLE_ADDRESS:
-        yield OracleServer(ORACLE_ADDRESS)
+        yield OracleServer(ORACLE_ADDRESS, ORACLE_HTTP)
         return
     server = ErrandProcess()
     server.start()
