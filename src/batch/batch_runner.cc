@@ -565,9 +565,10 @@ absl::Status BatchRunner::ApplyItem(const BatchSpec& spec,
   };
   switch (req.operation_case()) {
     case ws::StartBatchOperationRequest::kTerminateActivitiesOperation: {
+      // Only the operation's reason, as Temporal does: the request's reason
+      // describes the batch, not the terminations (the CLI sets both).
       const auto& op = req.terminate_activities_operation();
-      return update(
-          engine::Terminate{request_id, reason(op.reason()), op.identity()});
+      return update(engine::Terminate{request_id, op.reason(), op.identity()});
     }
     case ws::StartBatchOperationRequest::kCancelActivitiesOperation: {
       const auto& op = req.cancel_activities_operation();

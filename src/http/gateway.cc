@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -69,7 +70,7 @@ std::vector<std::pair<std::string, std::string>> ForwardedMetadata(
 Json ScalarJson(const FieldDescriptor* field, const std::string& value) {
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_BOOL:
-      if (value == "true" || value == "1" || value.empty()) return true;
+      if (value == "true" || value == "1") return true;
       if (value == "false" || value == "0") return false;
       return value;
     case FieldDescriptor::CPPTYPE_INT32:
@@ -92,24 +93,28 @@ Json ScalarJson(const FieldDescriptor* field, const std::string& value) {
 
 // Sets the field at `path` (dot-separated JSON or proto names) in `object`,
 // a request of type `descriptor`, to `value`. Repeated fields collect every
-// value; `replace` makes a path variable win over the body. False when the
-// path names no field (such query parameters are ignored, as grpc-gateway
-// does).
-bool SetField(Json& object, const Descriptor* descriptor,
-              absl::string_view path, const std::string& value, bool replace) {
+// value; `replace` makes a path variable win over the body. NOT_FOUND when
+// the path names no field (such query parameters are ignored, as
+// grpc-gateway does); INVALID_ARGUMENT for a second value of a singular
+// field from the query string.
+absl::Status SetField(Json& object, const Descriptor* descriptor,
+                      absl::string_view path, const std::string& value,
+                      bool replace) {
   Json* node = &object;
   const std::vector<absl::string_view> names = absl::StrSplit(path, '.');
   for (size_t i = 0; i < names.size(); ++i) {
     const FieldDescriptor* field =
         FindJsonField(descriptor, std::string(names[i]));
-    if (field == nullptr || !node->is_object()) return false;
+    if (field == nullptr || !node->is_object()) {
+      return absl::NotFoundError(path);
+    }
     // One spelling per field: the body may have used the proto name.
     if (field->json_name() != field->name()) node->erase(field->name());
     Json& slot = (*node)[field->json_name()];
     const bool last = i + 1 == names.size();
     if (!last) {
       if (field->message_type() == nullptr || field->is_repeated()) {
-        return false;
+        return absl::NotFoundError(path);
       }
       if (!slot.is_object()) slot = Json::object();
       node = &slot;
@@ -120,11 +125,42 @@ bool SetField(Json& object, const Descriptor* descriptor,
     if (field->is_repeated() && !replace) {
       if (!slot.is_array()) slot = Json::array();
       slot.push_back(std::move(converted));
+    } else if (!replace && !slot.is_null()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "too many values for field \"", path, "\": ", slot.dump(), ", \"",
+          value, "\""));
     } else {
       slot = std::move(converted);
     }
   }
-  return true;
+  return absl::OkStatus();
+}
+
+// Parses a request body, noting in `duplicate` the first key an object
+// repeats: proto3 JSON refuses a field given twice (nlohmann would keep the
+// last one silently). Throws Json::parse_error.
+Json ParseRejectingDuplicates(const std::string& text, std::string* duplicate) {
+  std::vector<absl::flat_hash_set<std::string>> keys;
+  return Json::parse(
+      text, [&](int, Json::parse_event_t event, Json& parsed) {
+        switch (event) {
+          case Json::parse_event_t::object_start:
+            keys.emplace_back();
+            break;
+          case Json::parse_event_t::object_end:
+            if (!keys.empty()) keys.pop_back();
+            break;
+          case Json::parse_event_t::key:
+            if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
+                duplicate->empty()) {
+              *duplicate = parsed.get<std::string>();
+            }
+            break;
+          default:
+            break;
+        }
+        return true;
+      });
 }
 
 bool Flag(absl::string_view value) { return value != "false" && value != "0"; }
@@ -279,10 +315,15 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
   Json json = Json::object();
   if (match.binding->body == "*") {
     if (!absl::StripAsciiWhitespace(request.body).empty()) {
+      std::string duplicate;
       try {
-        json = Json::parse(request.body);
+        json = ParseRejectingDuplicates(request.body, &duplicate);
       } catch (const Json::parse_error& e) {
         return JsonError(400, grpc::StatusCode::INVALID_ARGUMENT, e.what());
+      }
+      if (!duplicate.empty()) {
+        return JsonError(400, grpc::StatusCode::INVALID_ARGUMENT,
+                         absl::StrCat("duplicate field \"", duplicate, "\""));
       }
       if (!json.is_object()) {
         return JsonError(400, grpc::StatusCode::INVALID_ARGUMENT,
@@ -292,11 +333,14 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
   } else {
     for (const auto& [key, value] : QueryPairs(query)) {
       if (key == "pretty" || key == "noPayloadShorthand") continue;
-      SetField(json, input, key, value, /*replace=*/false);
+      absl::Status s = SetField(json, input, key, value, /*replace=*/false);
+      if (absl::IsInvalidArgument(s)) {
+        return JsonError(400, grpc::StatusCode::INVALID_ARGUMENT, s.message());
+      }
     }
   }
   for (const auto& [field_path, value] : match.variables) {
-    SetField(json, input, field_path, value, /*replace=*/true);
+    (void)SetField(json, input, field_path, value, /*replace=*/true);
   }
 
   const google::protobuf::Message* prototype =

@@ -131,6 +131,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   http.Put(".*", handle);
   http.Patch(".*", handle);
   http.Delete(".*", handle);
+  http.Options(".*", handle);
   // Replies cpp-httplib makes itself (an oversized body: 413; a bad
   // request line: 400) in the same JSON shape as the API's errors.
   http.set_error_handler([](const httplib::Request&,
@@ -141,6 +142,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     std::string message = absl::StrCat("HTTP ", response.status);
     if (response.status == 400) message = "Bad Request";
     if (response.status == 414) message = "URI Too Long";
+    if (response.status == 404) {
+      code = grpc::StatusCode::NOT_FOUND;
+      message = "Not Found";
+    }
+    if (response.status == 405) {
+      code = grpc::StatusCode::UNIMPLEMENTED;
+      message = "Method Not Allowed";
+    }
     if (response.status == 413) {
       code = grpc::StatusCode::RESOURCE_EXHAUSTED;
       message =

@@ -126,7 +126,23 @@ bool ShortPayload(const Json& full, Json* out) {
 
 enum class Direction { kExpand, kCollapse };
 
-void Rewrite(Json& object, const Descriptor* descriptor, Direction direction);
+// Reading, a FieldMask is its JSON form only, a string of lowerCamelCase
+// paths, as Temporal's parser insists (C++'s also takes the object form and
+// snake_case, which would let a request mean something else here than on
+// Temporal). The first problem found, or empty.
+void CheckFieldMask(const Json& value, std::string* error) {
+  if (!error->empty() || value.is_null()) return;
+  if (!value.is_string()) {
+    *error = "invalid FieldMask: expected a string of comma-separated paths";
+  } else if (value.get_ref<const std::string&>().find('_') !=
+             std::string::npos) {
+    *error = "FieldMask.paths contains invalid path: " +
+             value.get<std::string>() + " (paths are lowerCamelCase)";
+  }
+}
+
+void Rewrite(Json& object, const Descriptor* descriptor, Direction direction,
+             std::string* error);
 
 void RewritePayloads(Json& value, Direction direction) {
   if (direction == Direction::kExpand) {
@@ -160,8 +176,11 @@ void RewritePayloads(Json& value, Direction direction) {
   if (all) value = std::move(shorts);
 }
 
-void RewriteValue(Json& value, const Descriptor* type, Direction direction) {
-  if (type->full_name() == kPayloads) {
+void RewriteValue(Json& value, const Descriptor* type, Direction direction,
+                  std::string* error) {
+  if (type->full_name() == "google.protobuf.FieldMask") {
+    if (direction == Direction::kExpand) CheckFieldMask(value, error);
+  } else if (type->full_name() == kPayloads) {
     RewritePayloads(value, direction);
   } else if (type->full_name() == kPayload) {
     if (direction == Direction::kExpand) {
@@ -172,11 +191,12 @@ void RewriteValue(Json& value, const Descriptor* type, Direction direction) {
     }
   } else if (value.is_object() &&
              type->file()->package() != "google.protobuf") {
-    Rewrite(value, type, direction);
+    Rewrite(value, type, direction, error);
   }
 }
 
-void Rewrite(Json& object, const Descriptor* descriptor, Direction direction) {
+void Rewrite(Json& object, const Descriptor* descriptor, Direction direction,
+             std::string* error) {
   if (!object.is_object()) return;
   for (auto& [key, value] : object.items()) {
     const FieldDescriptor* field = FindJsonField(descriptor, key);
@@ -186,12 +206,16 @@ void Rewrite(Json& object, const Descriptor* descriptor, Direction direction) {
       const Descriptor* value_type =
           field->message_type()->map_value()->message_type();
       if (value_type == nullptr || !value.is_object()) continue;
-      for (auto& [k, v] : value.items()) RewriteValue(v, value_type, direction);
+      for (auto& [k, v] : value.items()) {
+        RewriteValue(v, value_type, direction, error);
+      }
     } else if (field->is_repeated()) {
       if (!value.is_array()) continue;
-      for (Json& element : value) RewriteValue(element, type, direction);
+      for (Json& element : value) {
+        RewriteValue(element, type, direction, error);
+      }
     } else {
-      RewriteValue(value, type, direction);
+      RewriteValue(value, type, direction, error);
     }
   }
 }
@@ -212,14 +236,20 @@ absl::Status JsonToMessage(const Json& json, google::protobuf::Message* message,
   if (!json.is_object()) {
     return absl::InvalidArgumentError("the request body must be a JSON object");
   }
-  std::string text;
+  Json expanded = json;
   if (options.payload_shorthand) {
-    Json expanded = json;
-    Rewrite(expanded, message->GetDescriptor(), Direction::kExpand);
-    text = expanded.dump(-1, ' ', false, Json::error_handler_t::replace);
+    std::string error;
+    Rewrite(expanded, message->GetDescriptor(), Direction::kExpand, &error);
+    if (!error.empty()) return absl::InvalidArgumentError(error);
   } else {
-    text = json.dump(-1, ' ', false, Json::error_handler_t::replace);
+    // Only the FieldMask check; payloads stay as written.
+    std::string error;
+    Json copy = json;
+    Rewrite(copy, message->GetDescriptor(), Direction::kExpand, &error);
+    if (!error.empty()) return absl::InvalidArgumentError(error);
   }
+  const std::string text =
+      expanded.dump(-1, ' ', false, Json::error_handler_t::replace);
   google::protobuf::util::JsonParseOptions parse;
   parse.ignore_unknown_fields = false;
   const auto status =
@@ -243,7 +273,8 @@ std::string MessageToJson(const google::protobuf::Message& message,
   Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return text;
   if (options.payload_shorthand) {
-    Rewrite(json, message.GetDescriptor(), Direction::kCollapse);
+    std::string unused;
+    Rewrite(json, message.GetDescriptor(), Direction::kCollapse, &unused);
   }
   return json.dump(options.pretty ? 2 : -1, ' ', false,
                    Json::error_handler_t::replace);
