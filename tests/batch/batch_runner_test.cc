@@ -57,9 +57,11 @@ class BatchRunnerTest : public engine::EngineHarness {
     ws::StartBatchOperationRequest& req = *spec.mutable_request();
     req.set_namespace_("default");
     req.set_job_id(job_id);
-    req.set_reason("cleanup");
+    // The runs' failure message is the operation's reason, not the batch's.
+    req.set_reason("nightly sweep");
     req.set_visibility_query(query);
     req.mutable_terminate_activities_operation()->set_identity("operator");
+    req.mutable_terminate_activities_operation()->set_reason("cleanup");
     if (!query.empty()) {
       spec.set_selection_query(
           "(" + query +
