@@ -126,9 +126,9 @@ absl::Status SetField(Json& object, const Descriptor* descriptor,
       if (!slot.is_array()) slot = Json::array();
       slot.push_back(std::move(converted));
     } else if (!replace && !slot.is_null()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "too many values for field \"", path, "\": ", slot.dump(), ", \"",
-          value, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("too many values for field \"", path,
+                       "\": ", slot.dump(), ", \"", value, "\""));
     } else {
       slot = std::move(converted);
     }
@@ -141,26 +141,26 @@ absl::Status SetField(Json& object, const Descriptor* descriptor,
 // last one silently). Throws Json::parse_error.
 Json ParseRejectingDuplicates(const std::string& text, std::string* duplicate) {
   std::vector<absl::flat_hash_set<std::string>> keys;
-  return Json::parse(
-      text, [&](int, Json::parse_event_t event, Json& parsed) {
-        switch (event) {
-          case Json::parse_event_t::object_start:
-            keys.emplace_back();
-            break;
-          case Json::parse_event_t::object_end:
-            if (!keys.empty()) keys.pop_back();
-            break;
-          case Json::parse_event_t::key:
-            if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
-                duplicate->empty()) {
-              *duplicate = parsed.get<std::string>();
-            }
-            break;
-          default:
-            break;
+  return Json::parse(text, [&](int, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+        keys.emplace_back();
+        break;
+      case Json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      case Json::parse_event_t::key:
+        if (!keys.empty() &&
+            !keys.back().insert(parsed.get<std::string>()).second &&
+            duplicate->empty()) {
+          *duplicate = parsed.get<std::string>();
         }
-        return true;
-      });
+        break;
+      default:
+        break;
+    }
+    return true;
+  });
 }
 
 bool Flag(absl::string_view value) { return value != "false" && value != "0"; }

@@ -1,15 +1,12 @@
 #include "errand/http/http_server.h"
 
 #include <httplib.h>
-#include <sys/socket.h>
 
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "errand/http/listen.h"
 #include "errand/http/ui_assets.h"
 #include "google/protobuf/descriptor.h"
 #include "spdlog/spdlog.h"
@@ -54,18 +51,6 @@ const char kTaskQueuesSuffix[] = "/task-queues";
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     HttpServerOptions options) {
-  const std::string address = options.listen;
-  const size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("http.listen: expected HOST:PORT, got \"", address, "\""));
-  }
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->options_ = std::move(options);
   auto gateway =
@@ -93,12 +78,6 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   http.set_write_timeout(10, 0);
   http.set_keep_alive_timeout(10);
   http.set_keep_alive_max_count(1000);
-  // cpp-httplib's default sets SO_REUSEPORT, which would let a second
-  // server share the address; SO_REUSEADDR alone makes it fail to bind.
-  http.set_socket_options([](int sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
 
   HttpServer* self = server.get();
   auto handle = [self](const httplib::Request& request,
@@ -159,13 +138,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
                          "application/json");
   });
 
-  const int bound = port == 0 ? http.bind_to_any_port(host)
-                              : (http.bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", address, " for HTTP: ", std::strerror(errno)));
-  }
-  server->address_ = absl::StrCat(address.substr(0, colon), ":", bound);
+  auto bound = Bind(http, server->options_.listen, "http.listen", "HTTP");
+  if (!bound.ok()) return bound.status();
+  server->address_ = *std::move(bound);
   server->thread_ = std::thread([&http] { http.listen_after_bind(); });
   spdlog::info("serving the web UI and HTTP API on {}://{}/",
                server->tls_ ? "https" : "http", server->address_);

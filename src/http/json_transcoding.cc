@@ -136,8 +136,9 @@ void CheckFieldMask(const Json& value, std::string* error) {
     *error = "invalid FieldMask: expected a string of comma-separated paths";
   } else if (value.get_ref<const std::string&>().find('_') !=
              std::string::npos) {
-    *error = "FieldMask.paths contains invalid path: " +
-             value.get<std::string>() + " (paths are lowerCamelCase)";
+    *error =
+        "FieldMask.paths contains invalid path: " + value.get<std::string>() +
+        " (paths are lowerCamelCase)";
   }
 }
 

@@ -209,3 +209,22 @@ TEST_F(HttpAuthTest, ApiKeysAndRolesAsOnGrpc) {
 
 }  // namespace
 }  // namespace errand::server
+
+namespace errand::server {
+namespace {
+
+TEST_F(HttpServerTest, AnHttpAddressInUseStopsTheStart) {
+  Config config;
+  config.listen = "127.0.0.1:0";
+  config.data_dir = (dir_ / "second").string();
+  config.http_listen = server_->http_address();
+  auto second = Server::Start(config, clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().message(),
+            "cannot listen on " + server_->http_address() +
+                " for HTTP: Address already in use");
+}
+
+}  // namespace
+}  // namespace errand::server

@@ -28,6 +28,27 @@ def errand_binary() -> str:
     return path
 
 
+def hash_key(key: str) -> str:
+    """The hash for the config, from `errand hash-key` (as an operator makes it)."""
+    done = subprocess.run([errand_binary(), "hash-key"], input=key + "\n",
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def key_principals_yaml(reader_key: str, writer_key: str) -> str:
+    """An auth section with a reader and a writer of namespace default, by API key."""
+    return f"""
+auth:
+  principals:
+    - name: ci-reader
+      api_key_sha256: {hash_key(reader_key)}
+      roles: {{default: reader}}
+    - name: ci-writer
+      api_key_sha256: {hash_key(writer_key)}
+      roles: {{default: writer}}
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -27,7 +27,6 @@ import asyncio
 import base64
 import http.client
 import json
-import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -53,7 +52,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 
 from compat_helpers import register_search_attributes
-from errand_harness import ErrandProcess, errand_binary
+from errand_harness import ErrandProcess, key_principals_yaml
 from oracle_mode import ORACLE_ADDRESS
 
 NS = "default"
@@ -963,23 +962,10 @@ async def test_api_key_in_the_authorization_header():
     """The Authorization header reaches the call as gRPC metadata does;
     UNAUTHENTICATED is HTTP 401 and PERMISSION_DENIED 403, as grpc-gateway
     maps them."""
-    def hash_key(key: str) -> str:
-        return subprocess.run([errand_binary(), "hash-key"], input=key + "\n",
-                              capture_output=True, text=True, check=True).stdout.strip()
-
     reader, writer = unique("reader"), unique("writer")
     config_dir = Path(tempfile.mkdtemp(prefix="errand-http-auth-"))
     config = config_dir / "errand.yaml"
-    config.write_text(f"""
-auth:
-  principals:
-    - name: ci-reader
-      api_key_sha256: {hash_key(reader)}
-      roles: {{default: reader}}
-    - name: ci-writer
-      api_key_sha256: {hash_key(writer)}
-      roles: {{default: writer}}
-""")
+    config.write_text(key_principals_yaml(reader, writer))
     server = ErrandProcess(extra_args=["--config", str(config)])
     server.start()
     try:

@@ -23,7 +23,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from temporalio.worker import Worker
 
-from errand_harness import REPO, ErrandProcess, errand_binary
+from errand_harness import REPO, ErrandProcess, key_principals_yaml
 
 pytestmark = pytest.mark.needs_errand_process
 
@@ -34,13 +34,6 @@ WRITER_KEY = "writer-" + uuid.uuid4().hex
 @activity.defn
 async def compose_greeting(name: str) -> str:
     return f"Hello, {name}!"
-
-
-def hash_key(key: str) -> str:
-    """The hash for the config, from `errand hash-key` (as an operator makes it)."""
-    done = subprocess.run([errand_binary(), "hash-key"], input=key + "\n",
-                          capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 @pytest.fixture
@@ -68,18 +61,10 @@ def servers():
 
 
 def principals_yaml() -> str:
-    return f"""
-auth:
-  principals:
-    - name: ci-reader
-      api_key_sha256: {hash_key(READER_KEY)}
-      roles: {{default: reader}}
-    - name: ci-writer
-      api_key_sha256: {hash_key(WRITER_KEY)}
-      roles: {{default: writer}}
+    return key_principals_yaml(READER_KEY, WRITER_KEY) + """\
     - name: worker-fleet
       tls_identity: errand-test-client
-      roles: {{"*": writer}}
+      roles: {"*": writer}
 """
 
 
