@@ -221,9 +221,9 @@ TEST_F(HttpServerTest, AnHttpAddressInUseStopsTheStart) {
   auto second = Server::Start(config, clock_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(second.status().message(),
-            "cannot listen on " + server_->http_address() +
-                " for HTTP: Address already in use");
+  EXPECT_EQ(second.status().message(), "cannot listen on " +
+                                           server_->http_address() +
+                                           " for HTTP: Address already in use");
 }
 
 }  // namespace
