@@ -8,6 +8,7 @@
 
 #include "errand/frontend/auth.h"
 #include "errand/http/json_transcoding.h"
+#include "errand/http/ui_assets.h"
 #include "support/server_harness.h"
 
 namespace errand::server {
@@ -224,6 +225,45 @@ TEST_F(HttpServerTest, AnHttpAddressInUseStopsTheStart) {
   EXPECT_EQ(second.status().message(), "cannot listen on " +
                                            server_->http_address() +
                                            " for HTTP: Address already in use");
+}
+
+}  // namespace
+}  // namespace errand::server
+
+namespace errand::server {
+namespace {
+
+// The UI's budget (docs/http-api.md): all its files together, uncompressed.
+constexpr size_t kUiBudgetBytes = 60 * 1024;
+
+TEST(UiAssets, AreEmbeddedAndWithinTheirBudget) {
+  size_t total = 0;
+  for (const http::UiAsset& asset : http::UiAssets()) {
+    total += asset.content.size();
+  }
+  EXPECT_LE(total, kUiBudgetBytes);
+  ASSERT_NE(http::FindUiAsset("/"), nullptr);
+  EXPECT_EQ(http::FindUiAsset("/")->path, "/index.html");
+  EXPECT_NE(http::FindUiAsset("/app.js"), nullptr);
+  EXPECT_NE(http::FindUiAsset("/app.css"), nullptr);
+  EXPECT_EQ(http::FindUiAsset("/nothing.js"), nullptr);
+}
+
+TEST_F(HttpServerTest, ServesTheUiWithAStrictContentSecurityPolicy) {
+  httplib::Client client = Client();
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("app.js"), std::string::npos);
+  const std::string csp = page->get_header_value("Content-Security-Policy");
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+  EXPECT_EQ(page->get_header_value("X-Content-Type-Options"), "nosniff");
+  auto script = client.Get("/app.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->get_header_value("Content-Type"),
+            "text/javascript; charset=utf-8");
 }
 
 }  // namespace
