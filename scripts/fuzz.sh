@@ -25,8 +25,9 @@ declare -A SOURCES=(
   [validation]="src/frontend/activity_validation.cc"
   [config]="src/server/config.cc"
   [page_token]="src/visibility/lister.cc src/visibility/filter.cc src/visibility/query.cc"
+  [http_json]="src/http/json_transcoding.cc src/http/routes.cc"
 )
-TARGETS="${FUZZ_TARGETS:-query token validation config page_token}"
+TARGETS="${FUZZ_TARGETS:-query token validation config page_token http_json}"
 
 if ! command -v "$CLANGXX" >/dev/null; then
   echo "fuzz: $CLANGXX not found (scripts/setup.sh --tests installs clang-14)" >&2

@@ -127,6 +127,9 @@ absl::StatusOr<RouteTable> RouteTable::Build(
     const std::vector<const google::protobuf::ServiceDescriptor*>& services) {
   RouteTable table;
   for (const google::protobuf::ServiceDescriptor* service : services) {
+    if (service == nullptr) {
+      return absl::InvalidArgumentError("a service descriptor is missing");
+    }
     for (int i = 0; i < service->method_count(); ++i) {
       const google::protobuf::MethodDescriptor* method = service->method(i);
       if (!method->options().HasExtension(google::api::http)) continue;
