@@ -1,5 +1,6 @@
 #include "errand/frontend/auth.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -258,6 +259,30 @@ absl::StatusOr<const Principal*> Authorizer::Authenticate(
       return Unauthenticated("invalid API key");
     }
     return &principals_[it->second];
+  }
+  // A verified client certificate of an HTTPS caller, vouched for by the
+  // gateway's secret (compared in constant time).
+  if (auto secret = Metadata(context, kGatewaySecretKey);
+      secret && !gateway_secret_.empty() &&
+      secret->size() == gateway_secret_.size() &&
+      CRYPTO_memcmp(secret->data(), gateway_secret_.data(),
+                    gateway_secret_.size()) == 0) {
+    std::string first_identity;
+    const auto [begin, end] = context.client_metadata().equal_range(
+        grpc::string_ref(kGatewayIdentityKey));
+    for (auto it = begin; it != end; ++it) {
+      const std::string identity(it->second.data(), it->second.size());
+      if (first_identity.empty()) first_identity = identity;
+      if (auto found = by_tls_identity_.find(identity);
+          found != by_tls_identity_.end()) {
+        return &principals_[found->second];
+      }
+    }
+    if (!first_identity.empty()) {
+      return Unauthenticated(
+          absl::StrCat("the client certificate (", first_identity,
+                       ") matches no principal, and no API key was sent"));
+    }
   }
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth != nullptr && auth->IsPeerAuthenticated()) {

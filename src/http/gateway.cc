@@ -48,14 +48,15 @@ std::vector<std::pair<std::string, std::string>> ForwardedMetadata(
       continue;
     }
     // gRPC refuses keys and values it cannot send: skip them rather than
-    // fail the call. Binary (-bin) and reserved (grpc-) keys are not passed.
-    const bool key_ok = !name.empty() && !absl::StartsWith(name, "grpc-") &&
-                        !absl::EndsWith(name, "-bin") &&
-                        std::all_of(name.begin(), name.end(), [](char c) {
-                          return absl::ascii_islower(c) ||
-                                 absl::ascii_isdigit(c) || c == '-' ||
-                                 c == '_' || c == '.';
-                        });
+    // fail the call. Binary (-bin) and reserved (grpc-) keys are not passed,
+    // nor Errand's own (errand-): only the server sets those.
+    const bool key_ok =
+        !name.empty() && !absl::StartsWith(name, "grpc-") &&
+        !absl::StartsWith(name, "errand-") && !absl::EndsWith(name, "-bin") &&
+        std::all_of(name.begin(), name.end(), [](char c) {
+          return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' ||
+                 c == '_' || c == '.';
+        });
     const bool value_ok = std::all_of(value.begin(), value.end(), [](char c) {
       return c >= 0x20 && c <= 0x7e;
     });
@@ -250,14 +251,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
 Gateway::Gateway(std::shared_ptr<grpc::Channel> channel, RouteTable routes)
     : channel_(std::move(channel)), routes_(std::move(routes)) {}
 
-grpc::Status Gateway::Call(
-    const google::protobuf::MethodDescriptor* method,
-    const google::protobuf::Message& request,
-    const std::vector<std::pair<std::string, std::string>>& headers,
-    google::protobuf::Message* response) const {
+grpc::Status Gateway::Call(const google::protobuf::MethodDescriptor* method,
+                           const google::protobuf::Message& request,
+                           const HttpRequest& metadata_source,
+                           google::protobuf::Message* response) const {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
-  for (const auto& [key, value] : ForwardedMetadata(headers)) {
+  for (const auto& [key, value] : ForwardedMetadata(metadata_source.headers)) {
+    context.AddMetadata(key, value);
+  }
+  for (const auto& [key, value] : metadata_source.trusted_metadata) {
     context.AddMetadata(key, value);
   }
   const std::string serialized = request.SerializeAsString();
@@ -359,8 +362,7 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
   }
   std::unique_ptr<google::protobuf::Message> response(
       response_prototype->New());
-  const grpc::Status status =
-      Call(method, *message, request.headers, response.get());
+  const grpc::Status status = Call(method, *message, request, response.get());
   if (!status.ok()) return ErrorResponse(status, options);
   return HttpResponse{200, MessageToJson(*response, options)};
 }

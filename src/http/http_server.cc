@@ -1,11 +1,14 @@
 #include "errand/http/http_server.h"
 
 #include <httplib.h>
+#include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "errand/frontend/auth.h"
 #include "errand/http/listen.h"
 #include "errand/http/ui_assets.h"
 #include "google/protobuf/descriptor.h"
@@ -42,6 +45,59 @@ std::vector<std::pair<std::string, std::string>> Headers(
     headers.emplace_back(name, value);
   }
   return headers;
+}
+
+// gRPC metadata values are printable ASCII; other identities cannot match
+// a configured one sent that way and are left out.
+bool Printable(absl::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return c >= 0x20 && c <= 0x7e;
+  });
+}
+
+// The identities of a verified client certificate, as gRPC names them for
+// its own TLS peers: subject CN, whole subject (RFC 2253), and each DNS, URI
+// and email subject alternative name. None without one.
+std::vector<std::string> PeerIdentities(const SSL* ssl) {
+  std::vector<std::string> out;
+  if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return out;
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return out;
+  auto add = [&out](std::string identity) {
+    if (Printable(identity)) out.push_back(std::move(identity));
+  };
+  X509_NAME* subject = X509_get_subject_name(cert);
+  const int cn = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (cn >= 0) {
+    unsigned char* utf8 = nullptr;
+    const int n = ASN1_STRING_to_UTF8(
+        &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, cn)));
+    if (n >= 0) add(std::string(reinterpret_cast<char*>(utf8), n));
+    OPENSSL_free(utf8);
+  }
+  if (BIO* bio = BIO_new(BIO_s_mem()); bio != nullptr) {
+    if (X509_NAME_print_ex(bio, subject, 0, XN_FLAG_RFC2253) >= 0) {
+      char* data = nullptr;
+      const long n = BIO_get_mem_data(bio, &data);
+      if (n > 0) add(std::string(data, n));
+    }
+    BIO_free(bio);
+  }
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS || name->type == GEN_URI ||
+        name->type == GEN_EMAIL) {
+      const ASN1_IA5STRING* text = name->d.ia5;
+      add(std::string(
+          reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+          ASN1_STRING_length(text)));
+    }
+  }
+  GENERAL_NAMES_free(names);
+  X509_free(cert);
+  return out;
 }
 
 const char kTaskQueuesPrefix[] = "/errand/v1/namespaces/";
@@ -98,12 +154,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
         return;
       }
     }
-    HttpRequest call;
-    call.verb = request.method;
-    call.target = request.target;
-    call.body = request.body;
-    call.headers = Headers(request);
-    Reply(self->gateway_->Handle(call), response);
+    Reply(self->gateway_->Handle(self->ToCall(request)), response);
   };
   http.Get(".*", handle);
   http.Post(".*", handle);
@@ -147,6 +198,26 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   return server;
 }
 
+HttpRequest HttpServer::ToCall(const httplib::Request& request) const {
+  HttpRequest call;
+  call.verb = request.method;
+  call.target = request.target;
+  call.body = request.body;
+  call.headers = Headers(request);
+  if (!options_.gateway_secret.empty()) {
+    std::vector<std::string> identities = PeerIdentities(request.ssl);
+    if (!identities.empty()) {
+      call.trusted_metadata.emplace_back(frontend::kGatewaySecretKey,
+                                         options_.gateway_secret);
+      for (std::string& identity : identities) {
+        call.trusted_metadata.emplace_back(frontend::kGatewayIdentityKey,
+                                           std::move(identity));
+      }
+    }
+  }
+  return call;
+}
+
 void HttpServer::ServeTaskQueues(const httplib::Request& request,
                                  const std::string& path,
                                  httplib::Response& response) const {
@@ -170,7 +241,7 @@ void HttpServer::ServeTaskQueues(const httplib::Request& request,
       google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
           "temporal.api.workflowservice.v1.WorkflowService.DescribeNamespace");
   const grpc::Status status =
-      gateway_->Call(method, describe, Headers(request), &described);
+      gateway_->Call(method, describe, ToCall(request), &described);
   if (!status.ok()) {
     Reply(ErrorResponse(status), response);
     return;

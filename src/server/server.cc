@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <netdb.h>
+#include <openssl/rand.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "errand/common/uuid.h"
@@ -200,6 +202,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   }
   server->authorizer_ =
       std::make_unique<frontend::Authorizer>(config.principals);
+  // The HTTP gateway's proof, to the services, that a client certificate's
+  // identities in a call's metadata were verified by its TLS handshake.
+  std::string gateway_secret;
+  if (!config.http_listen.empty() && config.tls.enabled()) {
+    unsigned char random[32];
+    if (RAND_bytes(random, sizeof(random)) != 1) {
+      return absl::InternalError("no randomness for the HTTP gateway secret");
+    }
+    gateway_secret = absl::BytesToHexString(absl::string_view(
+        reinterpret_cast<const char*>(random), sizeof(random)));
+    server->authorizer_->TrustGateway(gateway_secret);
+  }
   metrics::Histogram* write_latency = nullptr;
   if (!config.metrics_listen.empty()) {
     server->metrics_ = std::make_unique<metrics::Registry>();
@@ -390,6 +404,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
       http_options.tls = http::PemMaterial{
           material->cert_chain, material->private_key, material->client_ca};
     }
+    http_options.gateway_secret = gateway_secret;
     http_options.task_queues = [matcher](const std::string& namespace_id) {
       std::vector<http::TaskQueueSummary> queues;
       for (const matching::Matcher::QueueGauges& g :

@@ -499,5 +499,80 @@ TEST_F(HttpsTest, MutualTlsAsksForAClientCertificate) {
   EXPECT_EQ(SystemInfoStatus(client), 200);
 }
 
+// Over HTTPS, a verified client certificate identifies a principal as it
+// does over gRPC (CN, SAN, or the whole subject), and an API key decides
+// over it.
+TEST_F(HttpsTest, ClientCertificatesIdentifyPrincipalsOverHttps) {
+  UseTls(true);
+  UsePrincipals();
+  config_.http_listen = "127.0.0.1:0";
+  StartServer();
+  auto client = Client("ca.pem", "client");
+  const std::string start = R"({"activityType": {"name": "t"},
+      "taskQueue": {"name": "q"}, "startToCloseTimeout": "10s"})";
+  auto by_cert = client->Post("/api/v1/namespaces/default/activities/c1", start,
+                              "application/json");
+  ASSERT_TRUE(by_cert);
+  EXPECT_EQ(by_cert->status, 200) << by_cert->body;
+  auto denied = client->Post("/api/v1/namespaces/other/activities/c1", start,
+                             "application/json");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403) << denied->body;
+  EXPECT_TRUE(absl::StrContains(denied->body, "worker-fleet")) << denied->body;
+  auto by_key =
+      client->Post("/api/v1/namespaces/default/activities/c2",
+                   {{"Authorization", std::string("Bearer ") + kReaderKey}},
+                   start, "application/json");
+  ASSERT_TRUE(by_key);
+  EXPECT_EQ(by_key->status, 403) << by_key->body;
+  EXPECT_TRUE(absl::StrContains(by_key->body, "ci-reader")) << by_key->body;
+}
+
+TEST_F(HttpsTest, ACertificateOfNoPrincipalIsUnauthenticated) {
+  UseTls(true);
+  UsePrincipals();
+  config_.principals.pop_back();  // no principal for the client certificate
+  config_.http_listen = "127.0.0.1:0";
+  StartServer();
+  auto client = Client("ca.pem", "client");
+  auto reply = client->Get("/api/v1/namespaces/default/activities/x");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 401) << reply->body;
+  EXPECT_TRUE(absl::StrContains(reply->body, "errand-test-client"))
+      << reply->body;
+}
+
+// The identity metadata is the server's own: a caller cannot send it, over
+// HTTP headers or gRPC metadata, to pass as a certificate's principal.
+TEST_F(SecurityTest, IdentityMetadataFromCallersIsIgnored) {
+  UsePrincipals();
+  config_.http_listen = "127.0.0.1:0";
+  StartServer();
+  const std::string address = server_->http_address();
+  httplib::Client http(address.substr(0, address.rfind(':')),
+                       std::stoi(address.substr(address.rfind(':') + 1)));
+  auto forged = http.Post(
+      "/api/v1/namespaces/default/activities/f1",
+      {{"Grpc-Metadata-Errand-Gateway-Client-Identity", "errand-test-client"},
+       {"Grpc-Metadata-Errand-Gateway-Secret", "guess"}},
+      R"({"activityType": {"name": "t"}, "taskQueue": {"name": "q"},
+          "startToCloseTimeout": "10s"})",
+      "application/json");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401) << forged->body;
+
+  grpc::ClientContext ctx;
+  ctx.AddMetadata(frontend::kGatewayIdentityKey, "errand-test-client");
+  ctx.AddMetadata(frontend::kGatewaySecretKey, "guess");
+  ws::StartActivityExecutionRequest request;
+  request.set_namespace_("default");
+  request.set_activity_id("f2");
+  ws::StartActivityExecutionResponse response;
+  const grpc::Status s =
+      stub_->StartActivityExecution(&ctx, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << s.error_message();
+}
+
 }  // namespace
 }  // namespace errand::server

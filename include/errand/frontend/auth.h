@@ -93,6 +93,15 @@ class Authorizer {
   // existed). Principals must have passed ValidatePrincipals.
   explicit Authorizer(std::vector<Principal> principals);
 
+  // The HTTP gateway (errand/http/gateway.h) calls the services on an
+  // in-process channel, where the client certificate of an HTTPS caller is
+  // not the channel's. It passes the certificate's identities as
+  // kGatewayIdentityKey metadata with `secret` as kGatewaySecretKey: only
+  // calls carrying the secret, which never leaves the process, are taken to
+  // come from a verified certificate. Call before serving; empty (the
+  // default) trusts no such metadata.
+  void TrustGateway(std::string secret) { gateway_secret_ = std::move(secret); }
+
   bool enabled() const { return !principals_.empty(); }
 
   // Authenticates the caller of `method` (whose policy is PolicyFor(method))
@@ -118,10 +127,18 @@ class Authorizer {
       const grpc::ServerContextBase& context) const;
 
   const std::vector<Principal> principals_;
+  std::string gateway_secret_;
   // Indexes into principals_.
   absl::flat_hash_map<std::string, size_t> by_key_hash_;
   absl::flat_hash_map<std::string, size_t> by_tls_identity_;
 };
+
+// Metadata the HTTP gateway adds for an HTTPS caller's verified client
+// certificate: one kGatewayIdentityKey entry per identity (subject CN, whole
+// subject, each subject alternative name), and the secret that vouches for
+// them. The gateway never forwards a caller's own "errand-" headers.
+inline constexpr char kGatewayIdentityKey[] = "errand-gateway-client-identity";
+inline constexpr char kGatewaySecretKey[] = "errand-gateway-secret";
 
 // The request's top-level string field "namespace"; empty if it has none.
 std::string RequestNamespace(const google::protobuf::Message& request);

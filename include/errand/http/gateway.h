@@ -31,6 +31,10 @@ struct HttpRequest {
   std::string body;
   // Header names in any case.
   std::vector<std::pair<std::string, std::string>> headers;
+  // Metadata the server adds itself (never from the caller's headers): the
+  // verified client certificate's identities and the secret vouching for
+  // them (frontend/auth.h, kGatewayIdentityKey).
+  std::vector<std::pair<std::string, std::string>> trusted_metadata;
 };
 
 struct HttpResponse {
@@ -66,12 +70,11 @@ class Gateway {
   HttpResponse Handle(const HttpRequest& request) const;
 
   // Calls `method` as Handle does, forwarding the same headers (API key,
-  // client name) as metadata.
-  grpc::Status Call(
-      const google::protobuf::MethodDescriptor* method,
-      const google::protobuf::Message& request,
-      const std::vector<std::pair<std::string, std::string>>& headers,
-      google::protobuf::Message* response) const;
+  // client name) as metadata, and the trusted metadata as it is.
+  grpc::Status Call(const google::protobuf::MethodDescriptor* method,
+                    const google::protobuf::Message& request,
+                    const HttpRequest& metadata_source,
+                    google::protobuf::Message* response) const;
 
   const RouteTable& routes() const { return routes_; }
 

@@ -49,6 +49,9 @@ struct HttpServerOptions {
   std::function<std::vector<TaskQueueSummary>(const std::string&)> task_queues;
   // HTTPS when set: the gRPC port's certificate, key and client CA.
   std::optional<PemMaterial> tls;
+  // Vouches for a verified client certificate's identities in the calls'
+  // metadata (frontend::Authorizer::TrustGateway); empty: none are passed.
+  std::string gateway_secret;
 };
 
 class HttpServer {
@@ -70,6 +73,10 @@ class HttpServer {
 
  private:
   HttpServer() = default;
+
+  // The gateway's view of `request`: its headers, and the identities of a
+  // verified client certificate with the gateway secret.
+  HttpRequest ToCall(const httplib::Request& request) const;
 
   // GET /errand/v1/namespaces/{namespace}/task-queues.
   void ServeTaskQueues(const httplib::Request& request, const std::string& path,
