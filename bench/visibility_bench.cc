@@ -60,7 +60,10 @@ int main(int argc, char** argv) {
   if (!store.ok()) return 1;
   // As the server does at start: the index and the status counters are
   // made current before anything is written.
-  if (!errand::visibility::EnsureIndex(**store).ok()) return 1;
+  if (!errand::visibility::EnsureIndex(**store).ok() ||
+      !errand::visibility::EnsureCounts(**store).ok()) {
+    return 1;
+  }
   errand::TimerThread timers;
   errand::matching::Matcher matcher(&timers);
   errand::engine::ActivityEngine engine(4, store->get(), &matcher, &timers,
