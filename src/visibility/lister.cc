@@ -561,8 +561,9 @@ absl::StatusOr<CountResult> Lister::Count(const std::string& namespace_id,
   // fails as the scan would.
   auto filter = BindFilter(parsed->where.get(), custom);
   if (!filter.ok()) return filter.status();
-  if (std::optional<CountsQuery> counts;
-      use_counts && (counts = CountsQueryOf(*parsed, custom))) {
+  const std::optional<CountsQuery> counts =
+      use_counts ? CountsQueryOf(*parsed, custom) : std::nullopt;
+  if (counts) {
     auto counted = CountFromCounts(store_, namespace_id, *counts);
     if (!counted.ok()) return counted.status();
     if (*counted) return **std::move(counted);
