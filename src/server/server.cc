@@ -241,6 +241,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   if (absl::Status s = visibility::EnsureIndex(*server->store_); !s.ok()) {
     return s;
   }
+  if (absl::Status s = visibility::EnsureCounts(*server->store_); !s.ok()) {
+    return s;
+  }
   auto cluster_id = LoadOrCreateClusterId(*server->store_);
   if (!cluster_id.ok()) return cluster_id.status();
   server->cluster_id_ = *cluster_id;

@@ -126,6 +126,24 @@ std::optional<TimeIndexEntry> ParseTimeIndexKey(absl::string_view namespace_id,
                                      key.substr(prefix.size() + kTimeBytes))};
 }
 
+std::string EncodeCount(int64_t count) {
+  const auto v = static_cast<uint64_t>(count);
+  std::string out(kCountBytes, '\0');
+  for (size_t i = 0; i < kCountBytes; ++i) {
+    out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  return out;
+}
+
+std::optional<int64_t> DecodeCount(absl::string_view bytes) {
+  if (bytes.size() != kCountBytes) return std::nullopt;
+  uint64_t v = 0;
+  for (size_t i = 0; i < kCountBytes; ++i) {
+    v |= uint64_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
+  }
+  return static_cast<int64_t>(v);
+}
+
 std::string TimeIndexSeekKey(absl::string_view namespace_id,
                              absl::string_view attribute, absl::Time t) {
   return absl::StrCat(TimeIndexPrefix(namespace_id, attribute), TimeBytes(t));

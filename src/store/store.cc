@@ -3,6 +3,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/listener.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
@@ -35,8 +36,40 @@ constexpr uint64_t kResumeMinFreeBytes = 1 << 20;
 constexpr absl::Duration kLowSpaceRewarnInterval = absl::Minutes(10);
 
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "default",    "namespaces",       "executions",  "current_runs",
-    "visibility", "visibility_index", "task_queues", "batches"};
+    "default",      "namespaces", "executions",
+    "current_runs", "visibility", "visibility_index",
+    "task_queues",  "batches",    "visibility_counts"};
+
+// At most this many additions to one count wait in a memtable: at the next
+// one RocksDB reads the count and stores the sum instead (a read from the
+// memtable, where the last sum is). Without it a hot count (every start adds
+// to its namespace's Running) could hold hundreds of thousands of additions
+// per memtable, each summed again by every read.
+constexpr size_t kMaxSuccessiveAdditions = 64;
+
+// The merge operator of the visibility_counts table: values and operands are
+// EncodeCount bytes, and merging adds them (two's complement, so the order
+// of additions does not matter). A malformed operand fails the merge, which
+// RocksDB reports as corruption rather than a wrong count.
+class CountAddOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing_value,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger*) const override {
+    const std::optional<int64_t> add =
+        DecodeCount(absl::string_view(value.data(), value.size()));
+    std::optional<int64_t> base = 0;
+    if (existing_value != nullptr) {
+      base = DecodeCount(
+          absl::string_view(existing_value->data(), existing_value->size()));
+    }
+    if (!add || !base) return false;
+    *new_value = EncodeCount(static_cast<int64_t>(static_cast<uint64_t>(*base) +
+                                                  static_cast<uint64_t>(*add)));
+    return true;
+  }
+  const char* Name() const override { return "errand.CountAdd"; }
+};
 
 // Format 1 → 2: visibility row keys get the one time encoding. Their two
 // descending times were ~u (u: the unsigned nanoseconds), and are now
@@ -128,9 +161,12 @@ absl::Status EnsureFormat(Store& store) {
   if (version == 1) {
     if (absl::Status s = MigrateFrom1(store); !s.ok()) return s;
   }
-  // 2 -> 3 added the task_queues table and 3 -> 4 the batches table, which
-  // opening created empty.
+  // 2 -> 3 added the task_queues table, 3 -> 4 the batches table and 4 -> 5
+  // the visibility_counts table, which opening created empty. The counts
+  // are derived from the rows: without their version key the visibility
+  // writer rebuilds them when the server starts (visibility::EnsureCounts).
   Batch batch = store.NewBatch();
+  batch.Delete(Table::kMeta, kVisibilityCountsVersionKey);
   batch.Put(Table::kMeta, kFormatVersionKey, absl::StrCat(kFormatVersion));
   return store.Write(batch);
 }
@@ -283,6 +319,16 @@ void Batch::Delete(Table table, absl::string_view key) {
   batch_.Delete(db->handle(table), ToSlice(key));
 }
 
+void Batch::AddCount(absl::string_view key, int64_t delta) {
+  std::shared_ptr<const Store::Db> db = store_->CurrentDb();
+  if (db == nullptr) {
+    detached_ = true;
+    return;
+  }
+  batch_.Merge(db->handle(Table::kVisibilityCounts), ToSlice(key),
+               ToSlice(EncodeCount(delta)));
+}
+
 Store::Store(StoreOptions options, DataDirLock lock)
     : options_(std::move(options)), lock_(std::move(lock)) {}
 
@@ -355,12 +401,20 @@ absl::StatusOr<std::unique_ptr<Store::Db>> Store::OpenDb(
   looked_up.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
 
+  // The counts: a few keys per namespace, read by key and by namespace.
+  rocksdb::ColumnFamilyOptions counted = looked_up;
+  counted.merge_operator = std::make_shared<CountAddOperator>();
+  counted.max_successive_merges = kMaxSuccessiveAdditions;
+
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kTableCount; ++i) {
     const auto table = static_cast<Table>(i);
     const bool is_scanned =
         table == Table::kVisibility || table == Table::kVisibilityIndex;
-    descriptors.emplace_back(kTableNames[i], is_scanned ? scanned : looked_up);
+    descriptors.emplace_back(kTableNames[i], table == Table::kVisibilityCounts
+                                                 ? counted
+                                             : is_scanned ? scanned
+                                                          : looked_up);
   }
   const std::string db_path = options.data_dir + "/db";
   // Made here rather than by RocksDB, which first reports at error level

@@ -13,6 +13,7 @@
 #include "errand/store/activity_record.h"
 #include "errand/store/keys.h"
 #include "errand/visibility/writer.h"
+#include "spdlog/spdlog.h"
 
 namespace errand::visibility {
 namespace {
@@ -398,6 +399,82 @@ absl::Status CheckGroupBy(const Query& query) {
   return absl::OkStatus();
 }
 
+// What the status counts can answer: every run of the namespace, or those
+// of one ExecutionStatus, with or without GROUP BY ExecutionStatus.
+struct CountsQuery {
+  std::optional<std::string> status;  // ExecutionStatus = 'status'
+  bool grouped = false;
+};
+
+// The query as a CountsQuery; nullopt when the counts cannot answer it. The
+// filter is an equality on the system ExecutionStatus, not on a custom
+// attribute of that name, compared as the filter compares: a value that is
+// no status name matches no row, and has no count.
+std::optional<CountsQuery> CountsQueryOf(const Query& query,
+                                         const CustomAttributes& custom) {
+  CountsQuery counts;
+  counts.grouped = query.group_by.has_value();  // CheckGroupBy passed
+  if (query.where == nullptr) return counts;
+  const auto* cmp = std::get_if<Compare>(&query.where->node);
+  if (cmp == nullptr || cmp->attribute != "ExecutionStatus" ||
+      custom.contains(cmp->attribute) || cmp->op != CompareOp::kEq ||
+      cmp->value.kind != Literal::Kind::kString) {
+    return std::nullopt;
+  }
+  counts.status = cmp->value.text;
+  return counts;
+}
+
+// Answers from the status counts (store/keys.h, CountKey): a point read for
+// one status, or the namespace's counts in key order, which is status name
+// order, the order of the scan's groups. Like the scan, statuses with no
+// runs are left out. nullopt when the counts were never built
+// (visibility::EnsureCounts) or hold a value no writer makes: the caller
+// scans instead.
+absl::StatusOr<std::optional<CountResult>> CountFromCounts(
+    const store::Store* store, const std::string& namespace_id,
+    const CountsQuery& query) {
+  auto version = store->Get(store::Table::kMeta, kCountsVersionKey);
+  if (!version.ok()) return version.status();
+  if (!*version || **version != kCountsVersion) return std::nullopt;
+  std::vector<std::pair<std::string, int64_t>> counts;  // non-zero only
+  bool malformed = false;
+  auto take = [&](absl::string_view status, absl::string_view value) {
+    const std::optional<int64_t> n = store::DecodeCount(value);
+    if (!n || *n < 0) {
+      malformed = true;
+      return false;
+    }
+    if (*n > 0) counts.emplace_back(std::string(status), *n);
+    return true;
+  };
+  if (query.status) {
+    auto got = store->Get(store::Table::kVisibilityCounts,
+                          store::CountKey(namespace_id, *query.status));
+    if (!got.ok()) return got.status();
+    if (*got) take(*query.status, **got);
+  } else {
+    const std::string prefix = store::CountPrefix(namespace_id);
+    absl::Status scan =
+        store->Scan(store::Table::kVisibilityCounts, prefix,
+                    [&](absl::string_view key, absl::string_view value) {
+                      return take(key.substr(prefix.size()), value);
+                    });
+    if (!scan.ok()) return scan;
+  }
+  if (malformed) {
+    spdlog::error(
+        "visibility counts of namespace {} hold a malformed or negative "
+        "value; counting by scan",
+        namespace_id);
+    return std::nullopt;
+  }
+  CountResult result;
+  for (const auto& [status, n] : counts) result.count += n;
+  if (query.grouped) result.groups = std::move(counts);
+  return result;
+}
+
 }  // namespace
 
 absl::StatusOr<ListPage> Lister::List(const std::string& namespace_id,
@@ -461,13 +538,36 @@ absl::StatusOr<CountResult> Lister::Count(const std::string& namespace_id,
                                           const CustomAttributes& custom,
                                           absl::string_view query,
                                           const ScanLimits& limits) const {
+  return Count(namespace_id, custom, query, limits, /*use_counts=*/true);
+}
+
+absl::StatusOr<CountResult> Lister::CountByScan(
+    const std::string& namespace_id, const CustomAttributes& custom,
+    absl::string_view query, const ScanLimits& limits) const {
+  return Count(namespace_id, custom, query, limits, /*use_counts=*/false);
+}
+
+absl::StatusOr<CountResult> Lister::Count(const std::string& namespace_id,
+                                          const CustomAttributes& custom,
+                                          absl::string_view query,
+                                          const ScanLimits& limits,
+                                          bool use_counts) const {
   Budget budget(limits, clock_);
   if (!budget.Open()) return budget.Error();
   auto parsed = ParseQuery(query);
   if (!parsed.ok()) return parsed.status();
   if (absl::Status s = CheckGroupBy(*parsed); !s.ok()) return s;
+  // Bound before the counts are read, so that a query they could answer
+  // fails as the scan would.
   auto filter = BindFilter(parsed->where.get(), custom);
   if (!filter.ok()) return filter.status();
+  const std::optional<CountsQuery> counts =
+      use_counts ? CountsQueryOf(*parsed, custom) : std::nullopt;
+  if (counts) {
+    auto counted = CountFromCounts(store_, namespace_id, *counts);
+    if (!counted.ok()) return counted.status();
+    if (*counted) return **std::move(counted);
+  }
   CountResult result;
   std::map<std::string, int64_t> groups;
   auto plan = MakePlan(store_, namespace_id, parsed->where.get(), custom,

@@ -1,5 +1,6 @@
 #include "errand/visibility/writer.h"
 
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -49,13 +50,27 @@ std::vector<std::string> IndexKeysOf(absl::string_view namespace_id,
   return keys;
 }
 
-void PutRow(store::Batch& batch, absl::string_view namespace_id,
-            const Row& row) {
+// The row and its index entries in, or out; the counts are the callers'.
+void PutRowKeys(store::Batch& batch, absl::string_view namespace_id,
+                const Row& row) {
   const std::string row_key = KeyOf(namespace_id, row);
   batch.Put(store::Table::kVisibility, row_key, row.SerializeAsString());
   for (const std::string& key : IndexKeysOf(namespace_id, row, row_key)) {
     batch.Put(store::Table::kVisibilityIndex, key, "");
   }
+}
+
+void DeleteRowKeys(store::Batch& batch, absl::string_view namespace_id,
+                   const Row& row, absl::string_view row_key) {
+  batch.Delete(store::Table::kVisibility, row_key);
+  for (const std::string& key : IndexKeysOf(namespace_id, row, row_key)) {
+    batch.Delete(store::Table::kVisibilityIndex, key);
+  }
+}
+
+std::string CountKeyOf(absl::string_view namespace_id,
+                       enums::ActivityExecutionStatus status) {
+  return store::CountKey(namespace_id, store::ExecutionStatusName(status));
 }
 
 google::protobuf::Timestamp ExecutionTimeOf(const store::ActivityRecord& r) {
@@ -117,6 +132,17 @@ void WriteRow(store::Batch& batch, const store::ActivityRecord& record,
   if (stored && !deleted && *stored == RowStateOf(record)) return;
   if (!stored && deleted) return;  // created and deleted in one turn
   Row row = RowOf(record);
+  const absl::string_view ns = record.namespace_id();
+  // The counts move only when the public status does: a row rewritten for
+  // its task queue or execution time stays in its count.
+  if (!stored) {
+    batch.AddCount(CountKeyOf(ns, row.status()), 1);
+  } else if (deleted) {
+    batch.AddCount(CountKeyOf(ns, stored->status), -1);
+  } else if (stored->status != row.status()) {
+    batch.AddCount(CountKeyOf(ns, stored->status), -1);
+    batch.AddCount(CountKeyOf(ns, row.status()), 1);
+  }
   if (stored) {
     // The stored row is today's with the stored status and close time
     // (rebuilt from the list fields, not kept as a copy of the record).
@@ -129,18 +155,15 @@ void WriteRow(store::Batch& batch, const store::ActivityRecord& record,
     } else {
       old.clear_close_time();
     }
-    DeleteRow(batch, record.namespace_id(), old,
-              KeyOf(record.namespace_id(), old));
+    DeleteRowKeys(batch, ns, old, KeyOf(ns, old));
   }
-  if (!deleted) PutRow(batch, record.namespace_id(), row);
+  if (!deleted) PutRowKeys(batch, ns, row);
 }
 
 void DeleteRow(store::Batch& batch, absl::string_view namespace_id,
                const Row& row, absl::string_view row_key) {
-  batch.Delete(store::Table::kVisibility, row_key);
-  for (const std::string& key : IndexKeysOf(namespace_id, row, row_key)) {
-    batch.Delete(store::Table::kVisibilityIndex, key);
-  }
+  DeleteRowKeys(batch, namespace_id, row, row_key);
+  batch.AddCount(CountKeyOf(namespace_id, row.status()), -1);
 }
 
 absl::Status EnsureIndex(store::Store& store) {
@@ -189,6 +212,54 @@ absl::Status EnsureIndex(store::Store& store) {
     spdlog::info("visibility indexes rebuilt for {} rows (layout {} -> {})",
                  rows, *version ? **version : std::string("unversioned"),
                  std::string(kIndexVersion));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EnsureCounts(store::Store& store) {
+  using store::Table;
+  auto version = store.Get(Table::kMeta, kCountsVersionKey);
+  if (!version.ok()) return version.status();
+  if (*version && **version == kCountsVersion) return absl::OkStatus();
+  std::map<std::string, int64_t> counts;  // by count key
+  absl::Status error;
+  size_t rows = 0;
+  absl::Status scan = store.Scan(
+      Table::kVisibility, "",
+      [&](absl::string_view key, absl::string_view value) {
+        Row row;
+        if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          error = absl::DataLossError("corrupt visibility row");
+          return false;
+        }
+        const size_t nul = key.find('\0');
+        if (nul == absl::string_view::npos) {
+          error = absl::DataLossError("malformed visibility key");
+          return false;
+        }
+        ++rows;
+        ++counts[CountKeyOf(key.substr(0, nul), row.status())];
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  // One batch (a few keys per namespace): the old counts go, the new ones
+  // and the version come in together, so a crash before it leaves the
+  // version absent and the next start rebuilds again.
+  store::Batch batch = store.NewBatch();
+  scan = store.Scan(Table::kVisibilityCounts, "",
+                    [&](absl::string_view key, absl::string_view) {
+                      batch.Delete(Table::kVisibilityCounts, key);
+                      return true;
+                    });
+  if (!scan.ok()) return scan;
+  for (const auto& [key, count] : counts) {
+    batch.Put(Table::kVisibilityCounts, key, store::EncodeCount(count));
+  }
+  batch.Put(Table::kMeta, kCountsVersionKey, kCountsVersion);
+  if (absl::Status s = store.Write(batch); !s.ok()) return s;
+  if (*version || rows > 0) {
+    spdlog::info("visibility counts rebuilt from {} rows", rows);
   }
   return absl::OkStatus();
 }

@@ -414,16 +414,18 @@ TEST_F(ServerFakeTimeTest, ShutdownAnswersWaitingPollsPromptly) {
 
 // List and Count run on the scan executor within the configured row
 // budgets: past the budget, List answers a short page with a token and
-// Count a clear RESOURCE_EXHAUSTED.
+// Count a clear RESOURCE_EXHAUSTED. A count the status counts answer reads
+// no rows, so no budget stops it.
 TEST_F(ServerTest, ListAndCountKeepToTheirScanBudgets) {
   config_.list_scan_rows = 2;
   config_.count_scan_rows = 3;
   Restart();
-  auto count = [&] {
+  auto count = [&](const std::string& query = "ActivityId STARTS_WITH 'a'") {
     grpc::ClientContext ctx;
     SetDeadline(ctx, absl::Seconds(10));
     ws::CountActivityExecutionsRequest req;
     req.set_namespace_("default");
+    req.set_query(query);
     ws::CountActivityExecutionsResponse resp;
     grpc::Status s = stub_->CountActivityExecutions(&ctx, req, &resp);
     return std::make_pair(s, resp.count());
@@ -441,6 +443,12 @@ TEST_F(ServerTest, ListAndCountKeepToTheirScanBudgets) {
   EXPECT_NE(over.error_message().find("query scanned more than 3 rows"),
             std::string::npos)
       << over.error_message();
+  for (const std::string query :
+       {"", "ExecutionStatus = 'Running' GROUP BY ExecutionStatus"}) {
+    auto [counted, all] = count(query);
+    ASSERT_TRUE(counted.ok()) << query << ": " << counted.error_message();
+    EXPECT_EQ(all, 4) << query;
+  }
 
   std::set<std::string> listed;
   std::string token;

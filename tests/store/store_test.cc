@@ -205,6 +205,66 @@ TEST_F(StoreFormatTest, UnversionedDirectoryIsMigratedToTheCurrentFormat) {
   }
 }
 
+// Format 4 had no visibility_counts table: opening one creates it empty and
+// drops any counts version, so that the visibility writer rebuilds the
+// counts from the rows (visibility::EnsureCounts).
+TEST_F(StoreFormatTest, Format4DirectoryHasItsCountsRebuilt) {
+  WithStore([](Store& store) {
+    Put(store, Table::kMeta, kFormatVersionKey, "4");
+    Put(store, Table::kMeta, kVisibilityCountsVersionKey, "1");
+  });
+  WithStore([](Store& store) {
+    EXPECT_EQ(Read(store, Table::kMeta, kFormatVersionKey),
+              absl::StrCat(kFormatVersion));
+    EXPECT_EQ(Read(store, Table::kMeta, kVisibilityCountsVersionKey),
+              std::nullopt);
+    // Once rebuilt, the version stays across opens.
+    Put(store, Table::kMeta, kVisibilityCountsVersionKey, "1");
+  });
+  WithStore([](Store& store) {
+    EXPECT_EQ(Read(store, Table::kMeta, kVisibilityCountsVersionKey), "1");
+  });
+}
+
+// Counts are blind additions, summed by the store's merge operator, on top
+// of a Put base; the sum survives a flush (where RocksDB merges what the
+// memtable holds) and a reopen, and long runs of additions to one count
+// (past the memtable's limit of successive ones) sum exactly.
+TEST_F(StoreFormatTest, CountsAddUp) {
+  WithStore([](Store& store) {
+    Batch batch = store.NewBatch();
+    batch.AddCount(CountKey("ns", "Running"), 3);
+    batch.AddCount(CountKey("ns", "Running"), -1);
+    batch.AddCount(CountKey("ns", "Failed"), 1);
+    ASSERT_TRUE(store.Write(batch).ok());
+    EXPECT_EQ(Read(store, Table::kVisibilityCounts, CountKey("ns", "Running")),
+              EncodeCount(2));
+    for (int i = 0; i < 1000; ++i) {
+      Batch one = store.NewBatch();
+      one.AddCount(CountKey("ns", "Running"), i % 3 == 0 ? -1 : 1);
+      ASSERT_TRUE(store.Write(one).ok());
+    }
+    // 334 of the 1000 subtract.
+    EXPECT_EQ(Read(store, Table::kVisibilityCounts, CountKey("ns", "Running")),
+              EncodeCount(2 + 666 - 334));
+    ASSERT_TRUE(store.Flush().ok());
+    Batch more = store.NewBatch();
+    more.AddCount(CountKey("ns", "Running"), 1);
+    more.Put(Table::kVisibilityCounts, CountKey("ns", "Failed"),
+             EncodeCount(10));
+    more.AddCount(CountKey("ns", "Failed"), -2);
+    ASSERT_TRUE(store.Write(more).ok());
+  });
+  WithStore([](Store& store) {
+    EXPECT_EQ(Read(store, Table::kVisibilityCounts, CountKey("ns", "Running")),
+              EncodeCount(335));
+    EXPECT_EQ(Read(store, Table::kVisibilityCounts, CountKey("ns", "Failed")),
+              EncodeCount(8));
+    EXPECT_EQ(DecodeCount(EncodeCount(-7)), -7);
+    EXPECT_EQ(DecodeCount("short"), std::nullopt);
+  });
+}
+
 TEST_F(StoreFormatTest, TimesInKeysSortInTimeOrderAndRoundTrip) {
   const absl::Time times[] = {absl::FromUnixSeconds(-5), absl::UnixEpoch(),
                               absl::FromUnixNanos(1),

@@ -19,6 +19,7 @@
 
 #include "errand/common/uuid.h"
 #include "errand/engine/activity_engine.h"
+#include "errand/visibility/writer.h"
 #include "support/eventually.h"
 
 namespace errand::engine {
@@ -56,6 +57,9 @@ class EngineHarness : public ::testing::Test {
     auto store = store::Store::Open(StoreOptionsForTest());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
+    // As the server does at start, before anything writes.
+    ASSERT_TRUE(visibility::EnsureIndex(*store_).ok());
+    ASSERT_TRUE(visibility::EnsureCounts(*store_).ok());
     timers_ = std::make_unique<TimerThread>(EngineClock());
     matcher_ = std::make_unique<matching::Matcher>(timers_.get());
     engine_ = std::make_unique<ActivityEngine>(2, store_.get(), matcher_.get(),

@@ -31,8 +31,9 @@ namespace errand::store {
 //      table;
 //   3: the task_queues table (task queue configs);
 //   4: the batches table (batch operations), and the activity statuses
-//      PAUSED, PAUSE_REQUESTED and RESET_REQUESTED.
-inline constexpr int kFormatVersion = 4;
+//      PAUSED, PAUSE_REQUESTED and RESET_REQUESTED;
+//   5: the visibility_counts table (rows per namespace and status).
+inline constexpr int kFormatVersion = 5;
 
 // Keys of the meta table.
 inline constexpr absl::string_view kFormatVersionKey = "format_version";
@@ -41,6 +42,10 @@ inline constexpr absl::string_view kClusterIdKey = "cluster_id";
 // from the rows and rebuilt when this differs from the writer's.
 inline constexpr absl::string_view kVisibilityIndexVersionKey =
     "visibility_index_version";
+// Present once the visibility counters were rebuilt from the rows
+// (visibility::EnsureCounts); until then Count does not read them.
+inline constexpr absl::string_view kVisibilityCountsVersionKey =
+    "visibility_counts_version";
 
 // --- Time -----------------------------------------------------------------
 
@@ -170,6 +175,30 @@ std::optional<TimeIndexEntry> ParseTimeIndexKey(absl::string_view namespace_id,
 // of time `t` or later (entries are longer than this key).
 std::string TimeIndexSeekKey(absl::string_view namespace_id,
                              absl::string_view attribute, absl::Time t);
+
+// --- Visibility counters ----------------------------------------------------
+// The number of visibility rows of one namespace with one ExecutionStatus
+// (its name: Running, Completed, ...), kept by the visibility writer in the
+// same batch as the rows:
+//   <namespace_id> \0 <status name>
+// Values are a signed 64-bit count, 8 bytes little-endian (EncodeCount),
+// changed only by blind additions (Batch::AddCount) that the store's merge
+// operator sums. A count may be 0; it is never negative.
+
+inline std::string CountPrefix(absl::string_view namespace_id) {
+  return VisibilityPrefix(namespace_id);
+}
+
+inline std::string CountKey(absl::string_view namespace_id,
+                            absl::string_view status_name) {
+  return absl::StrCat(CountPrefix(namespace_id), status_name);
+}
+
+inline constexpr size_t kCountBytes = 8;
+
+std::string EncodeCount(int64_t count);
+// nullopt unless `bytes` is kCountBytes long.
+std::optional<int64_t> DecodeCount(absl::string_view bytes);
 
 }  // namespace errand::store
 

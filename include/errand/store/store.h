@@ -48,8 +48,10 @@ enum class Table : int {
   kVisibilityIndex = 5,  // empty values under IndexKey / TimeIndexKey
   kTaskQueues = 6,       // TaskQueueRecord by TaskQueueKey
   kBatches = 7,          // batch jobs: BatchJobKey, BatchItemKey
+  // int64 row counts by CountKey, changed only with Batch::AddCount.
+  kVisibilityCounts = 8,
 };
-inline constexpr int kTableCount = 8;
+inline constexpr int kTableCount = 9;
 
 struct StoreOptions {
   std::string data_dir;
@@ -96,6 +98,11 @@ class Batch {
  public:
   void Put(Table table, absl::string_view key, absl::string_view value);
   void Delete(Table table, absl::string_view key);
+  // Adds `delta` to the count at `key` of Table::kVisibilityCounts (a
+  // missing count is 0) without reading it: the store's merge operator sums
+  // the additions, so batches from any thread add to one count without
+  // contention, and a Put of EncodeCount(n) sets a new base.
+  void AddCount(absl::string_view key, int64_t delta);
   bool empty() const { return batch_.Count() == 0 && !detached_; }
 
  private:

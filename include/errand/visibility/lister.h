@@ -4,6 +4,7 @@
 #define ERRAND_VISIBILITY_LISTER_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,12 +64,29 @@ class Lister {
   // A count cannot be partial: past `limits` it fails, RESOURCE_EXHAUSTED
   // for the row budget and DEADLINE_EXCEEDED for the deadline, with a
   // message asking for a narrower query.
+  //
+  // No query, `ExecutionStatus = '<name>'`, and either with `GROUP BY
+  // ExecutionStatus`, are answered from the status counts the visibility
+  // writer keeps (a read of a few keys, whatever the number of runs, and
+  // within no limits); every other query by CountByScan.
   absl::StatusOr<CountResult> Count(const std::string& namespace_id,
                                     const CustomAttributes& custom,
                                     absl::string_view query,
                                     const ScanLimits& limits = {}) const;
+  // Count by reading every row the query may match, never the counts: the
+  // answer Count must equal for every query (tests compare them).
+  absl::StatusOr<CountResult> CountByScan(const std::string& namespace_id,
+                                          const CustomAttributes& custom,
+                                          absl::string_view query,
+                                          const ScanLimits& limits = {}) const;
 
  private:
+  absl::StatusOr<CountResult> Count(const std::string& namespace_id,
+                                    const CustomAttributes& custom,
+                                    absl::string_view query,
+                                    const ScanLimits& limits,
+                                    bool use_counts) const;
+
   const store::Store* const store_;
   const Clock* const clock_;
 };

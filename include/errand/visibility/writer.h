@@ -51,7 +51,9 @@ struct RowState {
 };
 RowState RowStateOf(const store::ActivityRecord& record);
 
-// Adds to `batch` the changes to `record`'s row and index entries. `stored`
+// Adds to `batch` the changes to `record`'s row, its index entries and the
+// status counts (store/keys.h, CountKey): +1 for a new run's status, -1 for
+// a deleted run's stored status, and both when the status changes. `stored`
 // is the state of the row as stored (nullopt: a new run, no row yet);
 // `deleted` says the run goes away. The row is rewritten only when the run
 // is created, changes its RowState or is deleted: internal steps within one
@@ -61,7 +63,8 @@ void WriteRow(store::Batch& batch, const store::ActivityRecord& record,
               const std::optional<RowState>& stored, bool deleted);
 
 // Adds to `batch` the deletion of the row `row` stored at `row_key` and of
-// its index entries (a leftover whose run is gone).
+// its index entries, and takes it out of its status count (a leftover whose
+// run is gone).
 void DeleteRow(store::Batch& batch, absl::string_view namespace_id,
                const Row& row, absl::string_view row_key);
 
@@ -75,6 +78,17 @@ absl::Status EnsureIndex(store::Store& store);
 inline constexpr absl::string_view kIndexVersionKey =
     store::kVisibilityIndexVersionKey;
 inline constexpr absl::string_view kIndexVersion = "2";
+
+// Rebuilds the status counts from the rows unless kCountsVersionKey says
+// they were built (a data directory written before the counts existed, or
+// a rebuild cut short, has no such key); a no-op otherwise. Run before
+// anything writes, like EnsureIndex. Lister::Count reads the counts only
+// once they were built.
+absl::Status EnsureCounts(store::Store& store);
+
+inline constexpr absl::string_view kCountsVersionKey =
+    store::kVisibilityCountsVersionKey;
+inline constexpr absl::string_view kCountsVersion = "1";
 
 }  // namespace errand::visibility
 
