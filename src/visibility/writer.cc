@@ -1,5 +1,6 @@
 #include "errand/visibility/writer.h"
 
+#include <functional>
 #include <map>
 #include <utility>
 #include <vector>
@@ -166,20 +167,19 @@ void DeleteRow(store::Batch& batch, absl::string_view namespace_id,
   batch.AddCount(CountKeyOf(namespace_id, row.status()), -1);
 }
 
-absl::Status EnsureIndex(store::Store& store) {
-  using store::Table;
-  auto version = store.Get(Table::kMeta, kIndexVersionKey);
-  if (!version.ok()) return version.status();
-  if (*version && **version == kIndexVersion) return absl::OkStatus();
-  // Safe to repeat: the version is written last.
-  store::BoundedWriter writer(store);
-  if (absl::Status s = writer.DeleteAll(Table::kVisibilityIndex); !s.ok()) {
-    return s;
-  }
+namespace {
+
+// Calls `fn` with each stored row, its namespace ID and its key, in key
+// order; stops at the first error `fn` returns. DATA_LOSS for a row or key
+// that does not parse.
+absl::Status ForEachRow(
+    store::Store& store,
+    const std::function<absl::Status(absl::string_view namespace_id,
+                                     const Row& row, absl::string_view key)>&
+        fn) {
   absl::Status error;
-  size_t rows = 0;
   absl::Status scan = store.Scan(
-      Table::kVisibility, "",
+      store::Table::kVisibility, "",
       [&](absl::string_view key, absl::string_view value) {
         Row row;
         if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -191,16 +191,44 @@ absl::Status EnsureIndex(store::Store& store) {
           error = absl::DataLossError("malformed visibility key");
           return false;
         }
-        ++rows;
-        for (const std::string& index_key :
-             IndexKeysOf(key.substr(0, nul), row, key)) {
-          error = writer.Put(Table::kVisibilityIndex, index_key, "");
-          if (!error.ok()) return false;
-        }
-        return true;
+        error = fn(key.substr(0, nul), row, key);
+        return error.ok();
       });
   if (!scan.ok()) return scan;
-  if (!error.ok()) return error;
+  return error;
+}
+
+}  // namespace
+
+absl::Status EnsureIndex(store::Store& store) {
+  using store::Table;
+  auto version = store.Get(Table::kMeta, kIndexVersionKey);
+  if (!version.ok()) return version.status();
+  if (*version && **version == kIndexVersion) return absl::OkStatus();
+  // Safe to repeat: the version is written last.
+  store::BoundedWriter writer(store);
+  if (absl::Status s = writer.DeleteAll(Table::kVisibilityIndex); !s.ok()) {
+    return s;
+  }
+  size_t rows = 0;
+  if (absl::Status s =
+          ForEachRow(store,
+                     [&](absl::string_view namespace_id, const Row& row,
+                         absl::string_view key) {
+                       ++rows;
+                       for (const std::string& index_key :
+                            IndexKeysOf(namespace_id, row, key)) {
+                         if (absl::Status s = writer.Put(
+                                 Table::kVisibilityIndex, index_key, "");
+                             !s.ok()) {
+                           return s;
+                         }
+                       }
+                       return absl::OkStatus();
+                     });
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s =
           writer.Put(Table::kMeta, kIndexVersionKey, kIndexVersion);
       !s.ok()) {
@@ -222,36 +250,27 @@ absl::Status EnsureCounts(store::Store& store) {
   if (!version.ok()) return version.status();
   if (*version && **version == kCountsVersion) return absl::OkStatus();
   std::map<std::string, int64_t> counts;  // by count key
-  absl::Status error;
   size_t rows = 0;
-  absl::Status scan = store.Scan(
-      Table::kVisibility, "",
-      [&](absl::string_view key, absl::string_view value) {
-        Row row;
-        if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          error = absl::DataLossError("corrupt visibility row");
-          return false;
-        }
-        const size_t nul = key.find('\0');
-        if (nul == absl::string_view::npos) {
-          error = absl::DataLossError("malformed visibility key");
-          return false;
-        }
-        ++rows;
-        ++counts[CountKeyOf(key.substr(0, nul), row.status())];
-        return true;
-      });
-  if (!scan.ok()) return scan;
-  if (!error.ok()) return error;
+  if (absl::Status s =
+          ForEachRow(store,
+                     [&](absl::string_view namespace_id, const Row& row,
+                         absl::string_view) {
+                       ++rows;
+                       ++counts[CountKeyOf(namespace_id, row.status())];
+                       return absl::OkStatus();
+                     });
+      !s.ok()) {
+    return s;
+  }
   // One batch (a few keys per namespace): the old counts go, the new ones
   // and the version come in together, so a crash before it leaves the
   // version absent and the next start rebuilds again.
   store::Batch batch = store.NewBatch();
-  scan = store.Scan(Table::kVisibilityCounts, "",
-                    [&](absl::string_view key, absl::string_view) {
-                      batch.Delete(Table::kVisibilityCounts, key);
-                      return true;
-                    });
+  absl::Status scan = store.Scan(Table::kVisibilityCounts, "",
+                                 [&](absl::string_view key, absl::string_view) {
+                                   batch.Delete(Table::kVisibilityCounts, key);
+                                   return true;
+                                 });
   if (!scan.ok()) return scan;
   for (const auto& [key, count] : counts) {
     batch.Put(Table::kVisibilityCounts, key, store::EncodeCount(count));
