@@ -400,37 +400,54 @@ absl::Status CheckGroupBy(const Query& query) {
 }
 
 // What the status counts can answer: every run of the namespace, or those
-// of one ExecutionStatus, with or without GROUP BY ExecutionStatus.
+// of one TaskQueue or ActivityType value, each narrowed or not to one
+// ExecutionStatus, with or without GROUP BY ExecutionStatus.
 struct CountsQuery {
+  std::string attribute, value;       // empty: the whole namespace
   std::optional<std::string> status;  // ExecutionStatus = 'status'
   bool grouped = false;
 };
 
 // The query as a CountsQuery; nullopt when the counts cannot answer it. The
-// filter is an equality on the system ExecutionStatus, not on a custom
-// attribute of that name, compared as the filter compares: a value that is
-// no status name matches no row, and has no count.
+// filter must be an AND of at most one equality on the system
+// ExecutionStatus and at most one on the system TaskQueue or ActivityType
+// (not on custom attributes of those names), with string values, compared
+// as the filter compares them: a value that is no status name matches no
+// row, and has no count. A TaskQueue or ActivityType value that is not
+// Indexable has no count (the writer leaves such rows out), so it scans.
 std::optional<CountsQuery> CountsQueryOf(const Query& query,
                                          const CustomAttributes& custom) {
   CountsQuery counts;
   counts.grouped = query.group_by.has_value();  // CheckGroupBy passed
-  if (query.where == nullptr) return counts;
-  const auto* cmp = std::get_if<Compare>(&query.where->node);
-  if (cmp == nullptr || cmp->attribute != "ExecutionStatus" ||
-      custom.contains(cmp->attribute) || cmp->op != CompareOp::kEq ||
-      cmp->value.kind != Literal::Kind::kString) {
-    return std::nullopt;
+  std::vector<const Expr*> terms;
+  Conjuncts(query.where.get(), terms);
+  for (const Expr* term : terms) {
+    const auto* cmp = std::get_if<Compare>(&term->node);
+    if (cmp == nullptr || custom.contains(cmp->attribute) ||
+        cmp->op != CompareOp::kEq ||
+        cmp->value.kind != Literal::Kind::kString) {
+      return std::nullopt;
+    }
+    if (cmp->attribute == "ExecutionStatus" && !counts.status) {
+      counts.status = cmp->value.text;
+    } else if ((cmp->attribute == "TaskQueue" ||
+                cmp->attribute == "ActivityType") &&
+               counts.attribute.empty() && Indexable(cmp->value.text)) {
+      counts.attribute = cmp->attribute;
+      counts.value = cmp->value.text;
+    } else {
+      return std::nullopt;
+    }
   }
-  counts.status = cmp->value.text;
   return counts;
 }
 
 // Answers from the status counts (store/keys.h, CountKey): a point read for
-// one status, or the namespace's counts in key order, which is status name
-// order, the order of the scan's groups. Like the scan, statuses with no
-// runs are left out. nullopt when the counts were never built
-// (visibility::EnsureCounts) or hold a value no writer makes: the caller
-// scans instead.
+// one status, or the counts of the namespace or of one attribute value in
+// key order, which is status name order, the order of the scan's groups. Like
+// the scan, statuses with no runs are left out. nullopt when the counts were
+// never built (visibility::EnsureCounts) or hold a value no writer makes: the
+// caller scans instead.
 absl::StatusOr<std::optional<CountResult>> CountFromCounts(
     const store::Store* store, const std::string& namespace_id,
     const CountsQuery& query) {
@@ -450,11 +467,13 @@ absl::StatusOr<std::optional<CountResult>> CountFromCounts(
   };
   if (query.status) {
     auto got = store->Get(store::Table::kVisibilityCounts,
-                          store::CountKey(namespace_id, *query.status));
+                          store::CountKey(namespace_id, query.attribute,
+                                          query.value, *query.status));
     if (!got.ok()) return got.status();
     if (*got) take(*query.status, **got);
   } else {
-    const std::string prefix = store::CountPrefix(namespace_id);
+    const std::string prefix =
+        store::CountPrefix(namespace_id, query.attribute, query.value);
     absl::Status scan =
         store->Scan(store::Table::kVisibilityCounts, prefix,
                     [&](absl::string_view key, absl::string_view value) {

@@ -1,5 +1,6 @@
 #include "errand/visibility/writer.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <utility>
@@ -69,9 +70,30 @@ void DeleteRowKeys(store::Batch& batch, absl::string_view namespace_id,
   }
 }
 
-std::string CountKeyOf(absl::string_view namespace_id,
-                       enums::ActivityExecutionStatus status) {
-  return store::CountKey(namespace_id, store::ExecutionStatusName(status));
+// The counts a row is in: its namespace's total of its status, and its
+// status's count for its task queue and for its activity type, each only if
+// Indexable (Count scans for the others).
+std::vector<std::string> CountKeysOf(absl::string_view namespace_id,
+                                     enums::ActivityExecutionStatus status,
+                                     absl::string_view task_queue,
+                                     absl::string_view activity_type) {
+  const absl::string_view name = store::ExecutionStatusName(status);
+  std::vector<std::string> keys{store::CountKey(namespace_id, name)};
+  if (Indexable(task_queue)) {
+    keys.push_back(
+        store::CountKey(namespace_id, "TaskQueue", task_queue, name));
+  }
+  if (Indexable(activity_type)) {
+    keys.push_back(
+        store::CountKey(namespace_id, "ActivityType", activity_type, name));
+  }
+  return keys;
+}
+
+std::vector<std::string> CountKeysOf(absl::string_view namespace_id,
+                                     const Row& row) {
+  return CountKeysOf(namespace_id, row.status(), row.task_queue(),
+                     row.activity_type().name());
 }
 
 google::protobuf::Timestamp ExecutionTimeOf(const store::ActivityRecord& r) {
@@ -134,15 +156,25 @@ void WriteRow(store::Batch& batch, const store::ActivityRecord& record,
   if (!stored && deleted) return;  // created and deleted in one turn
   Row row = RowOf(record);
   const absl::string_view ns = record.namespace_id();
-  // The counts move only when the public status does: a row rewritten for
-  // its task queue or execution time stays in its count.
-  if (!stored) {
-    batch.AddCount(CountKeyOf(ns, row.status()), 1);
-  } else if (deleted) {
-    batch.AddCount(CountKeyOf(ns, stored->status), -1);
-  } else if (stored->status != row.status()) {
-    batch.AddCount(CountKeyOf(ns, stored->status), -1);
-    batch.AddCount(CountKeyOf(ns, row.status()), 1);
+  // The counts move when the public status or the task queue does (the
+  // activity type is fixed at creation): out of the stored row's counts that
+  // the new row is not in, into the new row's that the stored row was not
+  // in. A row rewritten for its execution time stays where it is.
+  std::vector<std::string> out, in;
+  if (stored) {
+    out = CountKeysOf(ns, stored->status, stored->task_queue,
+                      row.activity_type().name());
+  }
+  if (!deleted) in = CountKeysOf(ns, row);
+  for (const std::string& key : out) {
+    if (std::find(in.begin(), in.end(), key) == in.end()) {
+      batch.AddCount(key, -1);
+    }
+  }
+  for (const std::string& key : in) {
+    if (std::find(out.begin(), out.end(), key) == out.end()) {
+      batch.AddCount(key, 1);
+    }
   }
   if (stored) {
     // The stored row is today's with the stored status and close time
@@ -164,7 +196,9 @@ void WriteRow(store::Batch& batch, const store::ActivityRecord& record,
 void DeleteRow(store::Batch& batch, absl::string_view namespace_id,
                const Row& row, absl::string_view row_key) {
   DeleteRowKeys(batch, namespace_id, row, row_key);
-  batch.AddCount(CountKeyOf(namespace_id, row.status()), -1);
+  for (const std::string& key : CountKeysOf(namespace_id, row)) {
+    batch.AddCount(key, -1);
+  }
 }
 
 namespace {
@@ -251,32 +285,45 @@ absl::Status EnsureCounts(store::Store& store) {
   if (*version && **version == kCountsVersion) return absl::OkStatus();
   std::map<std::string, int64_t> counts;  // by count key
   size_t rows = 0;
-  if (absl::Status s =
-          ForEachRow(store,
-                     [&](absl::string_view namespace_id, const Row& row,
-                         absl::string_view) {
-                       ++rows;
-                       ++counts[CountKeyOf(namespace_id, row.status())];
-                       return absl::OkStatus();
-                     });
+  if (absl::Status s = ForEachRow(store,
+                                  [&](absl::string_view namespace_id,
+                                      const Row& row, absl::string_view) {
+                                    ++rows;
+                                    for (std::string& key :
+                                         CountKeysOf(namespace_id, row)) {
+                                      ++counts[std::move(key)];
+                                    }
+                                    return absl::OkStatus();
+                                  });
       !s.ok()) {
     return s;
   }
-  // One batch (a few keys per namespace): the old counts go, the new ones
-  // and the version come in together, so a crash before it leaves the
-  // version absent and the next start rebuilds again.
-  store::Batch batch = store.NewBatch();
-  absl::Status scan = store.Scan(Table::kVisibilityCounts, "",
-                                 [&](absl::string_view key, absl::string_view) {
-                                   batch.Delete(Table::kVisibilityCounts, key);
-                                   return true;
-                                 });
-  if (!scan.ok()) return scan;
-  for (const auto& [key, count] : counts) {
-    batch.Put(Table::kVisibilityCounts, key, store::EncodeCount(count));
+  // A few keys per namespace, task queue and activity type: more than one
+  // batch should hold, so bounded batches. The version goes first and comes
+  // back last, so a rebuild cut short leaves it absent and the next start
+  // rebuilds again (and Count meanwhile scans).
+  store::BoundedWriter writer(store);
+  if (absl::Status s = writer.Delete(Table::kMeta, kCountsVersionKey);
+      !s.ok()) {
+    return s;
   }
-  batch.Put(Table::kMeta, kCountsVersionKey, kCountsVersion);
-  if (absl::Status s = store.Write(batch); !s.ok()) return s;
+  if (absl::Status s = writer.Flush(); !s.ok()) return s;
+  if (absl::Status s = writer.DeleteAll(Table::kVisibilityCounts); !s.ok()) {
+    return s;
+  }
+  for (const auto& [key, count] : counts) {
+    if (absl::Status s = writer.Put(Table::kVisibilityCounts, key,
+                                    store::EncodeCount(count));
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s =
+          writer.Put(Table::kMeta, kCountsVersionKey, kCountsVersion);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = writer.Flush(); !s.ok()) return s;
   if (*version || rows > 0) {
     spdlog::info("visibility counts rebuilt from {} rows", rows);
   }

@@ -1,6 +1,7 @@
 // The status counts against the rows they count: after every kind of change
 // a run goes through (start, completion, failure, cancellation,
-// termination, pause, deletion, retention), the counts must give exactly
+// termination, pause, a task queue change, deletion, retention), over
+// several task queues and activity types, the counts must give exactly
 // what a scan of the rows gives, for every query shape they answer; and a
 // data directory without them gets them rebuilt from the rows at start.
 #include <gtest/gtest.h>
@@ -57,9 +58,13 @@ class CountsTest : public engine::EngineHarness {
   }
 
   // Starts `id` in `ns` with one attempt, so that a failure is final.
-  void StartIn(const std::string& ns, const std::string& id) {
+  void StartIn(const std::string& ns, const std::string& id,
+               const std::string& task_queue = "tq",
+               const std::string& type = "t") {
     engine::StartRequest r = Request(id);
     r.record.set_namespace_id(ns);
+    r.record.mutable_activity_type()->set_name(type);
+    r.record.mutable_options()->mutable_task_queue()->set_name(task_queue);
     auto* options = r.record.mutable_options();
     options->mutable_start_to_close_timeout()->set_seconds(60);
     options->mutable_retry_policy()->set_maximum_attempts(1);
@@ -73,6 +78,13 @@ class CountsTest : public engine::EngineHarness {
     engine_->Update({ns, id, "", std::nullopt}, std::move(event), w.reply());
     auto done = w.get();
     EXPECT_TRUE(done.ok()) << id << ": " << done.status();
+  }
+  void MoveTo(const std::string& id, const std::string& task_queue) {
+    engine::UpdateOptions update;
+    update.request_id = NewUuid();
+    update.options.mutable_task_queue()->set_name(task_queue);
+    update.paths = {engine::OptionPath::kTaskQueueName};
+    UpdateIn(ns_, id, update);
   }
   void DeleteIn(const std::string& ns, const std::string& id) {
     engine::Waiter<engine::RecordSnapshot> w;
@@ -89,6 +101,24 @@ class CountsTest : public engine::EngineHarness {
       const std::string eq = absl::StrCat("ExecutionStatus = '", status, "'");
       shapes.push_back(eq);
       shapes.push_back(eq + " GROUP BY ExecutionStatus");
+    }
+    // Per task queue and type, alone, with a status in either order, and
+    // grouped.
+    for (const char* attribute : {"TaskQueue", "ActivityType"}) {
+      for (const char* value :
+           {"tq", "tq-b", "tq-c", "elsewhere", "t", "u", "v", "none", ""}) {
+        const std::string eq = absl::StrCat(attribute, " = '", value, "'");
+        shapes.push_back(eq);
+        shapes.push_back(eq + " GROUP BY ExecutionStatus");
+        for (const char* status : {"Running", "Paused", "Completed", "Failed",
+                                   "Canceled", "Terminated", "Nope"}) {
+          const std::string st =
+              absl::StrCat("ExecutionStatus = '", status, "'");
+          shapes.push_back(absl::StrCat(eq, " AND ", st));
+          shapes.push_back(
+              absl::StrCat(st, " AND ", eq, " GROUP BY ExecutionStatus"));
+        }
+      }
     }
     return shapes;
   }
@@ -144,8 +174,14 @@ class CountsTest : public engine::EngineHarness {
 };
 
 TEST_F(CountsTest, CountsEqualTheRowsThroughEveryChange) {
-  for (int i = 0; i < 40; ++i) StartIn(ns_, absl::StrCat("a", i));
-  for (int i = 0; i < 6; ++i) StartIn("other", absl::StrCat("o", i));
+  const char* const kQueues[] = {"tq", "tq-b", "tq-c"};
+  const char* const kTypes[] = {"t", "u", "v"};
+  for (int i = 0; i < 40; ++i) {
+    StartIn(ns_, absl::StrCat("a", i), kQueues[i % 3], kTypes[i / 3 % 3]);
+  }
+  for (int i = 0; i < 6; ++i) {
+    StartIn("other", absl::StrCat("o", i), kQueues[i % 3], kTypes[i % 2]);
+  }
   ExpectCountsMatchTheRows("after the starts");
 
   // Failures need a started attempt: whichever tasks the polls hand out.
@@ -173,6 +209,15 @@ TEST_F(CountsTest, CountsEqualTheRowsThroughEveryChange) {
   };
   const auto completed = take(5), terminated = take(5), paused = take(5),
              canceled = take(3);
+  // Runs moved to another task queue while open, then closed, paused or
+  // deleted from there (and one moved twice).
+  for (const auto* ids : {&completed, &terminated, &paused}) {
+    MoveTo((*ids)[1], "elsewhere");
+  }
+  MoveTo(open[0], "elsewhere");
+  MoveTo(open[0], "tq-c");
+  MoveTo(open[1], "elsewhere");
+  ExpectCountsMatchTheRows("after task queue moves");
   for (const std::string& id : completed) {
     UpdateIn(ns_, id, engine::CompleteAttempt{{}, "test", /*by_id=*/true});
   }
@@ -192,7 +237,8 @@ TEST_F(CountsTest, CountsEqualTheRowsThroughEveryChange) {
   ExpectCountsMatchTheRows("after closes and pauses");
 
   DeleteIn(ns_, completed[0]);  // closed
-  DeleteIn(ns_, open[0]);       // open
+  DeleteIn(ns_, completed[1]);  // closed, moved
+  DeleteIn(ns_, open[0]);       // open, moved twice
   DeleteIn(ns_, paused[1]);     // paused
   DeleteIn("other", "o1");
   ExpectCountsMatchTheRows("after deletes");
@@ -238,19 +284,56 @@ TEST_F(CountsTest, CountsEqualTheRowsThroughEveryChange) {
 }
 
 // An options update that moves a run to another task queue rewrites its row
-// but leaves its status, and so its count, as they were.
-TEST_F(CountsTest, RowRewrittenWithinOneStatusKeepsItsCount) {
+// and moves it between the task queues' counts, but leaves its status, and
+// so the namespace's and the type's counts, as they were.
+TEST_F(CountsTest, TaskQueueChangeMovesTheCount) {
   StartIn(ns_, "moved");
   StartIn(ns_, "stays");
-  engine::UpdateOptions update;
-  update.request_id = NewUuid();
-  update.options.mutable_task_queue()->set_name("elsewhere");
-  update.paths = {engine::OptionPath::kTaskQueueName};
-  UpdateIn(ns_, "moved", update);
+  MoveTo("moved", "elsewhere");
   auto moved = lister_->CountByScan(ns_, custom_, "TaskQueue = 'elsewhere'");
   ASSERT_TRUE(moved.ok());
   EXPECT_EQ(moved->count, 1);
+  auto counted =
+      lister_->Count(ns_, custom_, "TaskQueue = 'tq'", {.max_rows = 1});
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_EQ(counted->count, 1);
   ExpectCountsMatchTheRows("after the update");
+  UpdateIn(ns_, "moved", engine::Terminate{NewUuid(), "stop", "test"});
+  ExpectCountsMatchTheRows("after the moved run closed");
+}
+
+// A task queue or type name with a NUL byte has no count of its own (its
+// key would not split): such runs count in the namespace's totals only, and
+// a query naming such a value scans.
+TEST_F(CountsTest, UnindexableValuesScan) {
+  const std::string nul_queue("tq\0x", 4), nul_type("t\0y", 3);
+  StartIn(ns_, "nul-queue", nul_queue, "t");
+  StartIn(ns_, "nul-type", "tq", nul_type);
+  StartIn(ns_, "plain");
+  ExpectCountsMatchTheRows("with NUL values");
+  for (const std::string& query :
+       {absl::StrCat("TaskQueue = '", nul_queue, "'"),
+        absl::StrCat("ActivityType = '", nul_type,
+                     "' GROUP BY ExecutionStatus"),
+        absl::StrCat("ExecutionStatus = 'Running' AND TaskQueue = '", nul_queue,
+                     "'")}) {
+    auto scanned = lister_->CountByScan(ns_, custom_, query);
+    ASSERT_TRUE(scanned.ok()) << scanned.status();
+    EXPECT_EQ(scanned->count, 1);
+    auto counted = lister_->Count(ns_, custom_, query);
+    ASSERT_TRUE(counted.ok()) << counted.status();
+    EXPECT_EQ(counted->count, scanned->count);
+    EXPECT_EQ(counted->groups, scanned->groups);
+    EXPECT_EQ(
+        lister_->Count(ns_, custom_, query, {.max_rows = 1}).status().code(),
+        absl::StatusCode::kResourceExhausted);
+  }
+  UpdateIn(ns_, "nul-queue", engine::Terminate{NewUuid(), "stop", "test"});
+  DeleteIn(ns_, "nul-type");
+  MoveTo("plain", nul_queue);
+  ExpectCountsMatchTheRows("after changes to NUL-valued runs");
+  Reopen();
+  ExpectCountsMatchTheRows("after a restart");
 }
 
 // A data directory written before the counts existed (or whose rebuild was
@@ -291,9 +374,16 @@ TEST_F(CountsTest, CountsAreRebuiltFromTheRowsAtStart) {
   EXPECT_EQ(*version, std::string(kCountsVersion));
   const auto rebuilt_keys = Keys(store::Table::kVisibilityCounts);
   EXPECT_EQ(std::set<std::string>(rebuilt_keys.begin(), rebuilt_keys.end()),
-            (std::set<std::string>{store::CountKey("other", "Running"),
-                                   store::CountKey(ns_, "Running"),
-                                   store::CountKey(ns_, "Terminated")}));
+            (std::set<std::string>{
+                store::CountKey("other", "Running"),
+                store::CountKey("other", "TaskQueue", "tq", "Running"),
+                store::CountKey("other", "ActivityType", "t", "Running"),
+                store::CountKey(ns_, "Running"),
+                store::CountKey(ns_, "TaskQueue", "tq", "Running"),
+                store::CountKey(ns_, "ActivityType", "t", "Running"),
+                store::CountKey(ns_, "Terminated"),
+                store::CountKey(ns_, "TaskQueue", "tq", "Terminated"),
+                store::CountKey(ns_, "ActivityType", "t", "Terminated")}));
   ExpectCountsMatchTheRows("after the rebuild");
   auto rebuilt =
       lister_->Count(ns_, custom_, "GROUP BY ExecutionStatus", {.max_rows = 1});
@@ -301,15 +391,19 @@ TEST_F(CountsTest, CountsAreRebuiltFromTheRowsAtStart) {
   EXPECT_EQ(rebuilt->count, 12);
 }
 
-// Queries the counts do not answer go the scan's way: more than the
-// status, another operator, or a custom attribute that shadows
-// ExecutionStatus. A query that does not bind fails as it always did.
+// Queries the counts do not answer go the scan's way: two attributes beside
+// the status, the same attribute twice, another operator, OR, or a custom
+// attribute that shadows one the counts keep. A query that does not bind fails
+// as it always did.
 TEST_F(CountsTest, OtherQueriesScan) {
   for (int i = 0; i < 3; ++i) StartIn(ns_, absl::StrCat("s", i));
   for (const std::string query :
-       {"ExecutionStatus = 'Running' AND TaskQueue = 'tq'",
+       {"TaskQueue = 'tq' AND ActivityType = 't'",
+        "ExecutionStatus = 'Running' AND ExecutionStatus = 'Running'",
+        "TaskQueue = 'tq' AND TaskQueue = 'tq'",
+        "TaskQueue = 'tq' OR ActivityType = 'x'", "TaskQueue IN ('tq')",
+        "ActivityType != 'x' GROUP BY ExecutionStatus",
         "ExecutionStatus != 'Failed'", "ExecutionStatus IN ('Running')",
-        "ActivityType = 't' GROUP BY ExecutionStatus",
         "TemporalExecutionStatus = 'Running'"}) {
     EXPECT_EQ(
         lister_->Count(ns_, custom_, query, {.max_rows = 1}).status().code(),
@@ -324,6 +418,11 @@ TEST_F(CountsTest, OtherQueriesScan) {
   auto shadowed = lister_->Count(ns_, shadowing, "ExecutionStatus = 'Running'");
   ASSERT_TRUE(shadowed.ok()) << shadowed.status();
   EXPECT_EQ(shadowed->count, 0);  // no run has that custom attribute
+  CustomAttributes shadowing_queue;
+  shadowing_queue["TaskQueue"] = enums::INDEXED_VALUE_TYPE_KEYWORD;
+  shadowed = lister_->Count(ns_, shadowing_queue, "TaskQueue = 'tq'");
+  ASSERT_TRUE(shadowed.ok()) << shadowed.status();
+  EXPECT_EQ(shadowed->count, 0);
 
   EXPECT_EQ(lister_->Count(ns_, custom_, "ExecutionStatus = 5").status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -274,7 +274,8 @@ TEST_F(ListerTest, CountFailsPastTheRowBudget) {
   for (int i = 0; i < 30; ++i) Start(absl::StrCat("b", i), "t", "q");
   // Exactly the budget is allowed, on the scan and on the index path. (A
   // count the status counts answer reads no rows: counts_test.cc.)
-  for (const std::string query : {"ActivityType != 'x'", "TaskQueue = 'q'"}) {
+  for (const std::string query :
+       {"ActivityType != 'x'", "TaskQueue = 'q' AND ActivityType = 't'"}) {
     auto counted = lister_->Count("ns", custom_, query, {.max_rows = 30});
     ASSERT_TRUE(counted.ok()) << query << ": " << counted.status();
     EXPECT_EQ(counted->count, 30);

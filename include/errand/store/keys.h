@@ -177,21 +177,37 @@ std::string TimeIndexSeekKey(absl::string_view namespace_id,
                              absl::string_view attribute, absl::Time t);
 
 // --- Visibility counters ----------------------------------------------------
-// The number of visibility rows of one namespace with one ExecutionStatus
-// (its name: Running, Completed, ...), kept by the visibility writer in the
-// same batch as the rows:
-//   <namespace_id> \0 <status name>
+// The number of visibility rows with one ExecutionStatus (its name: Running,
+// Completed, ...), kept by the visibility writer in the same batch as the
+// rows, for a namespace and for one value of an attribute within it:
+//   <namespace_id> \0 <attribute> \0 <value> \0 <status name>
+// The namespace's totals have an empty attribute and value; the writer
+// keeps per-value counts for TaskQueue and ActivityType (values without a
+// NUL byte only, visibility::Indexable, so the key splits unambiguously).
+// One prefix (CountPrefix) holds the statuses of one (attribute, value), in
+// status name order.
 // Values are a signed 64-bit count, 8 bytes little-endian (EncodeCount),
 // changed only by blind additions (Batch::AddCount) that the store's merge
 // operator sums. A count may be 0; it is never negative.
 
-inline std::string CountPrefix(absl::string_view namespace_id) {
-  return VisibilityPrefix(namespace_id);
+inline std::string CountPrefix(absl::string_view namespace_id,
+                               absl::string_view attribute = "",
+                               absl::string_view value = "") {
+  return IndexPrefix(namespace_id, attribute, value);
 }
 
+// The count of `status_name` for `attribute` = `value` in the namespace.
+inline std::string CountKey(absl::string_view namespace_id,
+                            absl::string_view attribute,
+                            absl::string_view value,
+                            absl::string_view status_name) {
+  return absl::StrCat(CountPrefix(namespace_id, attribute, value), status_name);
+}
+
+// The namespace's total of `status_name`.
 inline std::string CountKey(absl::string_view namespace_id,
                             absl::string_view status_name) {
-  return absl::StrCat(CountPrefix(namespace_id), status_name);
+  return CountKey(namespace_id, "", "", status_name);
 }
 
 inline constexpr size_t kCountBytes = 8;

@@ -65,10 +65,12 @@ class Lister {
   // for the row budget and DEADLINE_EXCEEDED for the deadline, with a
   // message asking for a narrower query.
   //
-  // No query, `ExecutionStatus = '<name>'`, and either with `GROUP BY
-  // ExecutionStatus`, are answered from the status counts the visibility
-  // writer keeps (a read of a few keys, whatever the number of runs, and
-  // within no limits); every other query by CountByScan.
+  // No query, `ExecutionStatus = '<name>'`, `TaskQueue = '<name>'`,
+  // `ActivityType = '<name>'`, either of the last two AND `ExecutionStatus =
+  // '<name>'`, and each with `GROUP BY ExecutionStatus`, are answered from
+  // the status counts the visibility writer keeps (a read of a few keys,
+  // whatever the number of runs, and within no limits); every other query,
+  // and a task queue or type name holding a NUL byte, by CountByScan.
   absl::StatusOr<CountResult> Count(const std::string& namespace_id,
                                     const CustomAttributes& custom,
                                     absl::string_view query,

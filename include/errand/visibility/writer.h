@@ -52,8 +52,9 @@ struct RowState {
 RowState RowStateOf(const store::ActivityRecord& record);
 
 // Adds to `batch` the changes to `record`'s row, its index entries and the
-// status counts (store/keys.h, CountKey): +1 for a new run's status, -1 for
-// a deleted run's stored status, and both when the status changes. `stored`
+// status counts (store/keys.h, CountKey) of its namespace, task queue and
+// activity type: +1 for a new run's, -1 for a deleted run's as stored, and
+// both when the status or the task queue changes. `stored`
 // is the state of the row as stored (nullopt: a new run, no row yet);
 // `deleted` says the run goes away. The row is rewritten only when the run
 // is created, changes its RowState or is deleted: internal steps within one
@@ -63,8 +64,8 @@ void WriteRow(store::Batch& batch, const store::ActivityRecord& record,
               const std::optional<RowState>& stored, bool deleted);
 
 // Adds to `batch` the deletion of the row `row` stored at `row_key` and of
-// its index entries, and takes it out of its status count (a leftover whose
-// run is gone).
+// its index entries, and takes it out of its status counts (a leftover
+// whose run is gone).
 void DeleteRow(store::Batch& batch, absl::string_view namespace_id,
                const Row& row, absl::string_view row_key);
 
@@ -80,15 +81,17 @@ inline constexpr absl::string_view kIndexVersionKey =
 inline constexpr absl::string_view kIndexVersion = "2";
 
 // Rebuilds the status counts from the rows unless kCountsVersionKey says
-// they were built (a data directory written before the counts existed, or
-// a rebuild cut short, has no such key); a no-op otherwise. Run before
+// they were built in this binary's layout (a data directory written before
+// the counts existed, or a rebuild cut short, has no such key; one of an
+// older layout has another version); a no-op otherwise. Run before
 // anything writes, like EnsureIndex. Lister::Count reads the counts only
 // once they were built.
 absl::Status EnsureCounts(store::Store& store);
 
 inline constexpr absl::string_view kCountsVersionKey =
     store::kVisibilityCountsVersionKey;
-inline constexpr absl::string_view kCountsVersion = "1";
+// "1": per namespace only; "2": also per task queue and activity type.
+inline constexpr absl::string_view kCountsVersion = "2";
 
 }  // namespace errand::visibility
 
