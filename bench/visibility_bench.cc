@@ -7,8 +7,8 @@
 // page of 100 for an indexed equality query, for a wide range on StartTime
 // and for a narrow one (~1,000 runs, served by the time index), and counts
 // (grouped by status, from the status counts and by reading every row; with
-// no query; by status; by task queue); and reports disk and memory per
-// execution.
+// no query; by status; by task queue, from the counts and from its rows);
+// and reports disk and memory per execution.
 #include <malloc.h>
 
 #include <algorithm>
@@ -194,8 +194,23 @@ int main(int argc, char** argv) {
     counted = c.ok() ? c->count : -1;
   });
   std::printf(
-      "count grouped by status, TaskQueue = 'queue-7': %.0f ms (%lld)\n",
+      "count grouped by status, TaskQueue = 'queue-7': %.2f ms (%lld)\n",
       count_indexed_ms, static_cast<long long>(counted));
+  // The same, reading the queue's rows, which the counts must equal.
+  {
+    const char* query = "TaskQueue = 'queue-7' GROUP BY ExecutionStatus";
+    auto counts = lister.Count("bench-ns", custom, query);
+    absl::StatusOr<errand::visibility::CountResult> scan;
+    const double ms =
+        Millis([&] { scan = lister.CountByScan("bench-ns", custom, query); });
+    const bool equal = counts.ok() && scan.ok() &&
+                       counts->count == scan->count &&
+                       counts->groups == scan->groups;
+    std::printf(
+        "count grouped by status, TaskQueue = 'queue-7', reading its rows: "
+        "%.0f ms (%s the counts' answer)\n",
+        ms, equal ? "equal to" : "DIFFERENT FROM");
+  }
 
   const uint64_t disk = DirBytes(dir);
   const size_t heap = mallinfo2().uordblks - heap_before;
