@@ -391,6 +391,38 @@ TEST_F(CountsTest, CountsAreRebuiltFromTheRowsAtStart) {
   EXPECT_EQ(rebuilt->count, 12);
 }
 
+// A data directory whose counts an older binary built (layout "1": the
+// namespace totals only, as <namespace_id> \0 <status name>) is rebuilt in
+// this layout at start, its old keys gone.
+TEST_F(CountsTest, OlderCountsLayoutIsRebuiltAtStart) {
+  for (int i = 0; i < 5; ++i) {
+    StartIn(ns_, absl::StrCat("v", i), i % 2 ? "tq" : "tq-b");
+  }
+  const std::string old_key =
+      absl::StrCat(ns_, std::string("\0", 1), "Running");
+  store::Batch batch = store_->NewBatch();
+  batch.Put(store::Table::kVisibilityCounts, old_key, store::EncodeCount(5));
+  batch.Put(store::Table::kMeta, kCountsVersionKey, "1");
+  ASSERT_TRUE(store_->Write(batch).ok());
+  // Not this layout: Count reads rows until the rebuild.
+  EXPECT_EQ(lister_->Count(ns_, custom_, "TaskQueue = 'tq'", {.max_rows = 1})
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+
+  Reopen();
+  auto version = store_->Get(store::Table::kMeta, kCountsVersionKey);
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, std::string(kCountsVersion));
+  const auto keys = Keys(store::Table::kVisibilityCounts);
+  EXPECT_EQ(std::find(keys.begin(), keys.end(), old_key), keys.end());
+  ExpectCountsMatchTheRows("after the rebuild from layout 1");
+  auto counted =
+      lister_->Count(ns_, custom_, "TaskQueue = 'tq'", {.max_rows = 1});
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_EQ(counted->count, 2);
+}
+
 // Queries the counts do not answer go the scan's way: two attributes beside
 // the status, the same attribute twice, another operator, OR, or a custom
 // attribute that shadows one the counts keep. A query that does not bind fails
