@@ -20,6 +20,7 @@
 #include "errand/visibility/lister.h"
 #include "errand/visibility/writer.h"
 #include "support/engine_harness.h"
+#include "support/stored_keys.h"
 
 namespace errand::visibility {
 namespace {
@@ -155,15 +156,7 @@ class CountsTest : public engine::EngineHarness {
   }
 
   std::vector<std::string> Keys(store::Table table) {
-    std::vector<std::string> keys;
-    EXPECT_TRUE(store_
-                    ->Scan(table, "",
-                           [&](absl::string_view key, absl::string_view) {
-                             keys.emplace_back(key);
-                             return true;
-                           })
-                    .ok());
-    return keys;
+    return test_support::StoredKeys(*store_, table);
   }
 
   FakeClock clock_;

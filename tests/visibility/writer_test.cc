@@ -11,6 +11,7 @@
 #include "errand/common/uuid.h"
 #include "errand/store/keys.h"
 #include "errand/store/records.h"
+#include "support/stored_keys.h"
 
 namespace errand::visibility {
 namespace {
@@ -45,16 +46,8 @@ class WriterTest : public ::testing::Test {
     EXPECT_TRUE(store_->Write(batch).ok());
     return true;
   }
-  std::vector<std::string> Keys(Table table) {
-    std::vector<std::string> keys;
-    EXPECT_TRUE(store_
-                    ->Scan(table, "",
-                           [&](absl::string_view key, absl::string_view) {
-                             keys.emplace_back(key);
-                             return true;
-                           })
-                    .ok());
-    return keys;
+  std::vector<std::string> Keys(store::Table table) {
+    return test_support::StoredKeys(*store_, table);
   }
   void Close() {
     record_.set_status(store::v1::ACTIVITY_STATUS_COMPLETED);
