@@ -18,6 +18,7 @@
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
 #include "support/fault_injection_fs.h"
+#include "support/stored_keys.h"
 
 namespace errand::store {
 namespace {
@@ -110,15 +111,7 @@ class StoreFormatTest : public StoreTest {
     return value.ok() ? *value : std::nullopt;
   }
   static std::vector<std::string> Keys(Store& store, Table table) {
-    std::vector<std::string> keys;
-    EXPECT_TRUE(store
-                    .Scan(table, "",
-                          [&](absl::string_view key, absl::string_view) {
-                            keys.emplace_back(key);
-                            return true;
-                          })
-                    .ok());
-    return keys;
+    return test_support::StoredKeys(store, table);
   }
 };
 

@@ -6,9 +6,6 @@ tests need the errand process and are skipped in oracle mode.
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,26 +13,12 @@ import pytest
 
 from clitools import unique
 from conftest import Cli
-from errand_harness import REPO, ErrandProcess, errand_binary
+from errand_harness import ErrandProcess, key_principals_yaml, pki  # noqa: F401 (pki: a fixture)
 
 pytestmark = pytest.mark.needs_errand_process
 
 WRITER_KEY = "cli-writer-" + uuid.uuid4().hex
 READER_KEY = "cli-reader-" + uuid.uuid4().hex
-
-
-def hash_key(key: str) -> str:
-    done = subprocess.run([errand_binary(), "hash-key"], input=key, capture_output=True,
-                          text=True, check=True)
-    return done.stdout.strip()
-
-
-@pytest.fixture
-def pki():
-    d = Path(tempfile.mkdtemp(prefix="errand-pki-"))
-    subprocess.run([str(REPO / "tests/support/make_test_certs.sh"), str(d)], check=True)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture
@@ -47,17 +30,10 @@ tls:
   cert_file: {pki / "server.pem"}
   key_file: {pki / "server.key"}
   client_ca_file: {pki / "ca.pem"}
-auth:
-  principals:
-    - name: ci-writer
-      api_key_sha256: {hash_key(WRITER_KEY)}
-      roles: {{default: writer}}
-    - name: ci-reader
-      api_key_sha256: {hash_key(READER_KEY)}
-      roles: {{default: reader}}
+""" + key_principals_yaml(READER_KEY, WRITER_KEY) + """\
     - name: cert-reader
       tls_identity: errand-test-client
-      roles: {{"*": reader}}
+      roles: {"*": reader}
 """)
     errand = ErrandProcess(extra_args=["--config", str(config)])
     errand.start()

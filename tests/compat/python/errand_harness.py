@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -47,6 +49,15 @@ auth:
       api_key_sha256: {hash_key(writer_key)}
       roles: {{default: writer}}
 """
+
+
+@pytest.fixture
+def pki():
+    """A throwaway CA with server and client certificates (make_test_certs.sh)."""
+    d = Path(tempfile.mkdtemp(prefix="errand-pki-"))
+    subprocess.run([str(REPO / "tests/support/make_test_certs.sh"), str(d)], check=True)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def free_port() -> int:

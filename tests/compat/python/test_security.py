@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-import subprocess
-import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +21,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from temporalio.worker import Worker
 
-from errand_harness import REPO, ErrandProcess, key_principals_yaml
+from errand_harness import ErrandProcess, key_principals_yaml, pki  # noqa: F401 (pki: a fixture)
 
 pytestmark = pytest.mark.needs_errand_process
 
@@ -34,14 +32,6 @@ WRITER_KEY = "writer-" + uuid.uuid4().hex
 @activity.defn
 async def compose_greeting(name: str) -> str:
     return f"Hello, {name}!"
-
-
-@pytest.fixture
-def pki():
-    d = Path(tempfile.mkdtemp(prefix="errand-pki-"))
-    subprocess.run([str(REPO / "tests/support/make_test_certs.sh"), str(d)], check=True)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def start_errand(config_dir: Path, config: str) -> ErrandProcess:
