@@ -2,12 +2,17 @@
 """Runs the side-by-side benchmark suite and prints one table.
 
     bench/run.sh [--quick] [--only throughput,latency,...] [--markdown FILE]
+                 [--peers errand,temporal,temporal-pg,bullmq]
 
 Peers, all on this machine in the same run:
-  errand    build/errand with its defaults (RocksDB, sync on: every
-            acknowledged change is fsynced before the reply);
-  temporal  `temporal server start-dev` from the pinned CLI, with a file-backed
-            SQLite database (durable, like errand);
+  errand       build/errand with its defaults (RocksDB, sync on: every
+               acknowledged change is fsynced before the reply);
+  temporal     `temporal server start-dev` from the pinned CLI, with a
+               file-backed SQLite database (durable, like errand);
+  temporal-pg  Temporal's server (built by bench/temporal-postgres/build.sh
+               from the Go module at the CLI's server version), all services
+               in one process, on Debian's PostgreSQL 15 with fsync and
+               synchronous_commit on, in a cluster this script creates;
   bullmq    BullMQ on Debian's redis-server with AOF, appendfsync everysec and
             always.
 The `metrics` workload reruns errand's throughput run with --metrics-listen
@@ -24,9 +29,12 @@ import datetime as dt
 import json
 import os
 import platform
+import pwd
+import random
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -41,6 +49,9 @@ LOADGEN = BUILD / "bench" / "errand_loadgen"
 ERRAND = Path(os.environ.get("ERRAND_BIN", BUILD / "errand"))
 GOSDK = ROOT / "bench" / "gosdk" / "bin" / "gosdk"
 BULLMQ = ROOT / "bench" / "bullmq" / "bench.mjs"
+TEMPORAL_PG = ROOT / "bench" / "temporal-postgres"
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+PEERS = ("errand", "temporal", "temporal-pg", "bullmq")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -52,6 +63,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_low_port() -> int:
+    """A free port below the kernel's ephemeral range: Temporal keeps its
+    membership ports in a PostgreSQL smallint column (at most 32767)."""
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below 32000")
 
 
 def wait_port(port: int, proc: subprocess.Popen, timeout: float) -> float:
@@ -72,6 +98,22 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
     return (utime + stime + cutime + cstime) / TICKS
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process, its reaped children and its live children: for
+    PostgreSQL's postmaster, whose backends are forked processes (a backend's
+    time moves into the postmaster's cutime when it exits and is reaped, so
+    the sum only grows)."""
+    total = cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
 
 
 def peak_rss(pid: int) -> int:
@@ -108,6 +150,9 @@ class Server:
         self.name, self.args, self.port, self.data, self.env = name, args, port, data, env
         self.proc: subprocess.Popen | None = None
         self.address = f"127.0.0.1:{port}"
+        # CPU seconds of the database behind the server, when it runs in
+        # processes of its own (PostgreSQL), measured beside the server's.
+        self.db_cpu = None
 
     def start(self, timeout: float = 60) -> float:
         self.log = open(self.data / f"{self.name}.log", "ab")
@@ -174,6 +219,116 @@ def temporal_server(root: Path, cli: str) -> Server:
                                "--log-level", "error"], port, data)
 
 
+class Postgres:
+    """A throwaway PostgreSQL cluster (Debian's PostgreSQL 15) on a free
+    loopback port, its unix socket in its own temporary directory, for the
+    temporal-pg peer. Durable like Errand: fsync, synchronous_commit and
+    full_page_writes on (PostgreSQL's defaults, stated)."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="errand-bench-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.postmaster = 0
+        # PostgreSQL will not run as root: as root, run it as Debian's
+        # `postgres` user, which owns the directory.
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+
+    def run(self, *args: str) -> None:
+        subprocess.run(self.as_user + [str(PG_BIN / args[0]), *args[1:]], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.dir)
+
+    def start(self) -> None:
+        # Trust on loopback and the socket: a benchmark cluster that lives
+        # for one run, reachable only from this machine.
+        self.run("initdb", "-D", str(self.data), "-U", "temporal", "--auth=trust",
+                 "-E", "UTF8", "--locale=C")
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write(f"""
+# errand bench (bench/compare.py)
+listen_addresses = '127.0.0.1'
+port = {self.port}
+unix_socket_directories = '{self.dir}'
+max_connections = 200
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+""")
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "postgres.log"),
+                 "-w", "-t", "120", "start")
+        self.postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def cpu_seconds(self) -> float:
+        return tree_cpu_seconds(self.postmaster)
+
+    def stop(self) -> None:
+        if self.postmaster:
+            self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self.postmaster = 0
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def temporal_pg_build() -> Path:
+    """The cached build of Temporal's server and SQL tool (see build.sh)."""
+    out = subprocess.run([str(TEMPORAL_PG / "build.sh")], stdout=subprocess.PIPE, text=True,
+                         check=True, cwd=TEMPORAL_PG).stdout.strip()
+    return Path(out.splitlines()[-1])
+
+
+def temporal_pg_server(root: Path, build: Path, pg: Postgres) -> Server:
+    """Fresh `temporal` and `temporal_visibility` databases made with the
+    module's schema tool and versioned schema (as Temporal's docs do it), then
+    the server configured for them (not yet started)."""
+    tool = [str(build / "bin" / "temporal-sql-tool"), "--plugin", "postgres12",
+            "--endpoint", "127.0.0.1", "--port", str(pg.port), "--user", "temporal",
+            "--password", "temporal"]
+    for db, schema in (("temporal", "temporal"), ("temporal_visibility", "visibility")):
+        at = tool + ["--database", db]
+        subprocess.run(at + ["drop-database", "--force"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for step in (["create-database"], ["setup-schema", "-v", "0.0"],
+                     ["update-schema", "-d",
+                      str(build / "schema" / "postgresql" / "v12" / schema / "versioned")]):
+            subprocess.run(at + step, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+    data = root / "temporal-pg"
+    data.mkdir(parents=True, exist_ok=True)
+    ports = {f"{service}_{kind}": free_port() if kind == "port" else free_low_port()
+             for service in ("frontend", "history", "matching", "worker")
+             for kind in ("port", "membership_port")}
+    dynamic = data / "dynamicconfig.yaml"
+    shutil.copyfile(TEMPORAL_PG / "dynamicconfig.yaml", dynamic)
+    config = data / "server.yaml"
+    config.write_text(string.Template((TEMPORAL_PG / "server.yaml.in").read_text()).substitute(
+        ports, pg_port=pg.port, dynamic_config=dynamic))
+    server = Server("temporal-pg", [
+        str(build / "bin" / "temporal-server"), "--config-file", str(config), "--allow-no-auth",
+        "start", "--service", "frontend", "--service", "history", "--service", "matching",
+        "--service", "worker"], ports["frontend_port"], data)
+    server.db_cpu = pg.cpu_seconds
+    return server
+
+
+def temporal_pg_ready(server: Server, cli: str) -> None:
+    """Registers the `default` namespace (a fresh cluster has only Temporal's
+    system namespace; the dev server makes `default` itself), then waits until
+    it answers."""
+    wait_ready_ns = time.monotonic()
+    while True:
+        out = subprocess.run([cli, "operator", "namespace", "create", "--namespace", "default",
+                              "--retention", "24h", "--address", server.address],
+                             capture_output=True, text=True)
+        if out.returncode == 0 or "already" in (out.stdout + out.stderr).lower():
+            break
+        if time.monotonic() - wait_ready_ns > 120:
+            raise RuntimeError(f"namespace create failed: {out.stderr.strip()}")
+        time.sleep(0.5)
+    wait_ready(server)
+
+
 def wait_ready(server: Server, timeout: float = 120) -> float:
     """Seconds until the server answers a namespace describe (after listening)."""
     start = time.monotonic()
@@ -191,12 +346,18 @@ def measured(server: Server, cmd: list[str], timeout: float, count_key: str | No
     when `count_key` names the count) and peak RSS over it."""
     reset_peak_rss(server.pid)
     cpu0 = cpu_seconds(server.pid)
+    db0 = server.db_cpu() if server.db_cpu else 0.0
     result = run_result(cmd, timeout)
     cpu = cpu_seconds(server.pid) - cpu0
     result["server_cpu_s"] = round(cpu, 2)
     if count_key and result.get(count_key):
         result["cpu_s_per_1000"] = round(cpu / result[count_key] * 1000, 3)
     result["server_peak_rss"] = peak_rss(server.pid)
+    if server.db_cpu:
+        db = server.db_cpu() - db0
+        result["db_cpu_s"] = round(db, 2)
+        if count_key and result.get(count_key):
+            result["db_cpu_s_per_1000"] = round(db / result[count_key] * 1000, 3)
     return result
 
 
@@ -242,7 +403,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short runs, to check the suite works")
     ap.add_argument("--only", default="", help="comma-separated workloads")
-    ap.add_argument("--skip-peers", action="store_true", help="errand only")
+    ap.add_argument("--peers", default=",".join(PEERS),
+                    help="comma-separated systems to run (default: %(default)s)")
+    ap.add_argument("--skip-peers", action="store_true", help="errand only (--peers errand)")
     ap.add_argument("--json", help="write all results to this file")
     ap.add_argument("--markdown", help="write the table to this file")
     args = ap.parse_args()
@@ -254,6 +417,9 @@ def main() -> int:
     temporal_backlog_n = 300 if q else 2000
     only = set(filter(None, args.only.split(",")))
     want = lambda w: not only or w in only  # noqa: E731
+    peers = {"errand"} if args.skip_peers else set(filter(None, args.peers.split(",")))
+    if peers - set(PEERS):
+        ap.error(f"unknown peers {sorted(peers - set(PEERS))}; known: {', '.join(PEERS)}")
 
     cli = subprocess.run([str(ROOT / "scripts" / "install_temporal_cli.sh")], capture_output=True,
                          text=True, check=True).stdout.strip()
@@ -312,7 +478,7 @@ def main() -> int:
         server.stop()
         shutil.rmtree(server.data, ignore_errors=True)
 
-    try:
+    def run_errand() -> None:
         errand = errand_server(root)
         errand.start()
         wait_ready(errand)
@@ -340,7 +506,34 @@ def main() -> int:
         recovery(lambda: errand_server(root / "recovery"), "recovery-large",
                  20000 if q else 100000)
 
-        if not args.skip_peers:
+    def run_temporal_pg() -> None:
+        nonlocal postgres
+        build = temporal_pg_build()
+        postgres = Postgres()
+        postgres.start()
+        log("postgres on port", postgres.port, "in", postgres.dir)
+        server = temporal_pg_server(root, build, postgres)
+        server.start(timeout=120)
+        temporal_pg_ready(server, cli)
+        grpc_workloads(server, temporal_backlog_n)
+        server.stop()
+
+        def fresh() -> Server:
+            # Fresh databases with the namespace registered before the fill.
+            fresh_server = temporal_pg_server(root / "recovery", build, postgres)
+            fresh_server.start(timeout=120)
+            temporal_pg_ready(fresh_server, cli)
+            fresh_server.stop()
+            return fresh_server
+
+        recovery(fresh, "recovery", 300 if q else 1000)
+        postgres.stop()
+
+    postgres: Postgres | None = None
+    try:
+        if "errand" in peers:
+            run_errand()
+        if "temporal" in peers:
             temporal = temporal_server(root, cli)
             temporal.start()
             wait_ready(temporal)
@@ -348,10 +541,10 @@ def main() -> int:
             temporal.stop()
             recovery(lambda: temporal_server(root / "recovery", cli), "recovery",
                      300 if q else 1000)
-
+        if "temporal-pg" in peers:
+            run_temporal_pg()
+        if "bullmq" in peers and want("bullmq") and shutil.which("redis-server"):
             for fsync in ("everysec", "always"):
-                if not (want("bullmq") and shutil.which("redis-server")):
-                    continue
                 redis = redis_server(root, fsync)
                 redis.start()
                 node = ["node", str(BULLMQ), "--redis", redis.address]
@@ -365,6 +558,8 @@ def main() -> int:
     finally:
         for server in Server.started:
             server.stop(signal.SIGKILL)
+        if postgres:
+            postgres.stop()
         shutil.rmtree(root, ignore_errors=True)
 
     table = render(results)
@@ -396,13 +591,15 @@ def render(results: dict) -> str:
     def ratio(a, b):
         return f"{a / b:.1f}×" if a and b else "—"
 
-    lines += ["| figure | Errand | Temporal | Errand/Temporal |", "|---|---|---|---|"]
+    lines += ["| figure | Errand | Temporal (dev server, SQLite) | Errand/Temporal "
+              "| Temporal (PostgreSQL) | Errand/Temporal PG |", "|---|---|---|---|---|---|"]
     # (label, workload, key, decimals, higher is better)
     for label, workload, key, decimals, higher in [
         ("throughput, activities/s (64 callers)", "throughput", "per_s", 0, True),
         ("  start-to-result p99, ms", "throughput", "result_p99_ms", 1, False),
         ("  server CPU s per 1,000 activities", "throughput", "cpu_s_per_1000", 3, False),
         ("  server peak RSS, MiB", "throughput", "server_peak_rss", 0, False),
+        ("  PostgreSQL CPU s per 1,000 activities", "throughput", "db_cpu_s_per_1000", 3, False),
         ("latency run, start-to-dispatch p50, ms", "latency", "dispatch_p50_ms", 2, False),
         ("  p99, ms", "latency", "dispatch_p99_ms", 2, False),
         ("  p99.9, ms", "latency", "dispatch_p999_ms", 2, False),
@@ -417,9 +614,12 @@ def render(results: dict) -> str:
         ("restart after SIGKILL, 1,000 pending, s", "recovery", "restart_s", 2, False),
         ("  with 100,000 pending, s", "recovery-large", "restart_s", 2, False),
     ]:
-        e, t = value("errand", workload, key), value("temporal", workload, key)
-        r = ratio(e, t) if higher else ratio(t, e)
-        lines.append(f"| {label} | {cell(e, decimals)} | {cell(t, decimals)} | {r} |")
+        e = value("errand", workload, key)
+        cells = [cell(e, decimals)]
+        for peer in ("temporal", "temporal-pg"):
+            t = value(peer, workload, key)
+            cells += [cell(t, decimals), ratio(e, t) if higher else ratio(t, e)]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     em = value("errand-metrics", "throughput", "per_s")
     if em is not None:
         e = value("errand", "throughput", "per_s")
@@ -429,9 +629,16 @@ def render(results: dict) -> str:
                   f"server CPU {cell(cpu, 3)} s per 1,000 activities."]
     lines += ["", "Ratios are \"how many times better\": Errand/peer for rates, peer/Errand for "
               "times and sizes. Temporal's latency run uses a lower rate (its throughput is far "
-              "below 1,000/s), and its backlog and recovery runs fewer activities; see the JSON.", ""]
-    lines += ["| figure | Errand | BullMQ everysec | Errand/BullMQ | BullMQ always | Errand/BullMQ always |",
-              "|---|---|---|---|---|---|"]
+              "below 1,000/s), and its backlog and recovery runs fewer activities; see the JSON. "
+              "Temporal (PostgreSQL) is the server built from its Go module, all services in one "
+              "process, 4 history shards, 1 task queue partition, on PostgreSQL 15 with fsync and "
+              "synchronous_commit on: its server CPU and RSS are the Temporal process's alone; "
+              "PostgreSQL's CPU (postmaster and backends, summed from /proc) is its own row, and "
+              "its memory is not counted.", ""]
+    has_bullmq = any(r["system"].startswith("redis-") for r in results["runs"])
+    if has_bullmq:
+        lines += ["| figure | Errand | BullMQ everysec | Errand/BullMQ | BullMQ always "
+                  "| Errand/BullMQ always |", "|---|---|---|---|---|---|"]
     for label, mine, workload, key in [
             ("closed loop enqueue+wait, per s", value("errand", "throughput", "per_s"), "add-and-wait", "per_s"),
             ("drain a backlog, per s", value("errand", "backlog", "drain_per_s"), "drain", "drain_per_s"),
@@ -440,7 +647,8 @@ def render(results: dict) -> str:
         for fsync in ("everysec", "always"):
             p = value(f"redis-{fsync}", workload, key)
             cells += [cell(p, 0), ratio(mine, p)]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        if has_bullmq:
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     errors = [r for r in results["runs"] if r.get("errors")]
     if errors:
         lines += ["", "Errors: " + ", ".join(f"{r['system']} {r['workload']}: {r['errors']}" for r in errors)]
