@@ -219,6 +219,13 @@ def temporal_server(root: Path, cli: str) -> Server:
                                "--log-level", "error"], port, data)
 
 
+def checked(cmd: list[str], cwd: Path | None = None, check: bool = True) -> None:
+    """Runs a setup command quietly; a failure raises with what it printed."""
+    out = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if check and out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {out.returncode}: {out.stdout.strip()}")
+
+
 class Postgres:
     """A throwaway PostgreSQL cluster (Debian's PostgreSQL 15) on a free
     loopback port, its unix socket in its own temporary directory, for the
@@ -237,9 +244,8 @@ class Postgres:
             user = pwd.getpwnam("postgres")
             os.chown(self.dir, user.pw_uid, user.pw_gid)
 
-    def run(self, *args: str) -> None:
-        subprocess.run(self.as_user + [str(PG_BIN / args[0]), *args[1:]], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.dir)
+    def run(self, *args: str, check: bool = True) -> None:
+        checked([*self.as_user, str(PG_BIN / args[0]), *args[1:]], cwd=self.dir, check=check)
 
     def start(self) -> None:
         # Trust on loopback and the socket: a benchmark cluster that lives
@@ -266,7 +272,7 @@ full_page_writes = on
 
     def stop(self) -> None:
         if self.postmaster:
-            self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
             self.postmaster = 0
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -287,13 +293,11 @@ def temporal_pg_server(root: Path, build: Path, pg: Postgres) -> Server:
             "--password", "temporal"]
     for db, schema in (("temporal", "temporal"), ("temporal_visibility", "visibility")):
         at = tool + ["--database", db]
-        subprocess.run(at + ["drop-database", "--force"], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        checked(at + ["drop-database", "--force"], check=False)  # none yet, the first time
         for step in (["create-database"], ["setup-schema", "-v", "0.0"],
                      ["update-schema", "-d",
                       str(build / "schema" / "postgresql" / "v12" / schema / "versioned")]):
-            subprocess.run(at + step, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE)
+            checked(at + step)
     data = root / "temporal-pg"
     data.mkdir(parents=True, exist_ok=True)
     ports = {f"{service}_{kind}": free_port() if kind == "port" else free_low_port()
