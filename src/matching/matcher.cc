@@ -333,6 +333,31 @@ void Matcher::AddTask(const QueueKey& queue, TaskRef task) {
   State::Answer(*timers_, matched);
 }
 
+bool Matcher::OfferTask(const QueueKey& queue, TaskRef task) {
+  std::vector<State::Matched> matched;
+  {
+    State& s = *state_;
+    absl::MutexLock lock(&s.mu);
+    if (s.shut_down) return false;
+    auto it = s.queues.find(queue);
+    if (it == s.queues.end()) return false;
+    Queue& q = it->second;
+    const absl::Time now = timers_->clock()->Now();
+    // Under these conditions the backlog's next task is this one, and
+    // Dispatch hands it to a poll at once.
+    if (q.polls.empty() || !q.tasks.empty() || task.ready_at > now ||
+        q.rate.NextAllowed(now) > now ||
+        q.tasks.settings().key_rate_limit.has_value()) {
+      return false;
+    }
+    q.tasks.Push(std::move(task));
+    s.Recent(queue, now).added.Add(now);
+    s.Dispatch(state_, it, matched);
+  }
+  State::Answer(*timers_, matched);
+  return true;
+}
+
 void Matcher::Configure(const QueueKey& queue, DispatchConfig config) {
   std::vector<State::Matched> matched;
   {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "errand/common/uuid.h"
+#include "errand/metrics/metrics.h"
 #include "support/engine_harness.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
 
@@ -197,6 +198,60 @@ TEST_F(ActivityEngineTest, DeletedRunLeavesNoTimer) {
   engine_->Delete({"ns", "a", "", std::nullopt}, w.reply());
   ASSERT_TRUE(w.get().ok());
   EXPECT_EQ(engine_->PendingTimers(), 0u);
+}
+
+// Counts the store's synced writes through its write-latency histogram.
+class SyncMatchTest : public EngineHarness {
+ protected:
+  store::StoreOptions StoreOptionsForTest() override {
+    store::StoreOptions options = EngineHarness::StoreOptionsForTest();
+    options.write_latency = &writes_;
+    return options;
+  }
+  uint64_t Writes() const { return writes_.Take().count; }
+  // A worker's poll as the frontend makes it: the task it gets is started.
+  void PollAndStartLater(Waiter<RecordSnapshot>& started) {
+    matcher_->AddPoll({ns_, "tq"}, absl::Now() + absl::Seconds(10),
+                      [this, &started](std::optional<matching::TaskRef> t) {
+                        ASSERT_TRUE(t.has_value());
+                        engine_->StartTask(ns_, *t,
+                                           StartAttempt{.identity = "w"},
+                                           started.reply());
+                      });
+  }
+
+  metrics::Histogram writes_{&metrics::LatencyBuckets()};
+};
+
+TEST_F(SyncMatchTest, AStartMeetingAWaitingPollIsStartedInTheSameWrite) {
+  Waiter<RecordSnapshot> started;
+  PollAndStartLater(started);
+  const uint64_t before = Writes();
+  ASSERT_TRUE(Start(Request("a", "r1")).ok());
+  auto record = Copy(started.get());
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->status(), store::v1::ACTIVITY_STATUS_STARTED);
+  EXPECT_EQ(record->last_worker_identity(), "w");
+  EXPECT_EQ(Writes() - before, 1u);
+  EXPECT_EQ(matcher_->BacklogSize({ns_, "tq"}), 0u);
+  Reopen();  // the one write holds the start and the dispatch
+  auto stored = Describe("a");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->status(), store::v1::ACTIVITY_STATUS_STARTED);
+  EXPECT_EQ(matcher_->BacklogSize({ns_, "tq"}), 0u);
+}
+
+TEST_F(SyncMatchTest,
+       WithoutAWaitingPollTheTaskWaitsAndItsStartIsAWriteOfItsOwn) {
+  const uint64_t before = Writes();
+  ASSERT_TRUE(Start(Request("a", "r1")).ok());
+  EXPECT_EQ(matcher_->BacklogSize({ns_, "tq"}), 1u);
+  Waiter<RecordSnapshot> started;
+  PollAndStartLater(started);
+  auto record = Copy(started.get());
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->status(), store::v1::ACTIVITY_STATUS_STARTED);
+  EXPECT_EQ(Writes() - before, 2u);
 }
 
 }  // namespace

@@ -63,6 +63,68 @@ TEST(MatcherTest, PollExpiresEmptyAndLaterTaskIsQueued) {
   EXPECT_EQ(matcher.BacklogSize(kQueue), 1u);
 }
 
+TEST(MatcherTest, AnOfferedTaskGoesToAWaitingPollOrIsNotQueuedAtAll) {
+  TimerThread timers;
+  Matcher matcher(&timers);
+  // No poll waits: refused, and nothing is queued.
+  EXPECT_FALSE(matcher.OfferTask(kQueue, {"a1", "r1", 1}));
+  EXPECT_EQ(matcher.BacklogSize(kQueue), 0u);
+  EXPECT_EQ(matcher.QueueCount(), 0u);
+
+  Outcome first;
+  matcher.AddPoll(kQueue, absl::Now() + absl::Seconds(10), first.Callback());
+  // Not ready yet (a start delay): refused.
+  EXPECT_FALSE(
+      matcher.OfferTask(kQueue, {.activity_id = "later",
+                                 .run_id = "r",
+                                 .stamp = 1,
+                                 .ready_at = absl::Now() + absl::Hours(1)}));
+  EXPECT_FALSE(first.done.HasBeenNotified());
+  ASSERT_TRUE(matcher.OfferTask(kQueue, {"a2", "r2", 1}));
+  ASSERT_TRUE(first.done.HasBeenNotified());
+  EXPECT_EQ(first.task->activity_id, "a2");
+  EXPECT_EQ(matcher.BacklogSize(kQueue), 0u);
+  EXPECT_GT(matcher.Stats(kQueue).tasks_dispatch_rate, 0);
+
+  // A task queued before it: the offer would jump the queue, so it is
+  // refused (the queued one goes to the next poll).
+  matcher.AddTask(kQueue, {"queued", "r", 1});
+  Outcome second;
+  matcher.AddPoll(kQueue, absl::Now() + absl::Seconds(10), second.Callback());
+  ASSERT_TRUE(second.done.HasBeenNotified());
+  EXPECT_EQ(second.task->activity_id, "queued");
+}
+
+TEST(MatcherTest, AnOfferIsRefusedWhileARateLimitHoldsDispatch) {
+  TimerThread timers;
+  Matcher matcher(&timers);
+  Outcome first, second;
+  // The worker's limit: one task per 100 s, with its burst of one. (Two
+  // polls wait, so that the queue, and its limiter, outlive the first.)
+  matcher.AddPoll(kQueue, absl::Now() + absl::Seconds(10), first.Callback(),
+                  0.01);
+  matcher.AddPoll(kQueue, absl::Now() + absl::Seconds(10), second.Callback(),
+                  0.01);
+  ASSERT_TRUE(matcher.OfferTask(kQueue, {"a1", "r1", 1}));
+  ASSERT_TRUE(first.done.HasBeenNotified());
+  EXPECT_FALSE(matcher.OfferTask(kQueue, {"a2", "r2", 1}));
+  EXPECT_FALSE(second.done.HasBeenNotified());
+  EXPECT_EQ(matcher.BacklogSize(kQueue), 0u);
+
+  // A per-key limit: refused too, whatever the key's own state.
+  const QueueKey keyed{"ns-id", "keyed"};
+  DispatchConfig config;
+  config.fairness.key_rate_limit = 1000;
+  matcher.Configure(keyed, config);
+  Outcome third;
+  matcher.AddPoll(keyed, absl::Now() + absl::Seconds(10), third.Callback());
+  EXPECT_FALSE(matcher.OfferTask(keyed, {"k1", "r", 1}));
+  EXPECT_EQ(matcher.BacklogSize(keyed), 0u);
+  matcher.AddTask(keyed, {"k1", "r", 1});
+  ASSERT_TRUE(third.done.HasBeenNotified());
+  matcher.Shutdown();
+}
+
 TEST(MatcherTest, CancelledPollDoesNotSwallowTask) {
   TimerThread timers;
   Matcher matcher(&timers);

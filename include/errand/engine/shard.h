@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "errand/common/clock.h"
+#include "errand/common/executor.h"
 #include "errand/common/timer_thread.h"
 #include "errand/engine/activity_metrics.h"
 #include "errand/engine/activity_state_machine.h"
@@ -53,6 +54,9 @@ class Watcher {
   bool Wants(const ActivityRecord& r) const {
     return closed_only_ ? IsTerminal(r.status()) : r.version() > seen_version_;
   }
+  // Marks the watcher settled and hands over its callback, for the caller
+  // to run; null when someone settled it first.
+  Callback Claim();
   bool Settle(Result result);
   bool settled() const { return settled_.load(std::memory_order_acquire); }
   // The expiry timer: set on the shard thread, read by whoever settles the
@@ -123,7 +127,8 @@ class Turn {
     bool changed = false;
     bool deleted = false;
     bool is_new = false;
-    bool dispatch = false;
+    bool dispatch = false;      // queue its task in matching once written
+    bool offered = false;       // its due task was offered for a sync match
     std::vector<Timer> timers;  // to arm once the change is durable
     // Replies that want the record as it is now; bound to a copy if a later
     // command of the turn loads the run again, else to the committed
@@ -207,6 +212,10 @@ class Shard {
   // the store), small next to a backlog, whose records stay on disk.
   static constexpr size_t kCachedRecords = 1024;
   static constexpr size_t kCachedBytes = size_t{8} << 20;
+  // Turns' answers waiting for the sender thread. Each waiting turn holds
+  // calls the server has already bounded; past this the shard sends them
+  // itself, which slows its turns down as the sender would.
+  static constexpr size_t kMaxQueuedSends = 4096;
 
   void Run();
   void RunTurn(std::deque<Command> commands,
@@ -222,8 +231,14 @@ class Shard {
   void AddTimer(std::string key, absl::Time deadline, PendingTimer timer);
   // Forgets every timer of the run at `key` (it closed or was deleted).
   void DropTimers(const std::string& key);
+  static matching::QueueKey QueueOf(const ActivityRecord& record);
+  static matching::TaskRef TaskOf(const ActivityRecord& record);
   void Dispatch(const ActivityRecord& record);
-  void NotifyWatchers(const RecordSnapshot& record);
+  // Claims the watchers `record` satisfies; their answers join `sends`.
+  void NotifyWatchers(const RecordSnapshot& record,
+                      std::vector<std::function<void()>>& sends);
+  // Runs a turn's answers, in order, on the sender thread.
+  void Send(std::vector<std::function<void()>> sends);
   // Notes the runs a failed turn would have changed: its write may land
   // anyway (a failed sync leaves it in the WAL, and the store's reopen
   // replays it), and then nothing in memory knows of it.
@@ -256,11 +271,17 @@ class Shard {
   std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>>
       watchers_;
   RecordCache cache_;
+  // Sends the answers of committed turns (replies, watchers), one turn
+  // after another, off the shard thread.
+  BoundedExecutor sender_;
   struct UnsettledRun {
     uint64_t generation;     // of the failed write
     int64_t loaded_version;  // the run's version before it (-1: none)
   };
   std::unordered_map<std::string, UnsettledRun> unsettled_;  // by key
+  // Commands submitted from the shard thread while its turn is open; they
+  // run in that turn (see RunTurn). Owned by the shard thread.
+  std::vector<Command> joining_;
   absl::Time last_write_error_log_ = absl::InfinitePast();
   int64_t failed_turns_unlogged_ = 0;
 

@@ -71,6 +71,12 @@ class Matcher {
   // which hands tasks out in priority, fairness and ready order.
   void AddTask(const QueueKey& queue, TaskRef task);
 
+  // Gives `task` to the oldest waiting poll if it can have it now without
+  // waiting: a poll waits, nothing is queued before it, and no rate limit
+  // holds it back. Otherwise changes nothing and returns false. For a task
+  // whose run is not yet durable: one that is refused is never queued.
+  bool OfferTask(const QueueKey& queue, TaskRef task);
+
   // Applies `config` to `queue` from now on (also to tasks already queued);
   // a default DispatchConfig removes it.
   void Configure(const QueueKey& queue, DispatchConfig config);
