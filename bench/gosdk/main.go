@@ -46,6 +46,7 @@ type config struct {
 	workerConcurrency int
 	pollers           int
 	autoscale         bool
+	workers           int
 	opTimeout         time.Duration
 }
 
@@ -58,6 +59,7 @@ type result struct {
 	Callers           int      `json:"callers"`
 	WorkerConcurrency int      `json:"worker_concurrency"`
 	Pollers           int      `json:"pollers"`
+	Workers           int      `json:"workers"`
 	Seconds           float64  `json:"seconds"`
 	WarmupS           float64  `json:"warmup_s"`
 	Completed         int      `json:"completed"`
@@ -82,9 +84,10 @@ func main() {
 	flag.IntVar(&cfg.workerConcurrency, "worker-concurrency", 200, "worker's MaxConcurrentActivityExecutionSize")
 	flag.IntVar(&cfg.pollers, "pollers", 0, "worker's MaxConcurrentActivityTaskPollers (0: the SDK's default, 2)")
 	flag.BoolVar(&cfg.autoscale, "autoscale", false, "poll with the SDK's autoscaling poller behaviour (5 pollers at first, 1 to 100, driven by the server's poller scaling hints) instead of a fixed number")
+	flag.IntVar(&cfg.workers, "workers", 1, "worker.New instances on the task queue (each has its own client and poll-rate limiter)")
 	flag.DurationVar(&cfg.opTimeout, "op-timeout", 30*time.Second, "deadline of one start+get; past it the call counts as an error")
 	flag.Parse()
-	if cfg.callers < 1 || cfg.seconds <= 0 || cfg.warmup < 0 || cfg.workerConcurrency < 1 || cfg.pollers < 0 {
+	if cfg.callers < 1 || cfg.seconds <= 0 || cfg.warmup < 0 || cfg.workerConcurrency < 1 || cfg.pollers < 0 || cfg.workers < 1 {
 		fmt.Fprintln(os.Stderr, "bad arguments")
 		flag.Usage()
 		os.Exit(2)
@@ -148,12 +151,21 @@ func run(cfg config) (*result, error) {
 		opts.MaxConcurrentActivityTaskPollers = 0
 		opts.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
 	}
-	w := worker.New(workerClient, taskQueue, opts)
-	w.RegisterActivityWithOptions(echo, activity.RegisterOptions{Name: activityName})
-	if err := w.Start(); err != nil {
-		return nil, fmt.Errorf("worker start: %w", err)
+	for k := 0; k < cfg.workers; k++ {
+		wc := workerClient
+		if k > 0 {
+			if wc, err = dial(cfg, fmt.Sprintf("bench-worker-%s-%d", runID, k), logger); err != nil {
+				return nil, err
+			}
+			defer wc.Close()
+		}
+		w := worker.New(wc, taskQueue, opts)
+		w.RegisterActivityWithOptions(echo, activity.RegisterOptions{Name: activityName})
+		if err := w.Start(); err != nil {
+			return nil, fmt.Errorf("worker start: %w", err)
+		}
+		defer w.Stop()
 	}
-	defer w.Stop()
 	logf("worker on task queue %s at %s (namespace %s)", taskQueue, cfg.address, cfg.namespace)
 
 	start := time.Now()
@@ -233,6 +245,7 @@ func run(cfg config) (*result, error) {
 		Callers:           cfg.callers,
 		WorkerConcurrency: cfg.workerConcurrency,
 		Pollers:           pollers,
+		Workers:           cfg.workers,
 		Seconds:           cfg.seconds,
 		WarmupS:           cfg.warmup,
 		Completed:         len(all),
