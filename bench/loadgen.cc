@@ -506,8 +506,17 @@ int Latency(Connections* conns, const Options& o, const Flags& flags) {
   const double rate = flags.Double("--rate", 1000);
   const absl::Duration run = absl::Seconds(flags.Double("--seconds", 10));
   const int workers = flags.Int("--workers", 16);
-  const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(run));
+  // Starts due in the first `warmup` also run, at the same rate, but are not
+  // measured: connections, HTTP/2 windows and the server's first writes are
+  // set up then, as in the throughput workload.
+  const absl::Duration warmup = absl::Seconds(flags.Double("--warmup", 0));
+  const int64_t warm =
+      static_cast<int64_t>(rate * absl::ToDoubleSeconds(warmup));
+  const int64_t total =
+      warm + static_cast<int64_t>(rate * absl::ToDoubleSeconds(run));
   std::vector<absl::Time> due(total);
+  // Each measured start's start-to-dispatch, to say when the worst were due.
+  std::vector<std::atomic<int64_t>> dispatch_micros(total);
   std::vector<std::atomic<int64_t>> dispatched(total);
   Counters c;
   Samples to_dispatch, to_result;
@@ -529,24 +538,42 @@ int Latency(Connections* conns, const Options& o, const Flags& flags) {
     for (int64_t i = 0; i < total; ++i) {
       due[i] = t0 + absl::Seconds(i / rate);
       scheduler.At(due[i], [&, i] {
-        StartAndWait(
-            conns, o, &c, absl::StrCat(prefix, i), true, [&, i](bool ok) {
-              if (ok) {
-                const absl::Time now = absl::Now();
-                to_result.Add(now - due[i]);
-                if (dispatched[i] != 0) {
-                  to_dispatch.Add(absl::FromUnixMicros(dispatched[i]) - due[i]);
-                }
-              }
-              if (finished.fetch_add(1) + 1 == total) {
-                all_done.Notify();
-              }
-            });
+        StartAndWait(conns, o, &c, absl::StrCat(prefix, i), true,
+                     [&, i](bool ok) {
+                       if (ok && i >= warm) {
+                         const absl::Time now = absl::Now();
+                         to_result.Add(now - due[i]);
+                         if (dispatched[i] != 0) {
+                           const absl::Duration d =
+                               absl::FromUnixMicros(dispatched[i]) - due[i];
+                           to_dispatch.Add(d);
+                           dispatch_micros[i] = absl::ToInt64Microseconds(d);
+                         }
+                       }
+                       if (finished.fetch_add(1) + 1 == total) {
+                         all_done.Notify();
+                       }
+                     });
       });
     }
     all_done.WaitForNotificationWithTimeout(run + absl::Seconds(90));
   }
   w.Stop();
+  // When the slowest dispatches were due, from the first measured start:
+  // outliers bunched at one moment point at a stall, spread ones at noise.
+  std::vector<std::pair<int64_t, int64_t>> worst;  // (micros, index)
+  for (int64_t i = warm; i < total; ++i) {
+    worst.emplace_back(dispatch_micros[i].load(), i);
+  }
+  const size_t shown = std::min<size_t>(10, worst.size());
+  std::partial_sort(worst.begin(), worst.begin() + shown, worst.end(),
+                    std::greater<>());
+  std::printf("slowest dispatches (ms @ s after the first measured start):");
+  for (size_t k = 0; k < shown; ++k) {
+    std::printf(" %.1f@%.2f", worst[k].first / 1000.0,
+                static_cast<double>(worst[k].second - warm) / rate);
+  }
+  std::printf("\n");
   std::printf(
       "latency at %.0f/s for %.0f s: start-to-dispatch p50 %.2f p90 %.2f p99 "
       "%.2f p99.9 %.2f ms; start-to-result p50 %.2f p99 %.2f p99.9 %.2f ms; "
@@ -560,7 +587,8 @@ int Latency(Connections* conns, const Options& o, const Flags& flags) {
     std::printf("first error: %s\n", c.first_error.c_str());
   }
   PrintResult(absl::StrCat(R"("workload":"latency","rate":)", rate,
-                           R"(,"activities":)", total, R"(,"errors":)",
+                           R"(,"activities":)", total - warm, R"(,"warmup_s":)",
+                           absl::ToDoubleSeconds(warmup), R"(,"errors":)",
                            c.errors.load(), ",",
                            PercentilesJson("dispatch", to_dispatch), ",",
                            PercentilesJson("result", to_result)));

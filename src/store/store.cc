@@ -369,6 +369,22 @@ absl::StatusOr<std::unique_ptr<Store::Db>> Store::OpenDb(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // Flushes and compactions yield the CPU to the threads that answer calls:
+  // on a machine with few cores a flush (50 to 200 ms of CPU) otherwise
+  // takes a core from the shards and gRPC while it runs, and the calls of
+  // those milliseconds wait (it set the tail of start-to-dispatch latency).
+  // When foreground work leaves no CPU at all, memtables fill up and
+  // RocksDB's write stall slows the writers until background work catches
+  // up, so it is never starved for long.
+  {
+    rocksdb::Env* env =
+        db_options.env != nullptr ? db_options.env : rocksdb::Env::Default();
+    for (auto pool :
+         {rocksdb::Env::Priority::HIGH, rocksdb::Env::Priority::LOW}) {
+      env->LowerThreadPoolCPUPriority(pool, rocksdb::CpuPriority::kLow)
+          .PermitUncheckedError();
+    }
+  }
   // Memory stays bounded however many activities are stored or queued: all
   // memtables share one budget, and reads share one block cache.
   auto cache = rocksdb::NewLRUCache(kBlockCacheBytes);
