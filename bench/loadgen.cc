@@ -515,8 +515,6 @@ int Latency(Connections* conns, const Options& o, const Flags& flags) {
   const int64_t total =
       warm + static_cast<int64_t>(rate * absl::ToDoubleSeconds(run));
   std::vector<absl::Time> due(total);
-  // Each measured start's start-to-dispatch, to say when the worst were due.
-  std::vector<std::atomic<int64_t>> dispatch_micros(total);
   std::vector<std::atomic<int64_t>> dispatched(total);
   Counters c;
   Samples to_dispatch, to_result;
@@ -538,22 +536,19 @@ int Latency(Connections* conns, const Options& o, const Flags& flags) {
     for (int64_t i = 0; i < total; ++i) {
       due[i] = t0 + absl::Seconds(i / rate);
       scheduler.At(due[i], [&, i] {
-        StartAndWait(conns, o, &c, absl::StrCat(prefix, i), true,
-                     [&, i](bool ok) {
-                       if (ok && i >= warm) {
-                         const absl::Time now = absl::Now();
-                         to_result.Add(now - due[i]);
-                         if (dispatched[i] != 0) {
-                           const absl::Duration d =
-                               absl::FromUnixMicros(dispatched[i]) - due[i];
-                           to_dispatch.Add(d);
-                           dispatch_micros[i] = absl::ToInt64Microseconds(d);
-                         }
-                       }
-                       if (finished.fetch_add(1) + 1 == total) {
-                         all_done.Notify();
-                       }
-                     });
+        StartAndWait(
+            conns, o, &c, absl::StrCat(prefix, i), true, [&, i](bool ok) {
+              if (ok && i >= warm) {
+                const absl::Time now = absl::Now();
+                to_result.Add(now - due[i]);
+                if (dispatched[i] != 0) {
+                  to_dispatch.Add(absl::FromUnixMicros(dispatched[i]) - due[i]);
+                }
+              }
+              if (finished.fetch_add(1) + 1 == total) {
+                all_done.Notify();
+              }
+            });
       });
     }
     all_done.WaitForNotificationWithTimeout(run + absl::Seconds(90));
@@ -563,7 +558,8 @@ int Latency(Connections* conns, const Options& o, const Flags& flags) {
   // outliers bunched at one moment point at a stall, spread ones at noise.
   std::vector<std::pair<int64_t, int64_t>> worst;  // (micros, index)
   for (int64_t i = warm; i < total; ++i) {
-    worst.emplace_back(dispatch_micros[i].load(), i);
+    if (dispatched[i] == 0) continue;
+    worst.emplace_back(dispatched[i] - absl::ToUnixMicros(due[i]), i);
   }
   const size_t shown = std::min<size_t>(10, worst.size());
   std::partial_sort(worst.begin(), worst.begin() + shown, worst.end(),

@@ -554,8 +554,12 @@ void Shard::Dispatch(const ActivityRecord& record) {
 
 void Shard::Send(std::vector<std::function<void()>> sends) {
   if (sends.empty()) return;
-  auto job = [sends = std::move(sends)] {
-    for (const auto& send : sends) send();
+  // Shared, so that handing the job to the executor (a std::function, taken
+  // by copy) does not copy every answer with it.
+  auto job = [sends =
+                  std::make_shared<const std::vector<std::function<void()>>>(
+                      std::move(sends))] {
+    for (const auto& send : *sends) send();
   };
   // Refused only once the sender stops (or is absurdly far behind): then
   // the answers go out here, late rather than never.

@@ -376,14 +376,10 @@ absl::StatusOr<std::unique_ptr<Store::Db>> Store::OpenDb(
   // When foreground work leaves no CPU at all, memtables fill up and
   // RocksDB's write stall slows the writers until background work catches
   // up, so it is never starved for long.
-  {
-    rocksdb::Env* env =
-        db_options.env != nullptr ? db_options.env : rocksdb::Env::Default();
-    for (auto pool :
-         {rocksdb::Env::Priority::HIGH, rocksdb::Env::Priority::LOW}) {
-      env->LowerThreadPoolCPUPriority(pool, rocksdb::CpuPriority::kLow)
-          .PermitUncheckedError();
-    }
+  for (auto pool :
+       {rocksdb::Env::Priority::HIGH, rocksdb::Env::Priority::LOW}) {
+    db_options.env->LowerThreadPoolCPUPriority(pool, rocksdb::CpuPriority::kLow)
+        .PermitUncheckedError();
   }
   // Memory stays bounded however many activities are stored or queued: all
   // memtables share one budget, and reads share one block cache.
