@@ -8,6 +8,23 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 ERRAND_CACHE="${ERRAND_CACHE:-$HOME/.cache/errand}"
 
+# The whole run needs about 6 GB of disk: the build trees (release, ASan,
+# TSan), the compiler cache and the SDKs' caches. Say so up front when the
+# disk is short, so a run that dies of ENOSPC is recognised at once.
+free_kb="$(df -Pk "$ROOT" | awk 'NR == 2 { print $4 }')"
+echo "== Disk: $((free_kb / 1024 / 1024)) GB free under $ROOT"
+if [ "${free_kb:-0}" -lt $((8 * 1024 * 1024)) ]; then
+  echo "WARNING: less than 8 GB free; the sanitizer builds may fail with 'No space left on device'"
+fi
+
+# In CI a sanitizer build tree is used once: its objects and archives are
+# removed once its suite has run, which keeps the run's peak disk use down.
+reclaim_build_tree() {
+  if [ -n "${CI:-}" ] && [ -d "$1" ]; then
+    find "$1" \( -name '*.o' -o -name '*.a' \) -delete 2>/dev/null || true
+  fi
+}
+
 "$ROOT/scripts/setup.sh" --tests || exit 1
 "$ROOT/scripts/build.sh" || exit 1
 
@@ -38,6 +55,7 @@ fi
 # the Go SDK suite against the sanitized server (scripts/sanitize.sh).
 echo "== ASan+UBSan (C++ tests, Go SDK suite)"
 BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/sanitize.sh" asan || failed_suites+=(asan)
+reclaim_build_tree "$BUILD_DIR-asan"
 
 # ThreadSanitizer over the engine, matcher and in-process server tests, in
 # its own clang build (build-tsan) with Abseil's locks rebuilt under TSan
@@ -45,6 +63,7 @@ BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/sanitize.sh" asan || failed_suites+=(asan)
 echo "== TSan (engine, matcher, server, batch tests)"
 ERRAND_CACHE="$ERRAND_CACHE" "$ROOT/scripts/tsan.sh" 2>&1 | tee "$BUILD_DIR/tsan-run.log" ||
   failed_suites+=(tsan)
+reclaim_build_tree "$ROOT/build-tsan"
 
 # Each client suite writes a report; scripts/compat_matrix.py joins them into
 # the matrix in docs/compatibility.md.
