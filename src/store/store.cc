@@ -320,13 +320,27 @@ void Batch::Delete(Table table, absl::string_view key) {
 }
 
 void Batch::AddCount(absl::string_view key, int64_t delta) {
+  auto it = count_deltas_.find(key);
+  if (it == count_deltas_.end()) {
+    count_deltas_.emplace(std::string(key), delta);
+  } else {
+    it->second += delta;
+  }
+}
+
+void Batch::AddCountsToBatch() {
+  if (count_deltas_.empty()) return;
   std::shared_ptr<const Store::Db> db = store_->CurrentDb();
   if (db == nullptr) {
     detached_ = true;
     return;
   }
-  batch_.Merge(db->handle(Table::kVisibilityCounts), ToSlice(key),
-               ToSlice(EncodeCount(delta)));
+  for (const auto& [key, delta] : count_deltas_) {
+    if (delta == 0) continue;
+    batch_.Merge(db->handle(Table::kVisibilityCounts), ToSlice(key),
+                 ToSlice(EncodeCount(delta)));
+  }
+  count_deltas_.clear();
 }
 
 Store::Store(StoreOptions options, DataDirLock lock)
@@ -575,10 +589,12 @@ Batch Store::NewBatch() {
 absl::Status Store::Write(Batch& batch) {
   MaybeCheckFreeSpace();
   std::shared_ptr<const Db> db = CurrentDb();
+  batch.AddCountsToBatch();
   if (db == nullptr || db->read_only || batch.detached_) {
     absl::MutexLock lock(&failure_mu_);
     return last_failure_.ok() ? NoDbStatus("store write") : last_failure_;
   }
+  if (batch.batch_.Count() == 0) return absl::OkStatus();
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync;
   const absl::Time began = options_.clock->Now();

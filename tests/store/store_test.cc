@@ -258,6 +258,28 @@ TEST_F(StoreFormatTest, CountsAddUp) {
   });
 }
 
+// One batch's additions to one count are summed before they reach the
+// store: a turn of many runs on one task queue adds one operand, not one per
+// run, and additions that cancel out write nothing at all.
+TEST_F(StoreFormatTest, ABatchSumsItsAdditionsToOneCount) {
+  WithStore([](Store& store) {
+    Batch batch = store.NewBatch();
+    for (int i = 0; i < 100; ++i) {
+      batch.AddCount(CountKey("ns", "Running"), 1);
+      batch.AddCount(CountKey("ns", "Scheduled"), 1);
+      batch.AddCount(CountKey("ns", "Scheduled"), -1);
+    }
+    ASSERT_TRUE(store.Write(batch).ok());
+    EXPECT_EQ(Read(store, Table::kVisibilityCounts, CountKey("ns", "Running")),
+              EncodeCount(100));
+    // Net zero: never written, so still absent (a merge of +1 and -1
+    // operands would have left a stored 0).
+    EXPECT_EQ(
+        Read(store, Table::kVisibilityCounts, CountKey("ns", "Scheduled")),
+        std::nullopt);
+  });
+}
+
 TEST_F(StoreFormatTest, TimesInKeysSortInTimeOrderAndRoundTrip) {
   const absl::Time times[] = {absl::FromUnixSeconds(-5), absl::UnixEpoch(),
                               absl::FromUnixNanos(1),

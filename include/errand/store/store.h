@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,15 +102,25 @@ class Batch {
   // Adds `delta` to the count at `key` of Table::kVisibilityCounts (a
   // missing count is 0) without reading it: the store's merge operator sums
   // the additions, so batches from any thread add to one count without
-  // contention, and a Put of EncodeCount(n) sets a new base.
+  // contention, and a Put of EncodeCount(n) sets a new base. The additions
+  // of one batch to one key are summed into one (a turn of many runs on one
+  // task queue adds to its counts once), and go in after the batch's puts
+  // and deletes; a net zero writes nothing.
   void AddCount(absl::string_view key, int64_t delta);
-  bool empty() const { return batch_.Count() == 0 && !detached_; }
+  bool empty() const {
+    return batch_.Count() == 0 && count_deltas_.empty() && !detached_;
+  }
 
  private:
   friend class Store;
   explicit Batch(const class Store* store) : store_(store) {}
+  // Moves the summed count additions into batch_.
+  void AddCountsToBatch();
+
   const class Store* store_;
   rocksdb::WriteBatch batch_;
+  // Ordered, so a batch's bytes do not depend on hashing.
+  std::map<std::string, int64_t, std::less<>> count_deltas_;
   // A change was dropped because the store was reopening: Write refuses the
   // batch.
   bool detached_ = false;
