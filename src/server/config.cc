@@ -2,11 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -32,6 +34,15 @@ absl::StatusOr<bool> ParseBool(const std::string& where,
   return Invalid(where,
                  absl::StrCat("expected true or false, got \"", text, "\""));
 }
+
+}  // namespace
+
+int DefaultShards() {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores / 2, 1, 16);
+}
+
+namespace {
 
 absl::StatusOr<int> ParseShards(const std::string& where,
                                 const std::string& text) {
@@ -465,7 +476,8 @@ Flags (each overrides the config file; each has an environment variable):
                          (ERRAND_METRICS_LISTEN) [off]
   --data-dir DIR         where data lives (ERRAND_DATA_DIR) [./errand-data]
   --sync true|false      fsync every acknowledged change (ERRAND_SYNC) [true]
-  --shards N             activity engine shards (ERRAND_SHARDS) [4]
+  --shards N             activity engine shards (ERRAND_SHARDS)
+                         [half the cores, 1 to 16]
   --log-level LEVEL      trace|debug|info|warn|error|critical|off
                          (ERRAND_LOG_LEVEL) [info]
   --log-format text|json one line per event, as text or as a JSON object

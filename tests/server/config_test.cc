@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "absl/strings/match.h"
 
@@ -69,6 +71,16 @@ TEST(ConfigTest, ShippedDefaultConfigParses) {
   EXPECT_EQ(c->listen, "127.0.0.1:7233");
   EXPECT_TRUE(c->sync);
   EXPECT_EQ(c->min_free_space, Config{}.min_free_space);
+  EXPECT_EQ(c->shards, DefaultShards());
+}
+
+TEST(ConfigTest, DefaultShardsAreHalfTheCoresFromOneToSixteen) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  EXPECT_EQ(DefaultShards(), std::clamp(cores / 2, 1, 16));
+  EXPECT_EQ(Config{}.shards, DefaultShards());
+  auto c = LoadConfig({}, FakeEnv({{"ERRAND_SHARDS", "3"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->shards, 3);
 }
 
 TEST(ConfigTest, MinFreeSpaceTakesSizesFromEachSource) {

@@ -23,6 +23,14 @@ struct NamespaceConfig {
   absl::Duration retention = absl::Hours(72);
 };
 
+// The default shard count: half the machine's cores, at least 1 and at
+// most 16. A shard is one thread that runs turns and one write at a time;
+// fewer shards make bigger group commits (one fsync for more changes) and
+// fewer thread switches, and on 2 cores one shard did 10-20% more work for
+// the same CPU than four (docs/benchmarks.md). More cores need more shards
+// to spread the turns' CPU.
+int DefaultShards();
+
 struct Config {
   std::string listen = "127.0.0.1:7233";
   // Where /metrics (Prometheus text format) is served; off when empty, the
@@ -34,7 +42,8 @@ struct Config {
   std::string http_listen = "127.0.0.1:8233";
   std::string data_dir = "./errand-data";
   bool sync = true;
-  int shards = 4;
+  // By default one shard per two cores (DefaultShards).
+  int shards = DefaultShards();
   std::string log_level = "info";
   // "text", or "json" (one object per line, for log shippers).
   std::string log_format = "text";
