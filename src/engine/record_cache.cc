@@ -20,7 +20,7 @@ void RecordCache::Put(const std::string& key, RecordSnapshot record,
   Erase(key);
   if (bytes > max_bytes_ || max_entries_ == 0) return;
   order_.push_front(Slot{key, Cached{std::move(record), bytes}});
-  index_.emplace(key, order_.begin());
+  index_.emplace(order_.front().key, order_.begin());
   bytes_ += bytes;
   while (index_.size() > max_entries_ || bytes_ > max_bytes_) {
     Remove(std::prev(order_.end()));

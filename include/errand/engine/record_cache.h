@@ -13,8 +13,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "errand/store/activity_record.h"
 
 namespace errand::engine {
@@ -58,7 +59,9 @@ class RecordCache {
   const size_t max_bytes_;
   size_t bytes_ = 0;
   std::list<Slot> order_;  // newest first
-  std::unordered_map<std::string, std::list<Slot>::iterator> index_;
+  // Keyed by a view of the slot's own key (list nodes never move): one copy
+  // of the key and one allocation per entry besides the flat table's.
+  absl::flat_hash_map<absl::string_view, std::list<Slot>::iterator> index_;
 };
 
 // Turns a snapshot back into a record to change: moved out when nobody else
