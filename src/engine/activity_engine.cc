@@ -5,9 +5,9 @@
 #include <future>
 #include <utility>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "errand/common/errors.h"
+#include "errand/common/hash.h"
 #include "errand/common/uuid.h"
 #include "spdlog/spdlog.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
@@ -67,10 +67,18 @@ void ActivityEngine::Stop() {
   for (auto& shard : shards_) shard->Stop();
 }
 
+int ShardOfRun(absl::string_view namespace_id, absl::string_view activity_id,
+               int shard_count) {
+  std::string ids;
+  ids.reserve(namespace_id.size() + 1 + activity_id.size());
+  absl::StrAppend(&ids, namespace_id, absl::string_view("\0", 1), activity_id);
+  return static_cast<int>(Xxh64(ids) % static_cast<uint64_t>(shard_count));
+}
+
 Shard& ActivityEngine::ShardFor(absl::string_view namespace_id,
                                 absl::string_view activity_id) {
-  const size_t h = absl::HashOf(namespace_id, activity_id);
-  return *shards_[h % shards_.size()];
+  return *shards_[ShardOfRun(namespace_id, activity_id,
+                             static_cast<int>(shards_.size()))];
 }
 
 absl::Status ActivityEngine::Recover() {

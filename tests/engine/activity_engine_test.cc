@@ -16,6 +16,17 @@ namespace enums = temporal::api::enums::v1;
 
 using ActivityEngineTest = EngineHarness;
 
+// A run's shard is a fixed hash of its IDs (XXH64 of namespace ID, NUL,
+// activity ID), the same in every process: pinned, since nodes of a cluster
+// must agree on it.
+TEST(ShardOfRunTest, IsAFixedHashOfTheIds) {
+  EXPECT_EQ(ShardOfRun("ns", "act", 64), 62);
+  EXPECT_EQ(ShardOfRun("00000000-0000-0000-0000-000000000000", "order-42", 64),
+            39);
+  EXPECT_EQ(ShardOfRun("default", "greeting", 4), 2);
+  EXPECT_EQ(ShardOfRun("default", "greeting", 1), 0);
+}
+
 TEST_F(ActivityEngineTest, StartIsDurableAndDispatched) {
   auto started = Start(Request("a", "r1"));
   ASSERT_TRUE(started.ok()) << started.status();

@@ -42,6 +42,14 @@ struct StartResult {
   bool started = false;
 };
 
+// The shard of the run of `activity_id` in `namespace_id`, of
+// `shard_count`: XXH64 (seed 0) of the namespace ID, a NUL byte and the
+// activity ID, modulo the count. Fixed across processes and releases, so a
+// cluster's nodes agree on it (docs/cluster.md, §2.1); a run's shard never
+// changes while the count does not.
+int ShardOfRun(absl::string_view namespace_id, absl::string_view activity_id,
+               int shard_count);
+
 class ActivityEngine {
  public:
   // `metrics` may be null; it must outlive the engine.
