@@ -439,6 +439,14 @@ def main() -> int:
 
     def grpc_workloads(server: Server, backlog: int) -> None:
         lg = [str(LOADGEN), "--address", server.address]
+        if want("rpc") and server.name == "errand":
+            # The RPC layer's ceiling on this machine: closed-loop calls the
+            # server answers inline, so every other figure can be read as a
+            # share of it (a drained task takes two calls, a closed-loop
+            # activity four).
+            record(server.name, "rpc", measured(
+                server, lg + ["--workload", "rpc", "--seconds", seconds, "--callers", "64"],
+                120, "calls"))
         if want("throughput"):
             record(server.name, "throughput", measured(
                 server, lg + ["--workload", "throughput", "--seconds", seconds,
@@ -641,6 +649,17 @@ def render(results: dict) -> str:
         lines += ["", f"With /metrics on and scraped every second: throughput {cell(em, 0)} "
                   f"activities/s ({cell(100 * em / e, 1) if e else '—'}% of the run without), "
                   f"server CPU {cell(cpu, 3)} s per 1,000 activities."]
+    rpc = value("errand", "rpc", "per_s")
+    if rpc:
+        drain = value("errand", "backlog", "drain_per_s")
+        loop = value("errand", "throughput", "per_s")
+        enqueue = value("errand", "backlog", "enqueue_per_s")
+        share = lambda v, calls: cell(100 * v * calls / rpc, 0) if v else "—"  # noqa: E731
+        lines += ["", f"RPC ceiling on this machine (`errand_loadgen --workload rpc`, 64 callers, "
+                  f"GetSystemInfo answered inline, client and server on the same cores): "
+                  f"{cell(rpc, 0)} calls/s. As calls per second, the drain (2 calls per task) is "
+                  f"{share(drain, 2)}% of it, the closed loop (4 calls per activity) "
+                  f"{share(loop, 4)}%, and enqueue (1 call per start) {share(enqueue, 1)}%."]
     lines += ["", "Ratios are \"how many times better\": Errand/peer for rates, peer/Errand for "
               "times and sizes. Temporal's latency run uses a lower rate (its throughput is far "
               "below 1,000/s), and its backlog and recovery runs fewer activities; see the JSON. "
