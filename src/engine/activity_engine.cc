@@ -9,6 +9,7 @@
 #include "errand/common/errors.h"
 #include "errand/common/hash.h"
 #include "errand/common/uuid.h"
+#include "errand/store/executions.h"
 #include "spdlog/spdlog.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
 
@@ -84,14 +85,13 @@ Shard& ActivityEngine::ShardFor(absl::string_view namespace_id,
 absl::Status ActivityEngine::Recover() {
   size_t open = 0;
   absl::Status parse_error;
-  absl::Status scan = store_->Scan(
-      store::Table::kExecutions, "",
-      [&](absl::string_view key, absl::string_view value) {
+  absl::Status scan = store::Executions(store_).ScanAll(
+      [&](absl::string_view value) {
         ActivityRecord record;
         if (!record.ParseFromArray(value.data(),
                                    static_cast<int>(value.size()))) {
           parse_error = absl::DataLossError(absl::StrCat(
-              "corrupt activity record at key of size ", key.size()));
+              "corrupt activity record of ", value.size(), " bytes"));
           return false;
         }
         if (IsTerminal(record.status())) return true;

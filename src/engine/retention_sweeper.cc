@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "errand/store/executions.h"
 #include "errand/store/keys.h"
 #include "errand/store/records.h"
 #include "errand/visibility/writer.h"
@@ -215,9 +216,8 @@ absl::StatusOr<size_t> RetentionSweeper::SweepNamespace(
       // reused, so no shard writes them concurrently.)
       const Candidate& c = batch[i];
       if (c.run_id.empty()) continue;
-      auto record =
-          store_->Get(store::Table::kExecutions,
-                      ExecutionKey(ns.id(), c.row.activity_id(), c.run_id));
+      auto record = store::Executions(store_).Get(ns.id(), c.row.activity_id(),
+                                                  c.run_id);
       if (!record.ok() || record->has_value()) continue;
       visibility::DeleteRow(cleanup, ns.id(), c.row, c.row_key);
     }

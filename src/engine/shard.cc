@@ -20,23 +20,44 @@ bool Watcher::Settle(Result result) {
   return true;
 }
 
+std::string RunKeyOf(absl::string_view namespace_id,
+                     absl::string_view activity_id, absl::string_view run_id) {
+  const absl::string_view nul("\0", 1);
+  return absl::StrCat(namespace_id, nul, activity_id, nul, run_id);
+}
+
+std::string ActivityKeyOf(absl::string_view namespace_id,
+                          absl::string_view activity_id) {
+  return absl::StrCat(namespace_id, absl::string_view("\0", 1), activity_id);
+}
+
+absl::StatusOr<Turn::CurrentRun*> Turn::LoadCurrentRun(
+    absl::string_view namespace_id, absl::string_view activity_id) {
+  const std::string key = ActivityKeyOf(namespace_id, activity_id);
+  auto it = current_runs_.find(key);
+  if (it == current_runs_.end()) {
+    auto stored = shard_->executions_.CurrentRun(namespace_id, activity_id);
+    if (!stored.ok()) return stored.status();
+    it = current_runs_
+             .emplace(key, CurrentRun{std::string(namespace_id),
+                                      std::string(activity_id),
+                                      stored->value_or(""), false})
+             .first;
+  }
+  return &it->second;
+}
+
 absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
                                            absl::string_view activity_id,
                                            absl::string_view run_id) {
   std::string run(run_id);
   if (run.empty()) {
-    const std::string current_key = CurrentRunKey(namespace_id, activity_id);
-    auto it = current_runs_.find(current_key);
-    if (it == current_runs_.end()) {
-      auto stored =
-          shard_->store_->Get(store::Table::kCurrentRuns, current_key);
-      if (!stored.ok()) return stored.status();
-      it = current_runs_.emplace(current_key, stored->value_or("")).first;
-    }
-    if (it->second.empty()) return ActivityNotFound(activity_id);
-    run = it->second;
+    auto current = LoadCurrentRun(namespace_id, activity_id);
+    if (!current.ok()) return current.status();
+    if ((*current)->run_id.empty()) return ActivityNotFound(activity_id);
+    run = (*current)->run_id;
   }
-  const std::string key = ExecutionKey(namespace_id, activity_id, run);
+  const std::string key = RunKeyOf(namespace_id, activity_id, run);
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     Entry entry;
@@ -44,7 +65,7 @@ absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
       entry.record = Unshare(std::move(cached->record));
       entry.bytes = cached->bytes;
     } else {
-      auto stored = shard_->store_->Get(store::Table::kExecutions, key);
+      auto stored = shard_->executions_.Get(namespace_id, activity_id, run);
       if (!stored.ok()) return stored.status();
       if (!stored->has_value()) return ActivityNotFound(activity_id);
       if (!entry.record.ParseFromString(**stored)) {
@@ -65,8 +86,8 @@ absl::StatusOr<ActivityRecord*> Turn::Load(absl::string_view namespace_id,
 }
 
 Turn::Entry* Turn::Find(const ActivityRecord& record) {
-  return &entries_.at(ExecutionKey(record.namespace_id(), record.activity_id(),
-                                   record.run_id()));
+  return &entries_.at(
+      RunKeyOf(record.namespace_id(), record.activity_id(), record.run_id()));
 }
 
 void Turn::BindReplies(Entry& entry) {
@@ -87,12 +108,12 @@ void Turn::ReplyWhenDurable(const ActivityRecord* record,
 }
 
 ActivityRecord* Turn::Create(ActivityRecord record, const Effects& effects) {
-  const std::string key = ExecutionKey(record.namespace_id(),
-                                       record.activity_id(), record.run_id());
-  const std::string current_key =
-      CurrentRunKey(record.namespace_id(), record.activity_id());
-  current_runs_[current_key] = record.run_id();
-  current_runs_changed_.insert(current_key);
+  const std::string key =
+      RunKeyOf(record.namespace_id(), record.activity_id(), record.run_id());
+  CurrentRun& current =
+      current_runs_[ActivityKeyOf(record.namespace_id(), record.activity_id())];
+  current = CurrentRun{record.namespace_id(), record.activity_id(),
+                       record.run_id(), true};
   Entry& entry = entries_[key];
   entry.record = std::move(record);
   entry.changed = true;
@@ -131,19 +152,13 @@ void Turn::Delete(ActivityRecord* record) {
   entry.deleted = true;
   entry.dispatch = false;
   entry.timers.clear();
-  const std::string current_key =
-      CurrentRunKey(record->namespace_id(), record->activity_id());
-  auto current = current_runs_.find(current_key);
-  if (current == current_runs_.end()) {
-    auto stored = shard_->store_->Get(store::Table::kCurrentRuns, current_key);
-    current = current_runs_
-                  .emplace(current_key, stored.ok() ? stored->value_or("") : "")
-                  .first;
-  }
-  // Only the current run's pointer goes; an older run leaves it alone.
-  if (current->second == record->run_id()) {
-    current->second = "";
-    current_runs_changed_.insert(current_key);
+  // Only the current run's pointer goes; an older run leaves it alone. (If
+  // it cannot be read, the pointer is left: a pointer to a deleted run reads
+  // as no run.)
+  auto current = LoadCurrentRun(record->namespace_id(), record->activity_id());
+  if (current.ok() && (*current)->run_id == record->run_id()) {
+    (*current)->run_id.clear();
+    (*current)->changed = true;
   }
 }
 
@@ -153,7 +168,7 @@ void Turn::Watch(const ActivityRecord& record,
     watcher->Settle(RecordSnapshot());
     return;
   }
-  auto& list = shard_->watchers_[ExecutionKey(
+  auto& list = shard_->watchers_[RunKeyOf(
       record.namespace_id(), record.activity_id(), record.run_id())];
   std::erase_if(list, [](const auto& w) { return w->settled(); });
   list.push_back(std::move(watcher));
@@ -171,6 +186,7 @@ Shard::Shard(int index, store::Store* store, matching::Matcher* matcher,
              TimerThread* timers, const Clock* clock, ActivityMetrics* metrics)
     : index_(index),
       store_(store),
+      executions_(store),
       matcher_(matcher),
       timers_(timers),
       clock_(clock),
@@ -355,11 +371,11 @@ absl::Status Shard::Commit(Turn& turn) {
   store::Batch batch = store_->NewBatch();
   for (auto& [key, entry] : turn.entries_) {
     if (entry.deleted) {
-      batch.Delete(store::Table::kExecutions, key);
+      executions_.Delete(batch, entry.record);
     } else if (entry.changed) {
       const std::string value = entry.record.SerializeAsString();
       entry.bytes = value.size();
-      batch.Put(store::Table::kExecutions, key, value);
+      executions_.Put(batch, entry.record, value);
     }
     // The visibility row goes in the same batch (read-your-writes).
     if (entry.changed || entry.deleted) {
@@ -367,13 +383,10 @@ absl::Status Shard::Commit(Turn& turn) {
                            entry.deleted);
     }
   }
-  for (const std::string& key : turn.current_runs_changed_) {
-    const std::string& run = turn.current_runs_.at(key);
-    if (run.empty()) {
-      batch.Delete(store::Table::kCurrentRuns, key);
-    } else {
-      batch.Put(store::Table::kCurrentRuns, key, run);
-    }
+  for (const auto& [key, current] : turn.current_runs_) {
+    if (!current.changed) continue;
+    executions_.SetCurrentRun(batch, current.namespace_id, current.activity_id,
+                              current.run_id);
   }
   absl::Status written = absl::OkStatus();
   if (!batch.empty()) {
@@ -454,7 +467,9 @@ void Shard::Unsettle(const Turn& turn) {
     if (!entry.changed && !entry.deleted) continue;
     // An earlier failure's entry keeps its (older) version and generation.
     unsettled_.try_emplace(
-        key, UnsettledRun{turn.generation_, entry.loaded_version});
+        key, UnsettledRun{entry.record.namespace_id(),
+                          entry.record.activity_id(), entry.record.run_id(),
+                          turn.generation_, entry.loaded_version});
   }
 }
 
@@ -467,7 +482,9 @@ void Shard::Reconcile(absl::Time now) {
       ++it;  // not reopened since: the store has not replayed it yet
       continue;
     }
-    auto stored = store_->Get(store::Table::kExecutions, key);
+    const UnsettledRun& run = it->second;
+    auto stored =
+        executions_.Get(run.namespace_id, run.activity_id, run.run_id);
     if (!stored.ok()) {
       ++it;  // reads fail: try again next turn
       continue;
@@ -498,8 +515,8 @@ void Shard::Arm(const ActivityRecord& record, const Timer& timer,
     Dispatch(record);
     return;
   }
-  const std::string key = ExecutionKey(record.namespace_id(),
-                                       record.activity_id(), record.run_id());
+  const std::string key =
+      RunKeyOf(record.namespace_id(), record.activity_id(), record.run_id());
   if (auto run = timers_of_run_.find(key); run != timers_of_run_.end()) {
     // Timers of earlier attempts would only be ignored when they fire, and
     // so would a schedule-to-close timer an options update has moved.
@@ -568,7 +585,7 @@ void Shard::Send(std::vector<std::function<void()>> sends) {
 
 void Shard::NotifyWatchers(const RecordSnapshot& record,
                            std::vector<std::function<void()>>& sends) {
-  auto it = watchers_.find(ExecutionKey(
+  auto it = watchers_.find(RunKeyOf(
       record->namespace_id(), record->activity_id(), record->run_id()));
   if (it == watchers_.end()) return;
   std::vector<std::shared_ptr<Watcher>> keep;

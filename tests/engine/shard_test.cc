@@ -122,8 +122,7 @@ TEST_F(ShardTest, CachedRunMatchesTheStore) {
     ASSERT_TRUE(record.ok());
     cached.set_value((*record)->SerializeAsString());
   });
-  auto stored =
-      store_->Get(store::Table::kExecutions, ExecutionKey("ns", "a", run_id_));
+  auto stored = store::Executions(store_.get()).Get("ns", "a", run_id_);
   ASSERT_TRUE(stored.ok());
   ASSERT_TRUE(stored->has_value());
   ActivityRecord from_store;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "errand/common/clock.h"
 #include "errand/common/executor.h"
@@ -28,14 +29,19 @@
 #include "errand/engine/activity_state_machine.h"
 #include "errand/engine/record_cache.h"
 #include "errand/matching/matcher.h"
-#include "errand/store/keys.h"
+#include "errand/store/executions.h"
 #include "errand/store/store.h"
 #include "errand/visibility/writer.h"
 
 namespace errand::engine {
 
-using store::CurrentRunKey;
-using store::ExecutionKey;
+// The names a shard's in-memory maps give a run and an activity's
+// current-run slot: unique strings, not store keys (the store's own formats
+// are store::Executions').
+std::string RunKeyOf(absl::string_view namespace_id,
+                     absl::string_view activity_id, absl::string_view run_id);
+std::string ActivityKeyOf(absl::string_view namespace_id,
+                          absl::string_view activity_id);
 
 template <typename T>
 using Reply = std::function<void(absl::StatusOr<T>)>;
@@ -144,7 +150,17 @@ class Turn {
   };
   Turn(Shard* shard, absl::Time now, uint64_t generation)
       : shard_(shard), now_(now), generation_(generation) {}
+  // Current runs loaded or changed by the turn, by ActivityKeyOf.
+  struct CurrentRun {
+    std::string namespace_id, activity_id;
+    std::string run_id;  // empty: none
+    bool changed = false;
+  };
   Entry* Find(const ActivityRecord& record);
+  // The activity's current run as the turn sees it, read from the store the
+  // first time the turn asks.
+  absl::StatusOr<CurrentRun*> LoadCurrentRun(absl::string_view namespace_id,
+                                             absl::string_view activity_id);
   // Gives `entry`'s waiting replies a snapshot of its current state before a
   // later command may change it.
   void BindReplies(Entry& entry);
@@ -153,9 +169,8 @@ class Turn {
   const absl::Time now_;
   // The store's generation when the turn began, before its first read.
   const uint64_t generation_;
-  std::map<std::string, Entry> entries_;             // by ExecutionKey
-  std::map<std::string, std::string> current_runs_;  // loaded or changed
-  std::set<std::string> current_runs_changed_;
+  std::map<std::string, Entry> entries_;  // by RunKeyOf
+  std::map<std::string, CurrentRun> current_runs_;  // by ActivityKeyOf
   std::vector<std::function<void(const absl::Status&)>> after_commit_;
   struct TakenTask {
     std::string namespace_id, activity_id, run_id;
@@ -197,7 +212,7 @@ class Shard {
   };
   using TimerMap = std::multimap<absl::Time, PendingTimer>;
   static std::string KeyOf(const PendingTimer& t) {
-    return ExecutionKey(t.namespace_id, t.activity_id, t.run_id);
+    return RunKeyOf(t.namespace_id, t.activity_id, t.run_id);
   }
 
   // After a failed write, what the turn had taken on (due timers, tasks
@@ -227,7 +242,7 @@ class Shard {
   // matching at once. Drops the run's timers for attempts before the
   // record's current one.
   void Arm(const ActivityRecord& record, const Timer& timer, absl::Time now);
-  // `key` is the run's ExecutionKey.
+  // `key` is the run's RunKeyOf.
   void AddTimer(std::string key, absl::Time deadline, PendingTimer timer);
   // Forgets every timer of the run at `key` (it closed or was deleted).
   void DropTimers(const std::string& key);
@@ -252,6 +267,7 @@ class Shard {
 
   const int index_;
   store::Store* const store_;
+  const store::Executions executions_;
   matching::Matcher* const matcher_;
   TimerThread* const timers_;
   const Clock* const clock_;
@@ -275,6 +291,7 @@ class Shard {
   // after another, off the shard thread.
   BoundedExecutor sender_;
   struct UnsettledRun {
+    std::string namespace_id, activity_id, run_id;
     uint64_t generation;     // of the failed write
     int64_t loaded_version;  // the run's version before it (-1: none)
   };
