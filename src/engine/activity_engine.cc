@@ -85,8 +85,8 @@ Shard& ActivityEngine::ShardFor(absl::string_view namespace_id,
 absl::Status ActivityEngine::Recover() {
   size_t open = 0;
   absl::Status parse_error;
-  absl::Status scan = store::Executions(store_).ScanAll(
-      [&](absl::string_view value) {
+  absl::Status scan =
+      store::Executions(store_).ScanAll([&](absl::string_view value) {
         ActivityRecord record;
         if (!record.ParseFromArray(value.data(),
                                    static_cast<int>(value.size()))) {

@@ -216,8 +216,8 @@ absl::StatusOr<size_t> RetentionSweeper::SweepNamespace(
       // reused, so no shard writes them concurrently.)
       const Candidate& c = batch[i];
       if (c.run_id.empty()) continue;
-      auto record = store::Executions(store_).Get(ns.id(), c.row.activity_id(),
-                                                  c.run_id);
+      auto record =
+          store::Executions(store_).Get(ns.id(), c.row.activity_id(), c.run_id);
       if (!record.ok() || record->has_value()) continue;
       visibility::DeleteRow(cleanup, ns.id(), c.row, c.row_key);
     }

@@ -585,8 +585,8 @@ void Shard::Send(std::vector<std::function<void()>> sends) {
 
 void Shard::NotifyWatchers(const RecordSnapshot& record,
                            std::vector<std::function<void()>>& sends) {
-  auto it = watchers_.find(RunKeyOf(
-      record->namespace_id(), record->activity_id(), record->run_id()));
+  auto it = watchers_.find(RunKeyOf(record->namespace_id(),
+                                    record->activity_id(), record->run_id()));
   if (it == watchers_.end()) return;
   std::vector<std::shared_ptr<Watcher>> keep;
   for (auto& w : it->second) {

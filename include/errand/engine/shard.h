@@ -13,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -169,7 +168,7 @@ class Turn {
   const absl::Time now_;
   // The store's generation when the turn began, before its first read.
   const uint64_t generation_;
-  std::map<std::string, Entry> entries_;  // by RunKeyOf
+  std::map<std::string, Entry> entries_;            // by RunKeyOf
   std::map<std::string, CurrentRun> current_runs_;  // by ActivityKeyOf
   std::vector<std::function<void(const absl::Status&)>> after_commit_;
   struct TakenTask {
