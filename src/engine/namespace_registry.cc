@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "errand/common/errors.h"
 #include "errand/common/uuid.h"
+#include "errand/store/config_tables.h"
 
 namespace errand::engine {
 
@@ -20,23 +21,13 @@ absl::StatusOr<std::unique_ptr<NamespaceRegistry>> NamespaceRegistry::Load(
     store::Store* store, const Clock* clock) {
   std::unique_ptr<NamespaceRegistry> registry(
       new NamespaceRegistry(store, clock));
-  absl::Status parse_error;
   auto loaded = std::make_shared<Snapshot>();
   absl::Status scan =
-      store->Scan(store::Table::kNamespaces, "",
-                  [&](absl::string_view key, absl::string_view value) {
-                    NamespaceRecord record;
-                    if (!record.ParseFromArray(
-                            value.data(), static_cast<int>(value.size()))) {
-                      parse_error = absl::DataLossError(absl::StrCat(
-                          "namespace record ", key, " is corrupt"));
-                      return false;
-                    }
-                    loaded->by_name.emplace(record.name(), std::move(record));
-                    return true;
-                  });
+      store::Namespaces(store).ScanAll([&](NamespaceRecord record) {
+        std::string name = record.name();
+        loaded->by_name.emplace(std::move(name), std::move(record));
+      });
   if (!scan.ok()) return scan;
-  if (!parse_error.ok()) return parse_error;
   absl::MutexLock lock(&registry->snapshot_mu_);
   registry->snapshot_ = std::move(loaded);
   return registry;
@@ -61,8 +52,7 @@ void NamespaceRegistry::Publish(const NamespaceRecord& record) {
 
 absl::Status NamespaceRegistry::Persist(const NamespaceRecord& record) {
   store::Batch batch = store_->NewBatch();
-  batch.Put(store::Table::kNamespaces, record.name(),
-            record.SerializeAsString());
+  store::Namespaces(store_).Put(batch, record);
   return store_->Write(batch);
 }
 

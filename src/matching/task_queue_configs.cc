@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "errand/store/keys.h"
+#include "errand/store/config_tables.h"
 
 namespace errand::matching {
 namespace {
@@ -82,24 +81,13 @@ absl::StatusOr<std::unique_ptr<TaskQueueConfigs>> TaskQueueConfigs::Load(
     store::Store* store, Matcher* matcher) {
   std::unique_ptr<TaskQueueConfigs> configs(
       new TaskQueueConfigs(store, matcher));
-  absl::Status parse_error;
   absl::flat_hash_map<PollerKey, store::TaskQueueRecord> loaded;
-  absl::Status scan = store->Scan(
-      store::Table::kTaskQueues, "",
-      [&](absl::string_view key, absl::string_view value) {
-        store::TaskQueueRecord record;
-        if (!record.ParseFromArray(value.data(),
-                                   static_cast<int>(value.size()))) {
-          parse_error = absl::DataLossError(absl::StrCat(
-              "task queue config ", absl::CHexEscape(key), " is corrupt"));
-          return false;
-        }
+  absl::Status scan =
+      store::TaskQueues(store).ScanAll([&](store::TaskQueueRecord record) {
         PollerKey k{record.namespace_id(), record.name(), record.type()};
         loaded.insert_or_assign(std::move(k), std::move(record));
-        return true;
       });
   if (!scan.ok()) return scan;
-  if (!parse_error.ok()) return parse_error;
   for (const auto& [key, record] : loaded) {
     if (key.type == kActivityTaskQueue) {
       matcher->Configure({key.namespace_id, key.task_queue},
@@ -126,9 +114,7 @@ absl::StatusOr<store::TaskQueueRecord> TaskQueueConfigs::Update(
     return s;
   }
   store::Batch batch = store_->NewBatch();
-  batch.Put(store::Table::kTaskQueues,
-            store::TaskQueueKey(key.namespace_id, key.type, key.task_queue),
-            record.SerializeAsString());
+  store::TaskQueues(store_).Put(batch, record);
   if (absl::Status s = store_->Write(batch); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu_);
