@@ -11,9 +11,10 @@ ERRAND_CACHE="${ERRAND_CACHE:-$HOME/.cache/errand}"
 # The whole run needs about 6 GB of disk: the build trees (release, ASan,
 # TSan), the compiler cache and the SDKs' caches. Say so up front when the
 # disk is short, so a run that dies of ENOSPC is recognised at once.
-free_kb="$(df -Pk "$ROOT" | awk 'NR == 2 { print $4 }')"
+free_kb="$(df -Pk "$ROOT" 2>/dev/null | awk 'NR == 2 { print $4 }')"
+free_kb="${free_kb:-0}"
 echo "== Disk: $((free_kb / 1024 / 1024)) GB free under $ROOT"
-if [ "${free_kb:-0}" -lt $((8 * 1024 * 1024)) ]; then
+if [ "$free_kb" -lt $((8 * 1024 * 1024)) ]; then
   echo "WARNING: less than 8 GB free; the sanitizer builds may fail with 'No space left on device'"
 fi
 

@@ -1,7 +1,5 @@
 #include "errand/common/hash.h"
 
-#include <cstring>
-
 namespace errand {
 namespace {
 

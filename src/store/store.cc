@@ -328,17 +328,10 @@ void Batch::AddCount(absl::string_view key, int64_t delta) {
   }
 }
 
-void Batch::AddCountsToBatch() {
-  if (count_deltas_.empty()) return;
-  std::shared_ptr<const Store::Db> db = store_->CurrentDb();
-  if (db == nullptr) {
-    detached_ = true;
-    return;
-  }
+void Batch::AddCountsToBatch(rocksdb::ColumnFamilyHandle* counts) {
   for (const auto& [key, delta] : count_deltas_) {
     if (delta == 0) continue;
-    batch_.Merge(db->handle(Table::kVisibilityCounts), ToSlice(key),
-                 ToSlice(EncodeCount(delta)));
+    batch_.Merge(counts, ToSlice(key), ToSlice(EncodeCount(delta)));
   }
   count_deltas_.clear();
 }
@@ -589,11 +582,11 @@ Batch Store::NewBatch() {
 absl::Status Store::Write(Batch& batch) {
   MaybeCheckFreeSpace();
   std::shared_ptr<const Db> db = CurrentDb();
-  batch.AddCountsToBatch();
   if (db == nullptr || db->read_only || batch.detached_) {
     absl::MutexLock lock(&failure_mu_);
     return last_failure_.ok() ? NoDbStatus("store write") : last_failure_;
   }
+  batch.AddCountsToBatch(db->handle(Table::kVisibilityCounts));
   if (batch.batch_.Count() == 0) return absl::OkStatus();
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync;

@@ -114,8 +114,9 @@ class Batch {
  private:
   friend class Store;
   explicit Batch(const class Store* store) : store_(store) {}
-  // Moves the summed count additions into batch_.
-  void AddCountsToBatch();
+  // Moves the summed count additions into batch_, as merges into `counts`
+  // (the open database's visibility_counts column family).
+  void AddCountsToBatch(rocksdb::ColumnFamilyHandle* counts);
 
   const class Store* store_;
   rocksdb::WriteBatch batch_;
